@@ -1,0 +1,83 @@
+import { Vns3ValidationError } from './errors.js';
+
+/** VNS3 serves its API on 8000 unless someone put a proxy in front. */
+export const DEFAULT_PORT = 8000;
+export const DEFAULT_BASE_PATH = '/api';
+
+export interface ControllerAddress {
+  /** `host:port` (IPv6 in brackets): the controller's name in errors and events. */
+  host: string;
+  /** `https://host:port/api` without a trailing slash. */
+  baseUrl: string;
+  protocol: 'https:' | 'http:';
+  /** The path prefix of `baseUrl`, e.g. `/api`; stripped from request paths in errors. */
+  basePath: string;
+}
+
+/**
+ * Accepts "host", "host:port", "[v6]:port", a bare IPv6 address, or a URL
+ * "https://h[:p][/path]". A URL without a port still means port 8000: users
+ * paste the controller's address, not a web page's.
+ */
+export function parseControllerAddress(input: string): ControllerAddress {
+  const text = typeof input === 'string' ? input.trim() : '';
+  if (text.length === 0) throw new Vns3ValidationError('host', input, 'must be a host name, host:port or URL');
+
+  let protocol: 'https:' | 'http:' = 'https:';
+  let rest = text;
+  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(text);
+  if (scheme) {
+    const name = scheme[1]!.toLowerCase();
+    if (name !== 'https' && name !== 'http') {
+      throw new Vns3ValidationError('host', input, 'the scheme must be https (or http)');
+    }
+    protocol = name === 'http' ? 'http:' : 'https:';
+    rest = text.slice(scheme[0].length);
+  }
+
+  const slash = rest.indexOf('/');
+  const authority = slash === -1 ? rest : rest.slice(0, slash);
+  let path = slash === -1 ? '' : rest.slice(slash);
+  if (/[?#]/.test(path) || authority.includes('@')) {
+    throw new Vns3ValidationError('host', input, 'must not contain credentials, a query or a fragment');
+  }
+
+  let hostname: string;
+  let portText: string | undefined;
+  const bracketed = /^\[([0-9a-fA-F:.]+)\](?::(\d+))?$/.exec(authority);
+  if (bracketed) {
+    hostname = `[${bracketed[1]!}]`;
+    portText = bracketed[2];
+  } else if ((authority.match(/:/g) ?? []).length > 1) {
+    // A bare IPv6 address cannot carry a port without brackets.
+    if (!/^[0-9a-fA-F:.]+$/.test(authority)) throw new Vns3ValidationError('host', input, 'is not a valid address');
+    hostname = `[${authority}]`;
+  } else {
+    const m = /^([^:]+)(?::(\d*))?$/.exec(authority);
+    if (!m) throw new Vns3ValidationError('host', input, 'is not a valid host');
+    hostname = m[1]!;
+    portText = m[2];
+  }
+
+  const port = portText === undefined || portText === '' ? DEFAULT_PORT : Number(portText);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new Vns3ValidationError('host', input, 'the port must be from 1 to 65535');
+  }
+
+  path = path.replace(/\/+$/, '');
+  const basePath = path === '' ? DEFAULT_BASE_PATH : path;
+  const host = `${hostname}:${port}`;
+
+  let parsed: URL;
+  try {
+    parsed = new URL(`${protocol}//${host}${basePath}`);
+  } catch {
+    throw new Vns3ValidationError('host', input, 'is not a valid host');
+  }
+  return {
+    host,
+    baseUrl: `${protocol}//${host}${parsed.pathname.replace(/\/+$/, '')}`,
+    protocol,
+    basePath: parsed.pathname.replace(/\/+$/, ''),
+  };
+}

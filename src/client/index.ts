@@ -1,0 +1,24 @@
+export { createClient, type Vns3Client, type Vns3ClientOptions } from './client.js';
+export type { RequestEvent } from './fetch.js';
+export type { RetryOptions } from './retry.js';
+export { isIdempotent, isRetryableError, isRetryableStatus } from './retry.js';
+export type {
+  CallInit,
+  CallOptions,
+  OperationOf,
+  PathsFor,
+  ResponseOf,
+  Unwrap,
+  Vns3ClientFor,
+  Vns3Method,
+} from './types.js';
+export {
+  isAbortError,
+  Vns3ApiError,
+  Vns3ConnectionError,
+  Vns3Error,
+  Vns3TimeoutError,
+  Vns3ValidationError,
+} from './errors.js';
+export { normalizeFingerprint, FINGERPRINT_MISMATCH } from './transport.js';
+export { parseControllerAddress, DEFAULT_PORT } from './address.js';

@@ -1,0 +1,122 @@
+import pRetry from 'p-retry';
+import { Vns3ConnectionError, Vns3TimeoutError } from './errors.js';
+
+export interface RetryOptions {
+  /** Retries after the first attempt; default 4. */
+  retries?: number;
+  /** First backoff delay; doubled per retry and randomised by ×1–2. Default 200. */
+  minTimeoutMs?: number;
+  /** Cap of one backoff delay. Default 5000. */
+  maxTimeoutMs?: number;
+}
+
+export interface ResolvedRetry {
+  retries: number;
+  minTimeoutMs: number;
+  maxTimeoutMs: number;
+}
+
+export const NO_RETRY: ResolvedRetry = { retries: 0, minTimeoutMs: 0, maxTimeoutMs: 0 };
+
+export function resolveRetry(options: RetryOptions | false | undefined): ResolvedRetry {
+  if (options === false) return NO_RETRY;
+  const retries = options?.retries ?? 4;
+  const minTimeoutMs = options?.minTimeoutMs ?? 200;
+  const maxTimeoutMs = Math.max(minTimeoutMs, options?.maxTimeoutMs ?? 5_000);
+  for (const [name, value] of [['retries', retries], ['minTimeoutMs', minTimeoutMs]] as const) {
+    if (!Number.isFinite(value) || value < 0) throw new RangeError(`retry.${name} must be a finite number ≥ 0`);
+  }
+  return { retries: Math.floor(retries), minTimeoutMs, maxTimeoutMs };
+}
+
+/**
+ * Statuses a controller answers while it reboots (the web front is up before
+ * the API behind it) or right after an admin UI change.
+ */
+const RETRYABLE_STATUSES = new Set([502, 503]);
+
+/** Failures where the request surely or harmlessly did not take effect on the controller. */
+const RETRYABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+
+/**
+ * GET and PUT are idempotent on VNS3 (PUT sets state), so they may be sent
+ * again. POST and DELETE are not: a POST /routes that reached the controller
+ * before the connection broke would add the route twice, so the caller must
+ * re-read and decide, or opt in with `retry: true`.
+ */
+export function isIdempotent(method: string): boolean {
+  const m = method.toUpperCase();
+  return m === 'GET' || m === 'PUT' || m === 'HEAD' || m === 'OPTIONS';
+}
+
+export function isRetryableStatus(status: number): boolean {
+  return RETRYABLE_STATUSES.has(status);
+}
+
+/** Whether a failed attempt may be repeated, given that the request itself is safe to repeat. */
+export function isRetryableError(err: unknown): boolean {
+  if (err instanceof RetryableStatus) return true;
+  if (err instanceof Vns3TimeoutError) return true;
+  if (err instanceof Vns3ConnectionError) return err.code !== undefined && RETRYABLE_CODES.has(err.code);
+  return false;
+}
+
+/** Thrown inside an attempt so that p-retry retries a 502/503; the last one is returned, not thrown. */
+export class RetryableStatus extends Error {
+  constructor(readonly response: Response) {
+    super(`HTTP ${response.status}`);
+    this.name = 'RetryableStatus';
+  }
+}
+
+export interface AttemptInfo {
+  attempt: number;
+  /** Whether a failure of this attempt will be followed by another one. */
+  willRetry(err: unknown): boolean;
+}
+
+/**
+ * Runs `attempt` with exponential, jittered backoff. `signal` stops both the
+ * waiting and further attempts; its reason is thrown as is.
+ */
+export async function withRetry<T>(
+  attempt: (info: AttemptInfo) => Promise<T>,
+  options: { policy: ResolvedRetry; retryable: boolean; signal?: AbortSignal },
+): Promise<T> {
+  const { policy, retryable, signal } = options;
+  const canRetry = (err: unknown, attemptNumber: number): boolean =>
+    retryable && attemptNumber <= policy.retries && !signal?.aborted && isRetryableError(err);
+
+  try {
+    return await pRetry(
+      (attemptNumber) => attempt({ attempt: attemptNumber, willRetry: (err) => canRetry(err, attemptNumber) }),
+      {
+        retries: retryable ? policy.retries : 0,
+        minTimeout: policy.minTimeoutMs,
+        maxTimeout: policy.maxTimeoutMs,
+        factor: 2,
+        randomize: true,
+        ...(signal ? { signal } : {}),
+        shouldRetry: ({ error, attemptNumber }) => canRetry(error, attemptNumber),
+      },
+    );
+  } catch (err) {
+    // Once retries are spent, a 502/503 is an ordinary HTTP answer for the caller to see.
+    if (err instanceof RetryableStatus) return err.response as T;
+    throw err;
+  }
+}

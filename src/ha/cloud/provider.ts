@@ -1,0 +1,156 @@
+import { Vns3Error } from '../../client/errors.js';
+
+/** A VNS3 controller as the cloud sees it. */
+export interface ControllerRef {
+  privateIp: string;
+  /** AWS instance id, or the Azure VM resource id. */
+  instanceId?: string;
+  /** AWS ENI id, or the Azure NIC resource id. */
+  networkInterfaceId?: string;
+  name?: string;
+}
+
+export interface CloudRoute {
+  /** AWS route table id, or the Azure route table resource id. */
+  tableId: string;
+  tableName?: string;
+  destination: string;
+  /** Instance id, ENI id or next-hop IP. */
+  target: string;
+}
+
+export interface RouteChange {
+  tableId: string;
+  destination: string;
+  action: 'replaced' | 'created' | 'unchanged';
+  /** The previous target, when there was a route. */
+  from?: string;
+  to: string;
+}
+
+export type InstanceState =
+  | 'running'
+  | 'stopped'
+  | 'stopping'
+  | 'pending'
+  | 'terminated'
+  | 'deallocated'
+  | 'unknown';
+
+export interface CloudRouteProvider {
+  readonly cloud: 'aws' | 'azure' | 'overlay';
+  /** Resolve a controller from its private IP (AWS: instance id + primary ENI via DescribeInstances filter private-ip-address; Azure: NIC with that IP and its VM). Cached by the caller. */
+  resolve(privateIp: string, opts?: { signal?: AbortSignal }): Promise<ControllerRef>;
+  /** Routes in scope (all tables of the VPC / tags / resource group) whose target is `who`. */
+  routesTargeting(who: ControllerRef, opts?: { signal?: AbortSignal }): Promise<CloudRoute[]>;
+  /** Make each given route (tableId + destination) target `to`: unchanged if it already does, replace if it targets something else, create if it vanished. Idempotent. dryRun: compute, write nothing. */
+  pointRoutesAt(
+    routes: readonly Pick<CloudRoute, 'tableId' | 'destination'>[],
+    to: ControllerRef,
+    opts?: { signal?: AbortSignal; dryRun?: boolean },
+  ): Promise<RouteChange[]>;
+  /** The cloud's view of the instance (AWS instanceState.name; Azure VM power state from instanceView). */
+  instanceState(who: ControllerRef, opts?: { signal?: AbortSignal }): Promise<InstanceState>;
+}
+
+export interface CloudApiErrorInit {
+  cloud: 'aws' | 'azure';
+  /** The SDK operation, e.g. `ReplaceRoute` or `routes.createOrUpdate`. */
+  operation: string;
+  /** The cloud's error code (`InvalidRoute.NotFound`, `ResourceNotFound` …). */
+  code?: string;
+  status?: number;
+  /** The cloud's message; cloud messages carry no credentials of ours. */
+  reason: string;
+  tableId?: string;
+  destination?: string;
+}
+
+/**
+ * A cloud API call failed. The SDK's own error is deliberately not kept as
+ * `cause`: it holds the signed request, whose headers must not reach logs.
+ */
+export class CloudApiError extends Vns3Error {
+  readonly cloud: 'aws' | 'azure';
+  readonly operation: string;
+  readonly code?: string;
+  readonly status?: number;
+  readonly tableId?: string;
+  readonly destination?: string;
+
+  constructor(init: CloudApiErrorInit) {
+    const where = [init.tableId && `table ${init.tableId}`, init.destination && `route ${init.destination}`]
+      .filter(Boolean)
+      .join(', ');
+    const code = init.code ? `${init.code}: ` : '';
+    super(`${init.cloud} ${init.operation}${where ? ` (${where})` : ''} failed: ${code}${init.reason}`);
+    this.name = 'CloudApiError';
+    this.cloud = init.cloud;
+    this.operation = init.operation;
+    if (init.code !== undefined) this.code = init.code;
+    if (init.status !== undefined) this.status = init.status;
+    if (init.tableId !== undefined) this.tableId = init.tableId;
+    if (init.destination !== undefined) this.destination = init.destination;
+  }
+}
+
+export interface RouteFailure {
+  tableId: string;
+  destination: string;
+  error: Error;
+}
+
+/**
+ * Some routes could not be pointed at the new target. The routes that were
+ * handled are in `changes`, so that a failover can report (and retry) exactly
+ * what is left.
+ */
+export class RouteChangeError extends Vns3Error {
+  readonly changes: RouteChange[];
+  readonly failures: RouteFailure[];
+
+  constructor(changes: RouteChange[], failures: RouteFailure[]) {
+    const list = failures.map((f) => `${f.tableId} ${f.destination}: ${f.error.message}`).join('; ');
+    super(`${failures.length} of ${changes.length + failures.length} route(s) could not be updated: ${list}`);
+    this.name = 'RouteChangeError';
+    this.changes = changes;
+    this.failures = failures;
+  }
+}
+
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
+}
+
+/**
+ * Runs `one` for every route, one at a time (cloud APIs throttle writes),
+ * continuing past failures so that a failover moves every route it can. An
+ * abort stops at once and is rethrown as is.
+ */
+export async function changeEachRoute(
+  routes: readonly Pick<CloudRoute, 'tableId' | 'destination'>[],
+  signal: AbortSignal | undefined,
+  one: (route: Pick<CloudRoute, 'tableId' | 'destination'>) => Promise<RouteChange>,
+): Promise<RouteChange[]> {
+  const changes: RouteChange[] = [];
+  const failures: RouteFailure[] = [];
+  const seen = new Set<string>();
+  for (const route of routes) {
+    throwIfAborted(signal);
+    const key = `${route.tableId}\u0000${route.destination}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    try {
+      changes.push(await one(route));
+    } catch (e) {
+      throwIfAborted(signal);
+      failures.push({
+        tableId: route.tableId,
+        destination: route.destination,
+        error: e instanceof Error ? e : new Error(String(e)),
+      });
+    }
+  }
+  if (failures.length > 0) throw new RouteChangeError(changes, failures);
+  return changes;
+}

@@ -1,0 +1,17 @@
+export {
+  isIPv4,
+  isIPv6,
+  isIp,
+  isCidr,
+  ipToInt,
+  intToIp,
+  parseCidr,
+  normalizeCidr,
+  networkAddress,
+  cidrContains,
+  cidrCovers,
+  subnetGateway,
+  cloudDnsAddress,
+  hostCidr,
+  type ParsedCidr,
+} from './cidr.js';

@@ -1,0 +1,101 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo, Server as NetServer } from 'node:net';
+
+/** What both http.Server and https.Server offer for a clean shutdown. */
+export interface ClosableServer extends NetServer {
+  closeAllConnections(): void;
+}
+
+/**
+ * Faults shared by the cloud emulators. They are read on every request, so a
+ * test can change them while a client is running.
+ */
+export interface CloudFaults {
+  /** Delay before each answer. */
+  latencyMs?: number;
+  /** Share of requests (0..1) answered with a retryable 5xx instead of being served. */
+  failRate?: number;
+  /** Accept requests and never answer them (until the emulator stops). */
+  hang?: boolean;
+  /** Limit the faults to these operations (EC2: Action names; Azure: see AzureOperation). */
+  operations?: string[];
+}
+
+export interface CloudRequestRecord {
+  /** EC2 Action or Azure operation name. */
+  operation: string;
+  method: string;
+  path: string;
+  /** Parameters that matter to tests; never credentials or tokens. */
+  params: Record<string, string>;
+  /** HTTP status sent, or 0 while hanging / when the client went away. */
+  status: number;
+}
+
+export type FaultOutcome = 'serve' | 'fail' | 'hang';
+
+/** Decides what a request suffers, after waiting out any latency. */
+export async function applyFaults(
+  faults: CloudFaults,
+  operation: string,
+  random: () => number,
+): Promise<FaultOutcome> {
+  if (faults.operations && !faults.operations.includes(operation)) return 'serve';
+  if (faults.latencyMs && faults.latencyMs > 0) {
+    await new Promise((resolve) => setTimeout(resolve, faults.latencyMs));
+  }
+  if (faults.hang) return 'hang';
+  if (faults.failRate && random() < faults.failRate) return 'fail';
+  return 'serve';
+}
+
+export function readBody(req: IncomingMessage, limit = 1_000_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      // An emulator only ever sees small bodies; a huge one is a bug in the caller.
+      if (size > limit) {
+        reject(new Error('request body too large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+export async function listenOnLoopback(server: NetServer): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+/**
+ * Closes the server and every socket, including keep-alive ones and requests
+ * held open by the `hang` fault, which `close()` alone would wait for forever.
+ */
+export async function closeServer(server: ClosableServer, hanging: Set<ServerResponse>): Promise<void> {
+  for (const res of hanging) res.destroy();
+  hanging.clear();
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeAllConnections();
+  await closed;
+}
+
+/** Deterministic ids in the style of the cloud (`i-` + 17 hex digits and the like). */
+export function idFactory(): (prefix: string, width?: number) => string {
+  let counter = 0;
+  return (prefix, width = 17) => {
+    counter += 1;
+    return `${prefix}${counter.toString(16).padStart(width, '0')}`;
+  };
+}

@@ -1,0 +1,234 @@
+import type { SimCertificate } from './certs.js';
+import type { Fabric, FabricNode } from './fabric.js';
+import type { ControllerIdentity } from './identity.js';
+import type { LicenseTerms } from './license.js';
+import type { SimTimings } from './timings.js';
+
+export interface RouteEntry {
+  id: number;
+  cidr: string;
+  description: string;
+  interface: string;
+  gateway: string;
+  advertise: boolean;
+  metric: number;
+  enabled: boolean;
+  table: string;
+  tunnel?: number;
+}
+
+export interface PeerEntry {
+  id: number;
+  address: string;
+  mtu: string;
+  configuredAt: number;
+}
+
+export interface ImageEntry {
+  id: string;
+  name: string;
+  description: string;
+  source: string;
+  createdAt: string;
+  /** When the background import finishes; until then the image is importing. */
+  readyAt: number;
+  /** Set when the import will fail / has failed. */
+  failure?: string;
+}
+
+export interface ContainerEntry {
+  id: string;
+  name: string;
+  imageId: string;
+  command: string;
+  environment: string;
+  ipAddress: string;
+  description: string;
+  running: boolean;
+  createdAt: string;
+  startedAt: string;
+  finishedAt?: string;
+  logs: string[];
+}
+
+export interface KeysetAttempt {
+  kind: 'generate' | 'fetch';
+  startedAtS: number;
+  completesAt: number;
+  source?: string;
+  /** Kept only to compare with the source's; never logged or returned. */
+  token: string;
+}
+
+export interface KeysetState {
+  present: boolean;
+  checksum?: string;
+  uuid?: string;
+  createdAtS?: number;
+  token?: string;
+  source?: string;
+  attempt?: KeysetAttempt;
+  /** The newest `started_at_i` handed out; every new attempt gets a strictly larger one. */
+  lastStartedAtS: number;
+}
+
+/** Runtime faults of one controller, changed through the simulator's fault API. */
+export interface FaultSettings {
+  latencyMs: number;
+  /** Probability (0–1) that a request's connection is destroyed without an answer. */
+  dropRate: number;
+  /** Probability (0–1) that a request is answered 503. */
+  errorRate: number;
+  /** Probability (0–1) that a request is never answered (until the simulator stops). */
+  hangRate: number;
+  /** The next N requests are dropped / answered 503 / left hanging: deterministic faults for tests. */
+  dropNext: number;
+  errorNext: number;
+  hangNext: number;
+}
+
+export interface RequestLogEntry {
+  method: string;
+  path: string;
+  status: number | 'dropped' | 'hung' | 'refused';
+  at: number;
+  durationMs: number;
+}
+
+export type Phase = 'up' | 'rebooting' | 'starting' | 'crashed' | 'stopped';
+
+/** What the HTTPS layer offers the controller so that a reboot or crash can close and reopen it. */
+export interface Listener {
+  open(): Promise<void>;
+  /** Closes the listener and drops every live connection. */
+  close(): Promise<void>;
+}
+
+export interface SimWorld {
+  fabric: Fabric;
+  timings: SimTimings;
+  /** Every controller of the simulation, to resolve fabric nodes back to controllers. */
+  controllerAt(address: string, from: SimController): SimController | undefined;
+  /** Timers owned by the simulation, cleared on stop. */
+  later(ms: number, fn: () => void): void;
+  random(): number;
+}
+
+export function emptyFaults(): FaultSettings {
+  return { latencyMs: 0, dropRate: 0, errorRate: 0, hangRate: 0, dropNext: 0, errorNext: 0, hangNext: 0 };
+}
+
+/** All the mutable state of one simulated controller; operations live in ./operations/. */
+export class SimController implements FabricNode {
+  phase: Phase = 'up';
+  private bootedAt = Date.now();
+  /** During the 5xx window after a reboot: answer 502/503 until this time. */
+  unavailableUntil = 0;
+  listener?: Listener;
+
+  readonly config: { topologyName: string; controllerName: string; ntpHosts: string };
+  license: { terms?: LicenseTerms; uploadedAtS?: number; sha1?: string; finalized: boolean; params?: LicenseParams } = { finalized: false };
+  keyset: KeysetState = { present: false, lastStartedAtS: 0 };
+  peerId?: number;
+  readonly peers = new Map<number, PeerEntry>();
+  readonly routes = new Map<number, RouteEntry>();
+  nextRouteId = 1;
+  firewall: string[] = [];
+  containerSystem: { running: boolean; network: string; transition?: { to: boolean; until: number } };
+  readonly images = new Map<string, ImageEntry>();
+  readonly containers = new Map<string, ContainerEntry>();
+  adminUi = { enabled: true, username: 'vnscubed' };
+  faults: FaultSettings = emptyFaults();
+  readonly requestLog: RequestLogEntry[] = [];
+  writes = 0;
+  /** Image imports whose URL/name contains a key fail with the value as `status_msg`. */
+  readonly importFailures = new Map<string, string>();
+  /** Set by operations that must reboot the controller once their reply has been sent. */
+  rebootAfterReply = false;
+
+  constructor(
+    readonly identity: ControllerIdentity,
+    public password: string,
+    readonly apiToken: string,
+    readonly certificate: SimCertificate,
+    public port: number,
+    readonly world: SimWorld,
+    options: { containerSystemRunning?: boolean; containerNetwork?: string } = {},
+  ) {
+    this.config = { topologyName: '', controllerName: identity.name, ntpHosts: '0.pool.ntp.org' };
+    this.containerSystem = { running: options.containerSystemRunning ?? true, network: options.containerNetwork ?? '198.51.100.0/28' };
+  }
+
+  get name(): string {
+    return this.identity.name;
+  }
+
+  get addresses(): string[] {
+    return [this.identity.privateIp, this.identity.publicIp, this.identity.publicDns];
+  }
+
+  get host(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  get licensed(): boolean {
+    return this.license.finalized;
+  }
+
+  isUp(): boolean {
+    return this.phase === 'up' || this.phase === 'starting';
+  }
+
+  upSince(): number {
+    return this.bootedAt;
+  }
+
+  /**
+   * A reboot as a client sees it: the listener closes and live keep-alive connections are dropped
+   * for `rebootOutageMs`, then the web front answers 502/503 for `reboot5xxMs`, then the API is back.
+   */
+  async reboot(): Promise<void> {
+    if (this.phase === 'crashed' || this.phase === 'stopped' || this.phase === 'rebooting') return;
+    this.phase = 'rebooting';
+    await this.listener?.close();
+    this.world.later(this.world.timings.rebootOutageMs, () => void this.bootUp());
+  }
+
+  private async bootUp(): Promise<void> {
+    if (this.phase !== 'rebooting') return;
+    this.bootedAt = Date.now();
+    this.unavailableUntil = Date.now() + this.world.timings.reboot5xxMs;
+    // Containers do not survive a reboot unless restarted; the container system comes back running.
+    for (const c of this.containers.values()) c.running = false;
+    this.phase = 'up';
+    await this.listener?.open();
+  }
+
+  /** Stops answering at once; peers see it unreachable, its advertised routes vanish. */
+  async crash(): Promise<void> {
+    if (this.phase === 'stopped') return;
+    this.phase = 'crashed';
+    await this.listener?.close();
+  }
+
+  async restore(): Promise<void> {
+    if (this.phase !== 'crashed') return;
+    this.phase = 'up';
+    this.bootedAt = Date.now();
+    await this.listener?.open();
+  }
+
+  async stop(): Promise<void> {
+    this.phase = 'stopped';
+    await this.listener?.close();
+  }
+}
+
+export interface LicenseParams {
+  subnet: string;
+  managers: string[];
+  asns: number[];
+  clients: string[];
+  controllers: string[];
+  myManagerVip: string;
+}

@@ -1,0 +1,75 @@
+/**
+ * How long the slow parts of a controller take. Tests want them near zero; benchmarks want the
+ * proportions of a real controller (minutes for a reboot, tens of seconds for a keyset) scaled down.
+ */
+export interface SimTimings {
+  /** After licensing (or a reboot fault): the listener is closed and connections dropped this long. */
+  rebootOutageMs: number;
+  /** Then the web front answers 502/503 this long before the API is back. */
+  reboot5xxMs: number;
+  /** Background keyset generation on the root. */
+  keysetGenerationMs: number;
+  /** Background keyset fetch from a source controller. */
+  keysetFetchMs: number;
+  /** Whether a successful keyset fetch reboots the controller (real controllers may). */
+  rebootAfterFetch: boolean;
+  /** Image import before the image is `Ready` (or failed). */
+  imageImportMs: number;
+  /** Container system start/stop (`starting` / `stopping` in between). */
+  containerSystemTransitionMs: number;
+  /** A peer link comes up this long after both sides configured each other and can reach each other. */
+  peerLinkUpMs: number;
+  /** After `PUT /admin_ui` the API answers 502 this long. */
+  adminUi502Ms: number;
+  /** Added to every request. */
+  requestLatencyMs: number;
+}
+
+/** Near zero, but a reboot still closes the listener, so clients see a real connection failure. */
+export const FAST_TIMINGS: SimTimings = {
+  rebootOutageMs: 150,
+  reboot5xxMs: 100,
+  keysetGenerationMs: 50,
+  keysetFetchMs: 50,
+  rebootAfterFetch: true,
+  imageImportMs: 50,
+  containerSystemTransitionMs: 30,
+  peerLinkUpMs: 20,
+  adminUi502Ms: 50,
+  requestLatencyMs: 0,
+};
+
+/** Orders of magnitude from a real controller (VNS3_BEHAVIOUR.md, "Timings"), unscaled. */
+export const REALISTIC_TIMINGS: SimTimings = {
+  rebootOutageMs: 90_000,
+  reboot5xxMs: 20_000,
+  keysetGenerationMs: 30_000,
+  keysetFetchMs: 20_000,
+  rebootAfterFetch: true,
+  imageImportMs: 45_000,
+  containerSystemTransitionMs: 10_000,
+  peerLinkUpMs: 5_000,
+  adminUi502Ms: 3_000,
+  requestLatencyMs: 20,
+};
+
+export type TimingProfile = 'fast' | 'realistic';
+
+/**
+ * Resolves a profile, scales its durations (`scale` 0.01 turns a 90 s reboot into 0.9 s) and applies
+ * overrides, which are taken as given (not scaled).
+ */
+export function resolveTimings(
+  profile: TimingProfile = 'fast',
+  scale = 1,
+  overrides: Partial<SimTimings> = {},
+): SimTimings {
+  if (!(scale > 0) || !Number.isFinite(scale)) throw new RangeError(`timing scale must be a positive number, got ${scale}`);
+  const base = profile === 'realistic' ? REALISTIC_TIMINGS : FAST_TIMINGS;
+  const scaled = { ...base };
+  for (const key of Object.keys(scaled) as (keyof SimTimings)[]) {
+    const value = scaled[key];
+    if (typeof value === 'number') (scaled[key] as number) = Math.round(value * scale);
+  }
+  return { ...scaled, ...overrides };
+}

@@ -1,0 +1,147 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { load } from 'js-yaml';
+
+/**
+ * Request and response validation against our own spec/vns3.yaml, so the simulator refuses exactly
+ * what the spec says a controller refuses, and its replies can be checked against the same contract.
+ */
+type Json = Record<string, unknown>;
+
+export interface OperationSpec {
+  method: string;
+  template: string;
+  operationId: string;
+  pattern: RegExp;
+  paramNames: string[];
+  validateBody?: ValidateFunction;
+  bodyRequired: boolean;
+  bodyContentType?: string;
+  responses: Map<string, ValidateFunction>;
+}
+
+// Both src/testing/simulator and dist/testing/simulator sit three levels below the package root.
+export const SPEC_PATH = fileURLToPath(new URL('../../../spec/vns3.yaml', import.meta.url));
+
+function rewriteRefs(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(rewriteRefs);
+  if (node && typeof node === 'object') {
+    const out: Json = {};
+    for (const [k, v] of Object.entries(node as Json)) {
+      out[k] = k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? `vns3${v}` : rewriteRefs(v);
+    }
+    return out;
+  }
+  return node;
+}
+
+function deref(spec: Json, node: Json | undefined): Json | undefined {
+  let current = node;
+  for (let i = 0; current && typeof current.$ref === 'string' && i < 10; i++) {
+    const parts = (current.$ref as string).slice(2).split('/').map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+    let target: unknown = spec;
+    for (const p of parts) target = (target as Json | undefined)?.[p];
+    current = target as Json | undefined;
+  }
+  return current;
+}
+
+export class SpecValidator {
+  readonly operations: OperationSpec[] = [];
+  private readonly ajv = new Ajv({ strict: false, allErrors: true });
+
+  constructor(specText = readFileSync(SPEC_PATH, 'utf8')) {
+    const spec = load(specText) as Json;
+    this.ajv.addSchema({ ...(rewriteRefs({ components: spec.components }) as Json), $id: 'vns3' });
+    const paths = (spec.paths ?? {}) as Record<string, Json>;
+    for (const [template, item] of Object.entries(paths)) {
+      for (const method of ['get', 'put', 'post', 'delete', 'patch']) {
+        const op = item[method] as Json | undefined;
+        if (!op) continue;
+        const paramNames: string[] = [];
+        const pattern = new RegExp(
+          `^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_m, name: string) => {
+            paramNames.push(name);
+            return '([^/]+)';
+          })}$`,
+        );
+        const body = deref(spec, op.requestBody as Json | undefined);
+        const content = (body?.content ?? {}) as Record<string, Json>;
+        const [contentType, media] = Object.entries(content)[0] ?? [];
+        const responses = new Map<string, ValidateFunction>();
+        for (const [status, response] of Object.entries((op.responses ?? {}) as Record<string, Json>)) {
+          const schema = (deref(spec, response)?.content as Record<string, Json> | undefined)?.['application/json']?.schema;
+          if (schema) responses.set(status, this.ajv.compile(rewriteRefs(schema) as Json));
+        }
+        this.operations.push({
+          method: method.toUpperCase(),
+          template,
+          operationId: String(op.operationId ?? ''),
+          pattern,
+          paramNames,
+          bodyRequired: body?.required === true,
+          bodyContentType: contentType,
+          validateBody: contentType === 'application/json' && media?.schema ? this.ajv.compile(rewriteRefs(media.schema) as Json) : undefined,
+          responses,
+        });
+      }
+    }
+  }
+
+  /** The operation for a request path below /api, with its path parameters. */
+  match(method: string, path: string): { op: OperationSpec; params: Record<string, string> } | 'method-not-allowed' | undefined {
+    let pathMatched = false;
+    for (const op of this.operations) {
+      const m = op.pattern.exec(path);
+      if (!m) continue;
+      pathMatched = true;
+      if (op.method !== method) continue;
+      const params: Record<string, string> = {};
+      op.paramNames.forEach((name, i) => (params[name] = decodeURIComponent(m[i + 1] ?? '')));
+      return { op, params };
+    }
+    return pathMatched ? 'method-not-allowed' : undefined;
+  }
+
+  /** Undefined when valid; otherwise a message naming the field, as a controller's 400 does. */
+  checkBody(op: OperationSpec, body: unknown): string | undefined {
+    if (!op.validateBody || op.validateBody(body)) return undefined;
+    return describeErrors(op.validateBody.errors ?? []);
+  }
+
+  /** For tests: checks a reply against the spec's schema for that status. */
+  checkResponse(method: string, path: string, status: number, body: unknown): string | undefined {
+    const found = this.match(method, path);
+    if (!found || found === 'method-not-allowed') return `no operation for ${method} ${path}`;
+    const validate = found.op.responses.get(String(status)) ?? found.op.responses.get('default');
+    if (!validate) return `the spec declares no ${status} reply for ${method} ${found.op.template}`;
+    return validate(body) ? undefined : `${method} ${found.op.template} ${status}: ${describeErrors(validate.errors ?? [])}`;
+  }
+}
+
+function fieldOf(e: ErrorObject): string {
+  const base = e.instancePath.replace(/^\//, '').replace(/\//g, '.');
+  const missing = (e.params as { missingProperty?: string }).missingProperty;
+  if (missing) return base ? `${base}.${missing}` : missing;
+  return base || 'body';
+}
+
+function describeErrors(errors: ErrorObject[]): string {
+  // oneOf/anyOf produce one error per branch; the first concrete one names the field best.
+  const first = errors.find((e) => e.keyword !== 'oneOf' && e.keyword !== 'anyOf') ?? errors[0];
+  if (!first) return 'Invalid request body.';
+  const field = fieldOf(first);
+  if (first.keyword === 'required') return `Invalid request: field '${field}' is required.`;
+  if (first.keyword === 'additionalProperties') {
+    return `Invalid request: unknown field '${(first.params as { additionalProperty?: string }).additionalProperty}'.`;
+  }
+  return `Invalid request: field '${field}' ${first.message ?? 'is invalid'}.`;
+}
+
+let shared: SpecValidator | undefined;
+/** One validator per process: compiling the spec takes a moment and it never changes at run time. */
+export function specValidator(): SpecValidator {
+  shared ??= new SpecValidator();
+  return shared;
+}
