@@ -125,6 +125,8 @@ describe('secrets never leak', () => {
     errors.push(new Vns3ValidationError('password', PASSWORD, 'is too short', { secret: true, controller: server.host }));
 
     expect(errors.length).toBe(8);
+    // The check itself must be able to fail.
+    expect(() => expectNoSecret(new Error('x', { cause: { header: `Basic ${SECRETS[5]}` } }))).toThrow();
     expect(events.length).toBeGreaterThanOrEqual(6);
     for (const err of errors) expectNoSecret(err);
     for (const event of events) expectNoSecret(event);

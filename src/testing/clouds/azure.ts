@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
-import { generate } from 'selfsigned';
 import { ArmError, AzureModel, type AzurePowerState, type AzureRouteSpec, type AzureRouteTableState } from './azure-model.js';
+import { match, type Matched } from './azure-routes.js';
 import {
   applyFaults,
   closeServer,
+  loopbackCertificate,
   listenOnLoopback,
   readBody,
   type CloudFaults,
@@ -13,6 +14,7 @@ import {
 } from './server.js';
 
 export type { AzurePowerState, AzureRouteSpec, AzureRouteTableState } from './azure-model.js';
+export type { AzureOperation } from './azure-routes.js';
 
 /**
  * Structurally an `@azure/core-auth` TokenCredential, declared here so that
@@ -21,21 +23,6 @@ export type { AzurePowerState, AzureRouteSpec, AzureRouteTableState } from './az
 export interface StaticTokenCredential {
   getToken(scopes: string | string[], options?: unknown): Promise<{ token: string; expiresOnTimestamp: number } | null>;
 }
-
-/** Operation names used in the request log and in `faults.operations`. */
-export type AzureOperation =
-  | 'routeTables.list'
-  | 'routeTables.listAll'
-  | 'routeTables.get'
-  | 'routes.list'
-  | 'routes.get'
-  | 'routes.createOrUpdate'
-  | 'routes.delete'
-  | 'networkInterfaces.list'
-  | 'networkInterfaces.listAll'
-  | 'networkInterfaces.get'
-  | 'virtualMachines.get'
-  | 'virtualMachines.instanceView';
 
 export interface AzureEmulatorOptions {
   subscriptionId?: string;
@@ -80,49 +67,6 @@ export interface AzureEmulator {
   stop(): Promise<void>;
 }
 
-interface Matched {
-  operation: AzureOperation;
-  rg?: string;
-  name?: string;
-  child?: string;
-}
-
-const SUB = '/subscriptions/([^/]+)';
-const RG = `${SUB}/resourceGroups/([^/]+)`;
-const NET = '/providers/Microsoft\\.Network';
-const CMP = '/providers/Microsoft\\.Compute';
-const ROUTES: [RegExp, AzureOperation][] = [
-  [new RegExp(`^${SUB}${NET}/routeTables$`, 'i'), 'routeTables.listAll'],
-  [new RegExp(`^${SUB}${NET}/networkInterfaces$`, 'i'), 'networkInterfaces.listAll'],
-  [new RegExp(`^${RG}${NET}/routeTables$`, 'i'), 'routeTables.list'],
-  [new RegExp(`^${RG}${NET}/routeTables/([^/]+)$`, 'i'), 'routeTables.get'],
-  [new RegExp(`^${RG}${NET}/routeTables/([^/]+)/routes$`, 'i'), 'routes.list'],
-  [new RegExp(`^${RG}${NET}/routeTables/([^/]+)/routes/([^/]+)$`, 'i'), 'routes.get'],
-  [new RegExp(`^${RG}${NET}/networkInterfaces$`, 'i'), 'networkInterfaces.list'],
-  [new RegExp(`^${RG}${NET}/networkInterfaces/([^/]+)$`, 'i'), 'networkInterfaces.get'],
-  [new RegExp(`^${RG}${CMP}/virtualMachines/([^/]+)$`, 'i'), 'virtualMachines.get'],
-  [new RegExp(`^${RG}${CMP}/virtualMachines/([^/]+)/instanceView$`, 'i'), 'virtualMachines.instanceView'],
-];
-
-function match(method: string, path: string, subscriptionId: string): Matched {
-  for (const [re, op] of ROUTES) {
-    const m = re.exec(path);
-    if (!m) continue;
-    const [, sub, rg, name, child] = m.map((x) => (x === undefined ? undefined : decodeURIComponent(x)));
-    if (sub?.toLowerCase() !== subscriptionId.toLowerCase()) {
-      throw new ArmError(404, 'SubscriptionNotFound', `The subscription '${sub}' could not be found.`);
-    }
-    let operation = op;
-    if (op === 'routes.get' && method === 'PUT') operation = 'routes.createOrUpdate';
-    else if (op === 'routes.get' && method === 'DELETE') operation = 'routes.delete';
-    else if (method !== 'GET') {
-      throw new ArmError(405, 'MethodNotAllowed', `The requested method ${method} is not allowed for ${path}.`);
-    }
-    return { operation, ...(rg ? { rg } : {}), ...(name ? { name } : {}), ...(child ? { child } : {}) };
-  }
-  throw new ArmError(404, 'InvalidResourceType', `The resource path '${path}' is not known to the Azure emulator.`);
-}
-
 /** Starts an HTTPS Azure Resource Manager emulator (route tables, NICs, VMs) on 127.0.0.1. */
 export async function startAzureEmulator(opts: AzureEmulatorOptions = {}): Promise<AzureEmulator> {
   const subscriptionId = opts.subscriptionId ?? '00000000-0000-0000-0000-000000000001';
@@ -135,7 +79,7 @@ export async function startAzureEmulator(opts: AzureEmulatorOptions = {}): Promi
   const token = `emulator-${randomUUID()}`;
   let writes = 0;
 
-  const pems = opts.tls ?? (await makeCertificate());
+  const pems = opts.tls ?? (await loopbackCertificate());
 
   function serve(m: Matched, method: string, url: URL, body: unknown): { status: number; json: unknown } {
     const rg = m.rg ?? '';
@@ -343,19 +287,4 @@ export async function startAzureEmulator(opts: AzureEmulatorOptions = {}): Promi
     stop: () => closeServer(server, hanging),
   };
   return emulator;
-}
-
-async function makeCertificate(): Promise<{ key: string; cert: string }> {
-  const pems = await generate([{ name: 'commonName', value: '127.0.0.1' }], {
-    keyType: 'ec',
-    curve: 'P-256',
-    algorithm: 'sha256',
-    extensions: [
-      { name: 'basicConstraints', cA: false },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] },
-    ],
-  });
-  return { key: pems.private, cert: pems.cert };
 }

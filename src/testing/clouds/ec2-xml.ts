@@ -3,7 +3,8 @@ import { instanceStateCode, type Ec2Instance, type Ec2Route, type Ec2RouteTable,
 const OWNER_ID = '123456789012';
 
 export function xmlEscape(s: string): string {
-  return s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
+  // Values only ever appear as element text, where quotes need no escaping.
+  return s.replace(/[<>&]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;' })[c]!);
 }
 
 function el(name: string, value: string | number | boolean | undefined): string {
