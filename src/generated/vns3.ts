@@ -923,9 +923,10 @@ export interface components {
             Image?: string;
             Cmd?: string | null;
             Entrypoint?: string | null;
-            Env?: {
-                [key: string]: unknown;
-            } | null;
+            /** @description The container's environment. Docker reports a list of `KEY=value` strings; some controller versions report a map of variable to value. */
+            Env?: string[] | {
+                [key: string]: string;
+            };
             Hostname?: string;
             User?: string;
             WorkingDir?: string;
@@ -2038,7 +2039,7 @@ export interface operations {
     getRunningContainers: {
         parameters: {
             query?: {
-                /** @description Include stopped containers (default true). */
+                /** @description Include stopped containers; without it only running containers are listed. */
                 show_all?: boolean;
                 uuid?: string;
             };

@@ -77,7 +77,8 @@ export const keysetOperations: OperationTable = {
     settleKeyset(ctl);
     // Fetching peers are unlicensed while they download; they may look at their own progress.
     if (!ctl.licensed && ctl.keyset.attempt === undefined && !ctl.keyset.lastStartedAtS) {
-      throw new SimApiError(400, MESSAGES.keysetMustBeLicensed, 'PrerequisiteError');
+      // 403, as the spec declares for a prerequisite not met (GET /keyset has no 400 reply).
+      throw new SimApiError(403, MESSAGES.keysetMustBeLicensed, 'PrerequisiteError');
     }
     return keysetView(ctl);
   },

@@ -104,13 +104,16 @@ export const routeOperations: OperationTable = {
     return routeMap(ctl);
   },
 
+  // The spec (RouteOk) answers the changed route itself, not the map.
   'PUT /routes/{route_id}/enable': ({ ctl, params }) => {
-    routeParam(ctl, params.route_id).enabled = true;
-    return routeMap(ctl);
+    const route = routeParam(ctl, params.route_id);
+    route.enabled = true;
+    return routeView(route, true);
   },
 
   'PUT /routes/{route_id}/disable': ({ ctl, params }) => {
-    routeParam(ctl, params.route_id).enabled = false;
-    return routeMap(ctl);
+    const route = routeParam(ctl, params.route_id);
+    route.enabled = false;
+    return routeView(route, true);
   },
 };

@@ -1,0 +1,187 @@
+/**
+ * Firewall (v1) policy: make a controller's positional rule list exactly the
+ * desired list with as few writes as possible. The Python `assert_rule_policy`
+ * walks both lists and inserts or deletes at the first difference; we keep
+ * the longest common subsequence of the current and desired lists and touch
+ * only the rest, so reordering one rule costs two writes, not a rewrite.
+ */
+import type { Vns3Client } from '../client/index.js';
+import { Vns3ConnectionError, Vns3Error, Vns3TimeoutError, Vns3ValidationError } from '../client/errors.js';
+import { emit } from '../events.js';
+import type { MacroOptions } from './options.js';
+import type { StateCache } from './state.js';
+import { controllerVariables, substitute, type TemplateVariables } from './template.js';
+
+export interface FirewallEdit {
+  /** Zero-based position at the moment the edit is applied (edits run in the order given). */
+  position: number;
+  rule: string;
+}
+
+export interface FirewallPlan {
+  /** Deletions, highest position first. */
+  deletes: FirewallEdit[];
+  /** Insertions after the deletions, in ascending target position. */
+  inserts: FirewallEdit[];
+  /** Rules kept where they are. */
+  unchanged: number;
+  /** The rules as they were read. */
+  current: string[];
+  /** The rules as they must end (variables substituted, whitespace normalised). */
+  desired: string[];
+  /** True when nothing was written because of `dryRun`. */
+  dryRun: boolean;
+}
+
+export interface EnsureFirewallPolicyOptions extends MacroOptions {
+  /** Extra template variables; they win over the controller's (see `stateVariables`). */
+  variables?: TemplateVariables;
+  /** Return the plan without writing. */
+  dryRun?: boolean;
+  cache?: StateCache;
+  /**
+   * How many times to re-read and re-plan after a write whose outcome is unknown (connection
+   * lost, timeout); default 3. Position-based writes are never blindly re-sent.
+   */
+  maxRounds?: number;
+}
+
+/** Rules compare after trimming and collapsing whitespace, as the controller stores them. */
+export const normalizeRule = (rule: string): string => rule.trim().replace(/\s+/g, ' ');
+
+/** Indices (into a and b) of one longest common subsequence, in ascending order. */
+function lcsPairs(a: readonly string[], b: readonly string[]): [number, number][] {
+  const n = a.length;
+  const m = b.length;
+  // len[i][j] = LCS length of a[i..] and b[j..]
+  const len = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
+  for (let i = n - 1; i >= 0; i--) {
+    for (let j = m - 1; j >= 0; j--) {
+      len[i]![j] = a[i] === b[j] ? len[i + 1]![j + 1]! + 1 : Math.max(len[i + 1]![j]!, len[i]![j + 1]!);
+    }
+  }
+  const pairs: [number, number][] = [];
+  let i = 0;
+  let j = 0;
+  while (i < n && j < m) {
+    if (a[i] === b[j]) {
+      pairs.push([i, j]);
+      i++;
+      j++;
+    } else if (len[i + 1]![j]! >= len[i]![j + 1]!) i++;
+    else j++;
+  }
+  return pairs;
+}
+
+/**
+ * The minimal plan from `current` to `desired`: delete what is outside the common subsequence
+ * from the highest position down (so earlier positions stay valid), then insert the missing
+ * rules at their target positions in ascending order (each lands after everything before it).
+ */
+export function planFirewall(current: readonly string[], desired: readonly string[]): Omit<FirewallPlan, 'dryRun'> {
+  const pairs = lcsPairs(current, desired);
+  const keptCurrent = new Set(pairs.map(([i]) => i));
+  const keptDesired = new Set(pairs.map(([, j]) => j));
+  const deletes: FirewallEdit[] = [];
+  for (let i = current.length - 1; i >= 0; i--) if (!keptCurrent.has(i)) deletes.push({ position: i, rule: current[i]! });
+  const inserts: FirewallEdit[] = [];
+  desired.forEach((rule, j) => {
+    if (!keptDesired.has(j)) inserts.push({ position: j, rule });
+  });
+  return { deletes, inserts, unchanged: pairs.length, current: [...current], desired: [...desired] };
+}
+
+async function readRules(client: Vns3Client, signal?: AbortSignal): Promise<string[]> {
+  const list = await client.get('/firewall/rules', { signal });
+  return list
+    .map((entry, index) => ({ rule: String(entry[0] ?? ''), position: Number(entry[1] ?? index) }))
+    .sort((x, y) => x.position - y.position)
+    .map((e) => normalizeRule(e.rule));
+}
+
+const isAmbiguous = (err: unknown): boolean => err instanceof Vns3ConnectionError || err instanceof Vns3TimeoutError;
+
+/** Substitutes and normalises the desired rules; any problem is a Vns3ValidationError before a write. */
+async function resolveRules(client: Vns3Client, rules: readonly string[], options: EnsureFirewallPolicyOptions): Promise<string[]> {
+  const host = client.host;
+  if (!Array.isArray(rules)) throw new Vns3ValidationError('rules', rules, 'must be an array of rule strings', { controller: host });
+  rules.forEach((r, i) => {
+    if (typeof r !== 'string') throw new Vns3ValidationError(`rules[${i}]`, r, 'must be a string', { controller: host });
+  });
+  const usesVars = rules.some((r) => r.includes('{'));
+  const vars = usesVars ? await controllerVariables(client, options) : {};
+  return rules.map((r, i) => {
+    const rule = normalizeRule(substitute(r, vars, { field: `rules[${i}]`, controller: host }));
+    if (rule === '') throw new Vns3ValidationError(`rules[${i}]`, r, 'is empty', { controller: host });
+    return rule;
+  });
+}
+
+/**
+ * Makes the controller's firewall exactly `rules` (in order), after `{variable}` substitution.
+ * Returns the plan of the first round (what was, or with `dryRun` would be, written); after
+ * writing, the list is re-read and must equal the desired one, else a Vns3Error is thrown.
+ */
+export async function ensureFirewallPolicy(client: Vns3Client, rules: readonly string[], options: EnsureFirewallPolicyOptions = {}): Promise<FirewallPlan> {
+  const { signal, onEvent } = options;
+  const host = client.host;
+  const maxRounds = options.maxRounds ?? 3;
+  if (!Number.isInteger(maxRounds) || maxRounds < 1) throw new Vns3ValidationError('maxRounds', maxRounds, 'must be a whole number of at least 1');
+  const desired = await resolveRules(client, rules, options);
+
+  let first: FirewallPlan | undefined;
+  for (let round = 1; ; round++) {
+    const current = await readRules(client, signal);
+    const plan: FirewallPlan = { ...planFirewall(current, desired), dryRun: options.dryRun === true };
+    first ??= plan;
+    const writes = plan.deletes.length + plan.inserts.length;
+    if (writes === 0) {
+      if (round > 1) emit(onEvent, { controller: host, step: 'firewall.verify', detail: `firewall matches the policy after ${round - 1} round(s)` });
+      else emit(onEvent, { controller: host, step: 'firewall.plan', detail: `firewall already matches the policy (${desired.length} rules)` });
+      return first;
+    }
+    emit(onEvent, {
+      controller: host,
+      step: 'firewall.plan',
+      detail: `${plan.deletes.length} to delete, ${plan.inserts.length} to insert, ${plan.unchanged} kept${plan.dryRun ? ' (dry run)' : ''}`,
+      data: { deletes: plan.deletes.length, inserts: plan.inserts.length, unchanged: plan.unchanged, round },
+    });
+    if (plan.dryRun) return plan;
+
+    let interrupted = false;
+    try {
+      for (const d of plan.deletes) {
+        await client.delete('/firewall/rules/{position}', { params: { path: { position: d.position } }, signal });
+      }
+      for (const ins of plan.inserts) {
+        await client.post('/firewall/rules', { body: { rule: ins.rule, position: ins.position }, signal });
+      }
+    } catch (err) {
+      // Whether a positional write happened is unknown: re-read and plan again instead of re-sending.
+      if (!isAmbiguous(err) || round >= maxRounds) throw err;
+      interrupted = true;
+      emit(onEvent, { controller: host, step: 'firewall.apply', level: 'warn', detail: `write outcome unknown (${(err as Error).message}); re-reading` });
+    }
+    if (interrupted) continue;
+
+    const after = await readRules(client, signal);
+    const differsAt = firstDifference(after, desired);
+    if (differsAt >= 0) {
+      // Someone else changed the list meanwhile, or the controller rewrote a rule: report, do not fight.
+      throw new Vns3Error(
+        `firewall on ${host} does not match the policy after applying ${writes} change(s): expected ${desired.length} rules, found ${after.length}, first difference at position ${differsAt}`,
+        { controller: host },
+      );
+    }
+    emit(onEvent, { controller: host, step: 'firewall.apply', detail: `applied ${writes} change(s); firewall verified` });
+    return first;
+  }
+}
+
+/** Index of the first position where the lists differ, or -1 when they are equal. */
+function firstDifference(a: readonly string[], b: readonly string[]): number {
+  const n = Math.max(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
+  return -1;
+}

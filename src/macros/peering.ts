@@ -1,0 +1,391 @@
+/**
+ * Peering macros: give each controller its id, peer every controller with every
+ * other, wait until the links are up. Unlike the Python SDK's `peer_mesh`
+ * (which POSTs every peer and fails on the second run), `peerMesh` reconciles:
+ * it reads each controller's peering map and writes only what differs.
+ */
+import type { Vns3Client } from '../client/index.js';
+import { Vns3ConnectionError, Vns3Error, Vns3TimeoutError, Vns3ValidationError } from '../client/errors.js';
+import type { components } from '../generated/vns3.js';
+import { emit } from '../events.js';
+import pLimit from 'p-limit';
+import { DEFAULT_BULK_CONCURRENCY, runBulk, type BulkResult } from './bulk.js';
+import { Vns3WaitTimeoutError } from './errors.js';
+import type { BulkMacroOptions, WaitingMacroOptions } from './options.js';
+import { pollUntil } from './wait.js';
+import { fetchStates, StateCache, type ControllerState } from './state.js';
+
+type Peering = components['schemas']['Peering'];
+type PeeringEntry = components['schemas']['PeeringManager'];
+
+/** The peer map of a `GET /peering` answer (older versions say `managers`, newer `controllers`). */
+export function peeringEntries(peering: Peering): Map<number, PeeringEntry> {
+  const map = peering.controllers ?? peering.managers ?? {};
+  const out = new Map<number, PeeringEntry>();
+  for (const [key, entry] of Object.entries(map)) {
+    const id = typeof entry.id === 'number' ? entry.id : Number(key);
+    if (Number.isInteger(id)) out.set(id, entry);
+  }
+  return out;
+}
+
+/** A configured peer (not this controller, not an empty slot). */
+function isConfiguredPeer(entry: PeeringEntry): boolean {
+  return entry.self !== true && entry.not_set !== true && typeof entry.address === 'string' && entry.address.length > 0;
+}
+
+function isAmbiguous(err: unknown): boolean {
+  return err instanceof Vns3ConnectionError || err instanceof Vns3TimeoutError;
+}
+
+// ---------------------------------------------------------------- setPeerIds
+
+export interface SetPeerIdsOptions extends BulkMacroOptions {
+  /** Id per client, aligned with `clients`; default 1..n in the order given. */
+  ids?: readonly number[];
+  /** Allow changing an id that is already set to something else (the controller refuses otherwise). */
+  force?: boolean;
+  /** Forgotten for every controller whose id changes. */
+  cache?: StateCache;
+}
+
+export interface PeerIdResult {
+  id: number;
+  changed: boolean;
+}
+
+async function licensedControllerCount(client: Vns3Client, peering: Peering, signal?: AbortSignal): Promise<number> {
+  const fromMap = peeringEntries(peering).size;
+  if (fromMap > 0) return fromMap;
+  const license = await client.get('/license', { signal });
+  return license.topology?.managers?.length ?? 0;
+}
+
+/**
+ * Sets each controller's peering id (`PUT /peering/self`), by client order or by `ids`. Ids are
+ * checked (whole, unique, 1..licensed controller count) before any write; controllers already
+ * holding their id are left alone.
+ */
+export async function setPeerIds(clients: readonly Vns3Client[], options: SetPeerIdsOptions = {}): Promise<BulkResult<PeerIdResult>> {
+  const { ids: given, signal, onEvent, force } = options;
+  const ids = given ? [...given] : clients.map((_, i) => i + 1);
+  if (ids.length !== clients.length) {
+    throw new Vns3ValidationError('ids', given, `needs one id per client (${clients.length}), got ${ids.length}`);
+  }
+  ids.forEach((id, i) => {
+    if (!Number.isInteger(id) || id < 1) throw new Vns3ValidationError(`ids[${i}]`, id, 'must be a whole number of at least 1', { controller: clients[i]!.host });
+    const first = ids.indexOf(id);
+    if (first !== i) throw new Vns3ValidationError(`ids[${i}]`, id, `duplicate of ids[${first}]`, { controller: clients[i]!.host });
+  });
+
+  const read = await runBulk(
+    clients,
+    (c) => c.host,
+    async (client, ctx) => {
+      const peering = await client.get('/peering', { signal: ctx.signal });
+      return { current: peering.id ?? undefined, licensed: await licensedControllerCount(client, peering, ctx.signal) };
+    },
+    { ...options, step: 'peering.ids.read' },
+  );
+  const byHost = new Map(read.succeeded.map((s) => [s.controller, s.value]));
+  for (const [i, client] of clients.entries()) {
+    const seen = byHost.get(client.host);
+    if (seen && ids[i]! > seen.licensed) {
+      throw new Vns3ValidationError(`ids[${i}]`, ids[i], `out of range: the license allows controller ids 1 to ${seen.licensed}`, { controller: client.host });
+    }
+  }
+  const readErrors = new Map(read.failed.map((f) => [f.controller, f.error]));
+
+  return runBulk(
+    clients,
+    (c) => c.host,
+    async (client, ctx) => {
+      const failure = readErrors.get(client.host);
+      if (failure) throw failure;
+      const id = ids[ctx.index]!;
+      if (byHost.get(client.host)?.current === id) {
+        emit(onEvent, { controller: client.host, step: 'peering.id', detail: `peering id already ${id}`, level: 'debug' });
+        return { id, changed: false };
+      }
+      await client.put('/peering/self', { body: { id, ...(force ? { force: true } : {}) }, signal: ctx.signal });
+      options.cache?.invalidate(client);
+      emit(onEvent, { controller: client.host, step: 'peering.id', detail: `peering id set to ${id}`, data: { id } });
+      return { id, changed: true };
+    },
+    { concurrency: options.concurrency, onEvent, step: 'peering.ids', ...(signal ? { signal } : {}) },
+  );
+}
+
+// ------------------------------------------------------------------ peerMesh
+
+export type PeerAddressKind = 'private' | 'public' | 'publicDns';
+
+export interface PeerMeshOptions extends BulkMacroOptions {
+  /** How controllers reach each other: a kind of address, or the address per client host. Default `private`. */
+  address?: PeerAddressKind | Readonly<Record<string, string>>;
+  /** Overlay MTU of every link (500–4800); left as the controller has it when absent. */
+  mtu?: number;
+  /** Add a controller's new peers unfinalized (`force: false`) and finalize with the last one, so its links come up together. */
+  delayConfigure?: boolean;
+  /** Delete configured peers that are not part of this mesh (default false: they are reported as `extra`). */
+  removeExtra?: boolean;
+  /** Controller state (peer ids, addresses); a shared cache saves reads. */
+  cache?: StateCache;
+}
+
+/** What `peerMesh` did on one controller, as peer ids. */
+export interface PeerMeshChanges {
+  added: number[];
+  updated: number[];
+  removed: number[];
+  unchanged: number[];
+  /** Configured peers outside the mesh, left alone because `removeExtra` is off. */
+  extra: number[];
+  /** Hosts of mesh members whose state could not be read, so no link to them was configured. */
+  skipped: string[];
+}
+
+interface DesiredPeer {
+  id: number;
+  address: string;
+}
+
+function addressOf(state: ControllerState, kind: PeerMeshOptions['address'], index: number): string {
+  const field = typeof kind === 'object' ? `address[${JSON.stringify(state.host)}]` : 'address';
+  let value: string | undefined;
+  if (kind === undefined || kind === 'private') value = state.privateIp;
+  else if (kind === 'public') value = state.publicIp;
+  else if (kind === 'publicDns') value = state.publicDns;
+  else if (typeof kind === 'object') value = kind[state.host];
+  else throw new Vns3ValidationError('address', kind, "must be 'private', 'public', 'publicDns' or a map of host to address");
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new Vns3ValidationError(field, value, `no peering address for clients[${index}]`, { controller: state.host });
+  }
+  return value.trim();
+}
+
+const sameAddress = (a: string, b: string): boolean => a.trim().toLowerCase() === b.trim().toLowerCase();
+
+/**
+ * Peers every controller with every other (both directions) and reconciles what is there: adds
+ * missing peers, corrects a changed address or MTU, leaves correct peers alone and removes
+ * peers outside the mesh only with `removeExtra`. Peer ids must be set (see `setPeerIds`).
+ */
+export async function peerMesh(clients: readonly Vns3Client[], options: PeerMeshOptions = {}): Promise<BulkResult<PeerMeshChanges>> {
+  const { mtu, signal, onEvent } = options;
+  if (mtu !== undefined && (!Number.isInteger(mtu) || mtu < 500 || mtu > 4800)) {
+    throw new Vns3ValidationError('mtu', mtu, 'must be a whole number from 500 to 4800');
+  }
+  const cache = options.cache ?? new StateCache();
+  const states = await fetchStates(clients, { ...options, cache });
+  const stateOf = new Map(states.succeeded.map((s) => [s.controller, s.value]));
+  const stateErrors = new Map(states.failed.map((f) => [f.controller, f.error]));
+
+  // Everything a write depends on is checked before the first write.
+  const members: { host: string; peer: DesiredPeer }[] = [];
+  const idOwner = new Map<number, string>();
+  clients.forEach((client, index) => {
+    const state = stateOf.get(client.host);
+    if (!state) return;
+    if (state.peerId === undefined) {
+      stateErrors.set(client.host, new Vns3Error(`peering id of ${client.host} is not set; run setPeerIds first`, { controller: client.host }));
+      return;
+    }
+    const owner = idOwner.get(state.peerId);
+    if (owner !== undefined) {
+      throw new Vns3ValidationError('clients', state.peerId, `peering id ${state.peerId} is held by both ${owner} and ${client.host}`, { controller: client.host });
+    }
+    idOwner.set(state.peerId, client.host);
+    members.push({ host: client.host, peer: { id: state.peerId, address: addressOf(state, options.address, index) } });
+  });
+  const skipped = clients.map((c) => c.host).filter((h) => !members.some((m) => m.host === h));
+
+  return runBulk(
+    clients,
+    (c) => c.host,
+    async (client, ctx) => {
+      const failure = stateErrors.get(client.host);
+      if (failure) throw failure;
+      const desired = members.filter((m) => m.host !== client.host).map((m) => m.peer);
+      return reconcilePeers(client, desired, { ...options, signal: ctx.signal }, skipped.filter((h) => h !== client.host));
+    },
+    { concurrency: options.concurrency, onEvent, step: 'peering.mesh', ...(signal ? { signal } : {}) },
+  );
+}
+
+async function reconcilePeers(client: Vns3Client, desired: DesiredPeer[], options: PeerMeshOptions, skipped: string[]): Promise<PeerMeshChanges> {
+  const { signal, onEvent, mtu } = options;
+  const host = client.host;
+  const peering = await client.get('/peering', { signal });
+  if (typeof peering.id !== 'number') throw new Vns3Error(`peering id of ${host} is not set; run setPeerIds first`, { controller: host });
+  const current = peeringEntries(peering);
+  const changes: PeerMeshChanges = { added: [], updated: [], removed: [], unchanged: [], extra: [], skipped };
+  const wanted = new Set(desired.map((d) => d.id));
+  const toAdd: DesiredPeer[] = [];
+
+  for (const [id, entry] of current) {
+    if (id === peering.id || wanted.has(id) || !isConfiguredPeer(entry)) continue;
+    if (!options.removeExtra) {
+      changes.extra.push(id);
+      continue;
+    }
+    await client.delete('/peering/peers/{peer_id}', { params: { path: { peer_id: id } }, signal });
+    changes.removed.push(id);
+    emit(onEvent, { controller: host, step: 'peering.peer', detail: `removed peer ${id}`, data: { id } });
+  }
+
+  for (const peer of desired) {
+    if (peer.id === peering.id) throw new Vns3Error(`${host} holds peering id ${peer.id}, which belongs to another mesh member`, { controller: host });
+    const entry = current.get(peer.id);
+    if (!entry || !isConfiguredPeer(entry)) {
+      toAdd.push(peer);
+      continue;
+    }
+    const mtuDiffers = mtu !== undefined && String(entry.mtu ?? '') !== String(mtu);
+    if (sameAddress(entry.address ?? '', peer.address) && !mtuDiffers) {
+      changes.unchanged.push(peer.id);
+      continue;
+    }
+    await client.put('/peering/peers/{peer_id}', {
+      params: { path: { peer_id: peer.id } },
+      body: { name: peer.address, ...(mtu !== undefined ? { overlay_mtu: mtu } : {}) },
+      signal,
+    });
+    changes.updated.push(peer.id);
+    emit(onEvent, { controller: host, step: 'peering.peer', detail: `updated peer ${peer.id} to ${peer.address}`, data: { id: peer.id } });
+  }
+
+  for (const [n, peer] of toAdd.entries()) {
+    // Delayed configure: every add but the last leaves peering unfinalized, so all links start together.
+    const force = options.delayConfigure ? n === toAdd.length - 1 : undefined;
+    await addPeer(client, peer, { mtu, force, signal });
+    changes.added.push(peer.id);
+    emit(onEvent, { controller: host, step: 'peering.peer', detail: `added peer ${peer.id} at ${peer.address}`, data: { id: peer.id } });
+  }
+  return changes;
+}
+
+/** POST is not idempotent: after an ambiguous failure, re-read and count it as done only if the peer is there. */
+async function addPeer(client: Vns3Client, peer: DesiredPeer, o: { mtu?: number; force?: boolean; signal?: AbortSignal }): Promise<void> {
+  try {
+    await client.post('/peering/peers', {
+      body: { id: peer.id, name: peer.address, ...(o.mtu !== undefined ? { overlay_mtu: o.mtu } : {}), ...(o.force !== undefined ? { force: o.force } : {}) },
+      signal: o.signal,
+    });
+  } catch (err) {
+    if (!isAmbiguous(err)) throw err;
+    const after = peeringEntries(await client.get('/peering', { signal: o.signal })).get(peer.id);
+    if (!after || !isConfiguredPeer(after) || !sameAddress(after.address ?? '', peer.address)) throw err;
+  }
+}
+
+// --------------------------------------------------------------- waitForMesh
+
+export interface WaitForMeshOptions extends WaitingMacroOptions {
+  /** Controllers probed at the same time (default 16). */
+  concurrency?: number;
+  /** Cap on the probe interval (default 5000 ms). */
+  maxIntervalMs?: number;
+  /** Used for controller names in messages. */
+  cache?: StateCache;
+}
+
+/** One direction of a link between two mesh members, as the `from` controller reports it. */
+export interface MeshLink {
+  /** The reporting controller's name (`controller_name`, or its host). */
+  from: string;
+  host: string;
+  fromId: number;
+  toId: number;
+  /** Address `from` uses to reach the peer; empty when the peer is not configured. */
+  address: string;
+  reachable: boolean;
+}
+
+interface MeshSnapshot {
+  links: MeshLink[];
+  /** One line per problem: a link down, a peer not configured, a controller not answering. */
+  problems: string[];
+}
+
+/** The mesh did not come up in time; `problems` lists every link still down. */
+export class Vns3MeshNotReadyError extends Vns3WaitTimeoutError {
+  readonly problems: string[];
+  readonly links: MeshLink[];
+
+  constructor(timeoutMs: number, snapshot: MeshSnapshot | undefined, lastError?: string) {
+    const problems = snapshot?.problems ?? [];
+    super({ what: 'peering mesh', controller: '*', timeoutMs, lastState: problems.join('; ') || undefined, lastError });
+    this.name = 'Vns3MeshNotReadyError';
+    this.problems = problems;
+    this.links = snapshot?.links ?? [];
+    const detail = problems.length > 0 ? problems.map((p) => `  ${p}`).join('\n') : '  no complete probe of the mesh';
+    this.message = `Peering mesh not up after ${timeoutMs} ms:\n${detail}`;
+  }
+}
+
+/**
+ * Polls `GET /peering` on every controller in parallel until each one has every other configured
+ * and reachable. Throws Vns3MeshNotReadyError naming each link still down, e.g.
+ * `vns3-1 (id 1) -> id 3 at 10.3.1.10: not reachable`.
+ */
+export async function waitForMesh(clients: readonly Vns3Client[], options: WaitForMeshOptions = {}): Promise<MeshLink[]> {
+  const { signal, onEvent } = options;
+  const limit = pLimit(options.concurrency ?? DEFAULT_BULK_CONCURRENCY);
+  const states = await fetchStates(clients, { ...options, cache: options.cache ?? new StateCache() });
+  const nameOf = new Map(states.succeeded.map((s) => [s.controller, s.value.controllerName || s.controller]));
+  let last: MeshSnapshot | undefined;
+
+  const probe = async (probeSignal: AbortSignal): Promise<MeshSnapshot> => {
+    // A poll is a retry loop already: one attempt per probe, so a dead controller does not stall the others.
+    const reads = await Promise.all(
+      clients.map((c) => limit(() => c.get('/peering', { signal: probeSignal, retry: false }).then((p) => ({ p }), (e: unknown) => ({ e })))),
+    );
+    const snapshot: MeshSnapshot = { links: [], problems: [] };
+    const memberIds = new Set<number>();
+    for (const r of reads) if ('p' in r && typeof r.p.id === 'number') memberIds.add(r.p.id);
+    reads.forEach((r, i) => {
+      const host = clients[i]!.host;
+      const name = nameOf.get(host) ?? host;
+      if ('e' in r) {
+        snapshot.problems.push(`${name} (${host}): peering status unreadable: ${r.e instanceof Error ? r.e.message : String(r.e)}`);
+        return;
+      }
+      const selfId = r.p.id;
+      if (typeof selfId !== 'number') {
+        snapshot.problems.push(`${name} (${host}): peering id not set`);
+        return;
+      }
+      const entries = peeringEntries(r.p);
+      for (const toId of [...memberIds].sort((a, b) => a - b)) {
+        if (toId === selfId) continue;
+        const entry = entries.get(toId);
+        const configured = entry !== undefined && isConfiguredPeer(entry);
+        const link: MeshLink = { from: name, host, fromId: selfId, toId, address: configured ? entry.address! : '', reachable: configured && entry.reachable === true };
+        snapshot.links.push(link);
+        if (!configured) snapshot.problems.push(`${name} (id ${selfId}) -> id ${toId}: not configured`);
+        else if (!link.reachable) snapshot.problems.push(`${name} (id ${selfId}) -> id ${toId} at ${link.address}: not reachable`);
+      }
+    });
+    last = snapshot;
+    return snapshot;
+  };
+
+  try {
+    const done = await pollUntil(
+      {
+        what: 'peering mesh',
+        controller: '*',
+        probe,
+        done: (s) => s.problems.length === 0,
+        describe: (s) => `${s.problems.length} problem(s): ${s.problems.slice(0, 3).join('; ')}`,
+      },
+      { ...options, ...(signal ? { signal } : {}), ...(onEvent ? { onEvent } : {}) },
+    );
+    emit(onEvent, { controller: '*', step: 'peering.wait', detail: `mesh up: ${done.links.length} links reachable`, data: { links: done.links.length } });
+    return done.links;
+  } catch (err) {
+    if (err instanceof Vns3WaitTimeoutError && !signal?.aborted) throw new Vns3MeshNotReadyError(err.timeoutMs, last, err.lastError);
+    throw err;
+  }
+}

@@ -1,0 +1,313 @@
+/**
+ * Routing macros. `ensureRouteTable` is the Python `create_route_table` made
+ * idempotent: it substitutes variables, compares with what the controller has
+ * and writes only the difference. The mesh helpers (local gateway routes to the
+ * peers, subnet advertisements) are built on it, so they are idempotent too.
+ */
+import type { Vns3Client } from '../client/index.js';
+import { Vns3ConnectionError, Vns3TimeoutError, Vns3ValidationError } from '../client/errors.js';
+import type { components } from '../generated/vns3.js';
+import { emit } from '../events.js';
+import { cidrContains, hostCidr, isIp, isIPv4, normalizeCidr, subnetGateway } from '../net/index.js';
+import { runBulk, type BulkResult } from './bulk.js';
+import type { BulkMacroOptions, MacroOptions } from './options.js';
+import { fetchStates, StateCache } from './state.js';
+import { controllerVariables, substitute, type TemplateVariables } from './template.js';
+
+type Route = components['schemas']['Route'];
+
+/** A desired route, as `POST /routes` takes it. String fields may hold `{variable}`s. */
+export interface RouteSpec {
+  cidr: string;
+  description?: string;
+  /** Absent, `''` and `_notset` all mean "not set". */
+  interface?: string;
+  gateway?: string;
+  /** Default false. */
+  advertise?: boolean;
+  metric?: number;
+  /** Default `main`. */
+  table?: string;
+  tunnel?: number;
+}
+
+/** A route the controller has, with its id. */
+export interface ExistingRoute extends RouteSpec {
+  id: number;
+}
+
+export interface RoutePlan {
+  created: RouteSpec[];
+  removed: ExistingRoute[];
+  unchanged: ExistingRoute[];
+  /** True when nothing was written because of `dryRun`. */
+  dryRun: boolean;
+}
+
+export interface EnsureRouteTableOptions extends MacroOptions {
+  /** Extra template variables; they win over the controller's (see `stateVariables`). */
+  variables?: TemplateVariables;
+  /** Delete editable routes that are not desired (default false). Learned routes are never touched. */
+  removeUndesired?: boolean;
+  /** Compute and return the plan without writing. */
+  dryRun?: boolean;
+  cache?: StateCache;
+}
+
+const NOT_SET = '_notset';
+const unset = (v: string | null | undefined): string => (v === undefined || v === null || v.trim() === '' || v.trim() === NOT_SET ? NOT_SET : v.trim());
+const cidrKey = (c: string): string => (isIPv4(c.split('/')[0]) ? normalizeCidr(c) : c.trim().toLowerCase());
+
+/** Identity of a route for comparison: metric and description do not count. */
+function routeKey(r: { cidr: string; interface?: string | null; gateway?: string | null; advertise?: boolean; table?: string }): string {
+  return [cidrKey(r.cidr), unset(r.interface), unset(r.gateway), r.advertise === true, r.table?.trim() || 'main'].join('|');
+}
+/** What the controller itself refuses to hold twice (advertise does not count there). */
+const slotKey = (r: Parameters<typeof routeKey>[0]): string => routeKey({ ...r, advertise: false });
+
+type Matcher = (want: RouteSpec, have: ExistingRoute) => boolean;
+const exactMatch: Matcher = (want, have) => routeKey(want) === routeKey(have);
+
+function toExisting(id: string, r: Route): ExistingRoute {
+  return {
+    id: typeof r.id === 'number' ? r.id : Number(id),
+    cidr: r.cidr,
+    ...(r.description ? { description: r.description } : {}),
+    interface: unset(r.interface),
+    gateway: unset(r.gateway),
+    advertise: r.advertise === true,
+    metric: r.metric,
+    table: r.table || 'main',
+  };
+}
+
+/** Editable (local) routes; learned routes have `editable: false`. */
+async function readLocalRoutes(client: Vns3Client, signal?: AbortSignal): Promise<ExistingRoute[]> {
+  const map = await client.get('/routes', { signal });
+  return Object.entries(map).filter(([, r]) => r.editable !== false).map(([id, r]) => toExisting(id, r));
+}
+
+/** Substitutes variables in every string field and checks the result, before any write. */
+function resolveSpecs(desired: readonly RouteSpec[], vars: TemplateVariables, controller: string): RouteSpec[] {
+  return desired.map((spec, i) => {
+    if (spec === null || typeof spec !== 'object') throw new Vns3ValidationError(`routes[${i}]`, spec, 'must be a route object', { controller });
+    const sub = (field: keyof RouteSpec): string | undefined => {
+      const v = spec[field];
+      if (v === undefined) return undefined;
+      return substitute(v as string, vars, { field: `routes[${i}].${field}`, controller });
+    };
+    const out: RouteSpec = { ...spec, cidr: sub('cidr') ?? '' };
+    for (const f of ['description', 'interface', 'gateway', 'table'] as const) {
+      const v = sub(f);
+      if (v !== undefined) out[f] = v;
+    }
+    const ip = out.cidr.split('/')[0];
+    if (!out.cidr.includes('/') || !isIp(ip)) throw new Vns3ValidationError(`routes[${i}].cidr`, out.cidr, 'must be a CIDR such as "10.0.0.0/16"', { controller });
+    if (isIPv4(ip)) normalizeCidr(out.cidr, `routes[${i}].cidr`);
+    if (unset(out.gateway) !== NOT_SET && !isIp(out.gateway!.trim())) {
+      throw new Vns3ValidationError(`routes[${i}].gateway`, out.gateway, 'must be an IP address or _notset', { controller });
+    }
+    return out;
+  });
+}
+
+function plan(desired: RouteSpec[], have: ExistingRoute[], match: Matcher, removeUndesired: boolean): Omit<RoutePlan, 'dryRun'> {
+  const unchanged: ExistingRoute[] = [];
+  const created: RouteSpec[] = [];
+  const used = new Set<number>();
+  const seen = new Set<string>();
+  for (const want of desired) {
+    const key = routeKey(want);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const hit = have.find((h) => !used.has(h.id) && match(want, h));
+    if (hit) {
+      used.add(hit.id);
+      unchanged.push(hit);
+    } else created.push(want);
+  }
+  const removed: ExistingRoute[] = [];
+  for (const h of have) {
+    if (used.has(h.id)) continue;
+    // A route in the same slot (differing only in `advertise`) blocks the new one: replace it.
+    const blocks = created.some((c) => slotKey(c) === slotKey(h));
+    if (removeUndesired || blocks) removed.push(h);
+  }
+  return { created, removed, unchanged };
+}
+
+async function postRoute(client: Vns3Client, spec: RouteSpec, signal?: AbortSignal): Promise<void> {
+  const body = {
+    cidr: spec.cidr,
+    description: spec.description ?? '',
+    ...(spec.interface !== undefined ? { interface: unset(spec.interface) } : {}),
+    ...(spec.gateway !== undefined ? { gateway: unset(spec.gateway) } : {}),
+    advertise: spec.advertise === true,
+    ...(spec.metric !== undefined ? { metric: spec.metric } : {}),
+    ...(spec.table !== undefined ? { table: spec.table } : {}),
+    ...(spec.tunnel !== undefined ? { tunnel: spec.tunnel } : {}),
+  };
+  try {
+    await client.post('/routes', { body, signal });
+  } catch (err) {
+    // POST is not idempotent: after an ambiguous failure, re-read and decide.
+    if (!(err instanceof Vns3ConnectionError || err instanceof Vns3TimeoutError)) throw err;
+    const now = await readLocalRoutes(client, signal);
+    if (!now.some((r) => routeKey(r) === routeKey(spec))) throw err;
+  }
+}
+
+async function reconcile(
+  client: Vns3Client,
+  desired: readonly RouteSpec[],
+  options: EnsureRouteTableOptions,
+  match: Matcher,
+): Promise<RoutePlan> {
+  const { signal, onEvent } = options;
+  const host = client.host;
+  const usesVars = desired.some((d) => Object.values(d).some((v) => typeof v === 'string' && v.includes('{')));
+  const vars = usesVars ? await controllerVariables(client, options) : { ...(options.variables ?? {}) };
+  const specs = resolveSpecs(desired, vars, host);
+  const have = await readLocalRoutes(client, signal);
+  const p = plan(specs, have, match, options.removeUndesired === true);
+  const result: RoutePlan = { ...p, dryRun: options.dryRun === true };
+  emit(onEvent, {
+    controller: host,
+    step: 'routes.plan',
+    detail: `${p.created.length} to create, ${p.removed.length} to remove, ${p.unchanged.length} unchanged${result.dryRun ? ' (dry run)' : ''}`,
+    data: { created: p.created.length, removed: p.removed.length, unchanged: p.unchanged.length },
+  });
+  if (result.dryRun) return result;
+  for (const r of p.removed) {
+    await client.delete('/routes/{route_id}', { params: { path: { route_id: r.id } }, signal });
+    emit(onEvent, { controller: host, step: 'routes.remove', detail: `removed route ${r.id} to ${r.cidr}`, data: { id: r.id } });
+  }
+  for (const c of p.created) {
+    await postRoute(client, c, signal);
+    emit(onEvent, { controller: host, step: 'routes.create', detail: `created route to ${c.cidr}${c.advertise ? ' (advertised)' : ''}` });
+  }
+  return result;
+}
+
+/**
+ * Makes the controller's routes include `desired`: creates the missing ones and, with
+ * `removeUndesired`, deletes editable routes not desired. Routes are compared on cidr,
+ * interface, gateway, advertise and table (`_notset`, `''` and absent are the same; table
+ * defaults to `main`). A route that differs from a desired one only in `advertise` is replaced.
+ */
+export async function ensureRouteTable(client: Vns3Client, desired: readonly RouteSpec[], options: EnsureRouteTableOptions = {}): Promise<RoutePlan> {
+  if (!Array.isArray(desired)) throw new Vns3ValidationError('routes', desired, 'must be an array of routes', { controller: client.host });
+  return reconcile(client, desired, options, exactMatch);
+}
+
+export interface LocalGatewayRouteSpec {
+  cidr: string;
+  /** The controller's subnet; the route goes to its gateway (network + 1) on eth0. */
+  subnet: string;
+  description?: string;
+  /** Default false. */
+  advertise?: boolean;
+}
+
+function localGatewayRoute(spec: LocalGatewayRouteSpec, field: string): RouteSpec {
+  return {
+    cidr: spec.cidr,
+    interface: 'eth0',
+    gateway: subnetGateway(spec.subnet, `${field}subnet`),
+    advertise: spec.advertise === true,
+    description: spec.description ?? 'Local Underlay Network Routing',
+  };
+}
+
+/** A route to `cidr` via the subnet's gateway on eth0; created only if missing. */
+export async function createLocalGatewayRoute(client: Vns3Client, spec: LocalGatewayRouteSpec, options: MacroOptions = {}): Promise<RoutePlan> {
+  normalizeCidr(spec.cidr, 'cidr');
+  return reconcile(client, [localGatewayRoute(spec, '')], options, exactMatch);
+}
+
+export interface MeshSubnetsSpec {
+  /** Each controller's subnet, aligned with `clients`. */
+  subnets: readonly string[];
+}
+
+export interface MeshRoutingOptions extends BulkMacroOptions {
+  cache?: StateCache;
+}
+
+function checkSubnets(clients: readonly Vns3Client[], subnets: readonly string[]): void {
+  if (!Array.isArray(subnets) || subnets.length !== clients.length) {
+    throw new Vns3ValidationError('subnets', subnets, `needs one subnet per client (${clients.length})`);
+  }
+  subnets.forEach((s, i) => normalizeCidr(s, `subnets[${i}]`));
+}
+
+/**
+ * Reads every controller's state and checks that its private IP lies in its subnet, before
+ * any write. Controllers whose state cannot be read are returned as failures.
+ */
+async function statesInSubnets(clients: readonly Vns3Client[], subnets: readonly string[], options: MeshRoutingOptions) {
+  checkSubnets(clients, subnets);
+  const states = await fetchStates(clients, { ...options, cache: options.cache ?? new StateCache() });
+  const byHost = new Map(states.succeeded.map((s) => [s.controller, s.value]));
+  clients.forEach((c, i) => {
+    const state = byHost.get(c.host);
+    if (state && !cidrContains(subnets[i]!, state.privateIp, `subnets[${i}]`)) {
+      throw new Vns3ValidationError(`subnets[${i}]`, subnets[i], `does not contain the controller's private IP ${state.privateIp}`, { controller: c.host });
+    }
+  });
+  return { byHost, failed: new Map(states.failed.map((f) => [f.controller, f.error])) };
+}
+
+/**
+ * Each controller gets a /32 to every other controller's private IP via its own subnet's
+ * gateway on eth0 (not advertised), so peering traffic takes the underlay.
+ */
+export async function createPeerMeshLocalGatewayRoutes(
+  clients: readonly Vns3Client[],
+  spec: MeshSubnetsSpec,
+  options: MeshRoutingOptions = {},
+): Promise<BulkResult<RoutePlan>> {
+  const { byHost, failed } = await statesInSubnets(clients, spec.subnets, options);
+  const ips = clients.map((c) => byHost.get(c.host)?.privateIp);
+  return runBulk(
+    clients,
+    (c) => c.host,
+    async (client, ctx) => {
+      const failure = failed.get(client.host);
+      if (failure) throw failure;
+      const subnet = spec.subnets[ctx.index]!;
+      const routes = ips
+        .filter((ip, j): ip is string => j !== ctx.index && typeof ip === 'string' && ip !== ips[ctx.index])
+        .map((ip) => localGatewayRoute({ cidr: hostCidr(ip), subnet, description: 'Peer route to local gateway' }, `subnets[${ctx.index}].`));
+      return reconcile(client, routes, { ...options, signal: ctx.signal }, exactMatch);
+    },
+    { concurrency: options.concurrency, onEvent: options.onEvent, step: 'routes.peer-gateways', ...(options.signal ? { signal: options.signal } : {}) },
+  );
+}
+
+// An advertisement is identified by what is advertised: a controller may fill in an interface.
+const advertisementMatch: Matcher = (want, have) =>
+  have.advertise === true && cidrKey(have.cidr) === cidrKey(want.cidr) && (have.table || 'main') === (want.table || 'main');
+
+/**
+ * Advertises each controller's subnet to the mesh (`advertise: true`, gateway `_notset`, as the
+ * Python SDK does), after checking every controller's private IP lies in its subnet.
+ */
+export async function createRouteAdvertisements(
+  clients: readonly Vns3Client[],
+  spec: MeshSubnetsSpec,
+  options: MeshRoutingOptions = {},
+): Promise<BulkResult<RoutePlan>> {
+  const { failed } = await statesInSubnets(clients, spec.subnets, options);
+  return runBulk(
+    clients,
+    (c) => c.host,
+    async (client, ctx) => {
+      const failure = failed.get(client.host);
+      if (failure) throw failure;
+      const route: RouteSpec = { cidr: normalizeCidr(spec.subnets[ctx.index]!), description: 'Local subnet advertisement', advertise: true, gateway: NOT_SET };
+      return reconcile(client, [route], { ...options, signal: ctx.signal }, advertisementMatch);
+    },
+    { concurrency: options.concurrency, onEvent: options.onEvent, step: 'routes.advertise', ...(options.signal ? { signal: options.signal } : {}) },
+  );
+}

@@ -1,0 +1,89 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createHaAgent, type HaAgent } from '../../src/ha/agent.js';
+import { ROUTED, rounds, startHaBed, type HaBed } from './fixture.js';
+
+let bed: HaBed | undefined;
+const agents: HaAgent[] = [];
+
+afterEach(async () => {
+  await Promise.all(agents.splice(0).map((a) => a.stop()));
+  await bed?.stop();
+  bed = undefined;
+});
+
+describe('HA agent safety', () => {
+  it('does not fail over when only the path between the pair is cut', async () => {
+    bed = await startHaBed({ controllers: 2, cloud: 'aws' });
+    // cloud_veto off: only the network witnesses' disagreement may prevent the failover here.
+    const standby = createHaAgent({ ...bed.standbyConfig(1), cloudVeto: false }, bed.deps());
+    agents.push(standby);
+    await rounds([standby], 2);
+    bed.sim.resetCounters();
+    bed.underlay.cut();
+    bed.sim.partition(0, 1);
+    await rounds([standby], 12);
+    const s = standby.status();
+    expect(s.role).toBe('passive');
+    expect(s.counters.failovers).toBe(0);
+    expect(s.counters.splits).toBe(12);
+    expect(s.lastCheck?.witnesses.map((w) => `${w.name}=${w.result}`)).toEqual(['underlay=down', 'public=up', 'mesh=down', 'cloud=up']);
+    expect(bed.ec2!.writes).toBe(0);
+    expect(bed.sim.totalWrites()).toBe(0);
+    // Healing brings the checks back to a clean "up".
+    bed.underlay.restore();
+    bed.sim.heal(0, 1);
+    await rounds([standby], 3, () => standby.status().lastCheck?.verdict === 'up');
+    expect(standby.status().lastCheck?.verdict).toBe('up');
+  });
+
+  it('with two standbys only the higher-priority one acts', async () => {
+    bed = await startHaBed({ controllers: 3, cloud: 'aws' });
+    const b = bed;
+    const standbyEntry = (i: number, priority: number) => ({
+      name: `sb${i}`,
+      underlay_ip: b.ip(i),
+      priority,
+      api_url: b.url(i),
+      api_password: b.sim.controllers[i]!.password,
+    });
+    const high = createHaAgent(bed.standbyConfig(1, { priority: 200, standbys: [standbyEntry(2, 100)] }), bed.deps());
+    const low = createHaAgent(bed.standbyConfig(2, { priority: 100, standbys: [standbyEntry(1, 200)] }), bed.deps());
+    agents.push(high, low);
+    await rounds([high, low], 2);
+    bed.sim.resetCounters();
+    await bed.crash(0, 'stopped');
+    await rounds([high, low], 10, () => high.status().role === 'active');
+    await rounds([high, low], 4);
+    expect(high.status().role).toBe('active');
+    expect(low.status().role).toBe('passive');
+    expect(low.status().counters.deferrals).toBeGreaterThan(0);
+    expect(low.status().counters.failovers).toBe(0);
+    expect(bed.sim.controllers[2]!.writes).toBe(0);
+    expect(bed.ec2!.route('rtb-b', ROUTED[1]!)?.networkInterfaceId).toBe('eni-vns31');
+
+    // The acting standby dies too: the next one takes over from it.
+    await bed.crash(1, 'stopped');
+    await rounds([low], 10, () => low.status().role === 'active');
+    expect(low.status().role).toBe('active');
+    expect(bed.ec2!.route('rtb-b', ROUTED[1]!)?.networkInterfaceId).toBe('eni-vns32');
+  });
+
+  it('loses 20% of probes at random during a bounded run without a single failover', async () => {
+    bed = await startHaBed({ controllers: 2, cloud: 'overlay' });
+    const standby = createHaAgent(bed.standbyConfig(1), bed.deps());
+    agents.push(standby);
+    await rounds([standby], 2);
+    bed.sim.resetCounters();
+    bed.sim.setFaults(0, { dropRate: 0.2 });
+    bed.sim.setFaults(1, { dropRate: 0.2 });
+    await rounds([standby], 60);
+    const s = standby.status();
+    const lossy = s.recentChecks.filter((c) => c.witnesses.some((w) => w.result !== 'up'));
+    // The faults really bit, yet nothing moved.
+    expect(lossy.length).toBeGreaterThan(0);
+    expect(s.counters.checks).toBe(62);
+    expect(s.counters.failovers).toBe(0);
+    expect(s.role).toBe('passive');
+    expect(bed.sim.controllers[1]!.writes).toBe(0);
+  });
+});
