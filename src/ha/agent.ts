@@ -51,7 +51,7 @@ export interface HaAgentDeps extends CloudProviderOptions {
   onEvent?: Vns3EventHandler;
   /** Checks kept in `status().recentChecks` (default 50). */
   historySize?: number;
-  /** Per probe; default 80% of the interval, at most 5 s. */
+  /** Per probe; default 80% of the interval, within 0.5 to 5 s (a probe may outlast a short interval: checks never overlap). */
   probeTimeoutMs?: number;
   /** How often a healthy peer's cloud routes are re-read into the snapshot (default 60 s). */
   cloudSnapshotIntervalMs?: number;
@@ -98,7 +98,7 @@ export function createHaAgent(config: HaAgentConfig, deps: HaAgentDeps = {}): Ha
   if (problems.length > 0) throw new Vns3HaConfigError(problems, config.warnings);
   const now = deps.now ?? Date.now;
   const interval = config.checkIntervalMs;
-  const probeTimeoutMs = deps.probeTimeoutMs ?? Math.max(50, Math.min(5_000, Math.round(interval * 0.8)));
+  const probeTimeoutMs = deps.probeTimeoutMs ?? Math.max(500, Math.min(5_000, Math.round(interval * 0.8)));
   const historySize = deps.historySize ?? 50;
   const ca = config.caFile ? readFileSync(config.caFile, 'utf8') : undefined;
   const factory: HaClientFactory =
@@ -237,9 +237,8 @@ export function createHaAgent(config: HaAgentConfig, deps: HaAgentDeps = {}): Ha
     status.lastCheck = record;
     status.recentChecks.push(record);
     if (status.recentChecks.length > historySize) status.recentChecks.splice(0, status.recentChecks.length - historySize);
-    const quiet = record.verdict === 'up' && record.actions.length === 0 && !record.error;
     const summary = record.witnesses.map((w) => `${w.name}=${w.result}`).join(' ');
-    event('ha.check', `#${record.seq} ${record.verdict} (${summary}) ${record.health} ${record.role} in ${record.durationMs} ms`, { ...record }, quiet ? 'debug' : 'info');
+    event('ha.check', `#${record.seq} ${record.verdict} (${summary}) ${record.health} ${record.role} in ${record.durationMs} ms`, { ...record }, record.error ? 'warn' : 'info');
     return record;
   }
 

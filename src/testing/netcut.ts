@@ -31,13 +31,14 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
   let isCut = false;
   let connections = 0;
 
-  const server = createServer((client) => {
+  // Half-open both ways so that a client's FIN is passed on and the reply still comes back.
+  const server = createServer({ allowHalfOpen: true }, (client) => {
     connections++;
     if (isCut) {
       client.resetAndDestroy();
       return;
     }
-    const upstream = connect({ host: targetHost, port: options.targetPort });
+    const upstream = connect({ host: targetHost, port: options.targetPort, allowHalfOpen: true });
     for (const s of [client, upstream]) {
       live.add(s);
       s.setNoDelay(true);

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHaAgent, type HaAgent } from '../../src/ha/agent.js';
 import type { Vns3Event } from '../../src/events.js';
-import { PRIMARY_LAN, ROUTED, rounds, startHaBed, waitFor, type HaBed } from './fixture.js';
+import { PRIMARY_LAN, ROUTED, startHaBed, waitFor, type HaBed } from './fixture.js';
 
 const MARKER = 'vns3-ha: assumed from 10.0.1.10';
 
@@ -32,7 +32,7 @@ describe('HA agent on AWS (EC2 emulator + simulator)', () => {
     const primary = createHaAgent(bed.primaryConfig(1), bed.deps());
     agents.push(standby, primary);
 
-    await rounds([standby, primary], 3);
+    await bed.rounds([standby, primary], 3);
     expect(standby.status().role).toBe('passive');
     expect(primary.status().role).toBe('active');
     expect(standby.status().snapshot.cloud).toHaveLength(3);
@@ -40,7 +40,7 @@ describe('HA agent on AWS (EC2 emulator + simulator)', () => {
     expect(bed.ec2!.writes).toBe(0);
 
     await bed.crash(0, 'stopped');
-    const n = await rounds([standby, primary], 10, () => standby.status().role === 'active');
+    const n = await bed.rounds([standby, primary], 10, () => standby.status().role === 'active');
     expect(standby.status().role).toBe('active');
     // Three failed checks in a row, no fewer.
     expect(n).toBeGreaterThanOrEqual(3);
@@ -64,12 +64,12 @@ describe('HA agent on AWS (EC2 emulator + simulator)', () => {
 
     // While active, a route changed behind the standby's back is put right.
     bed.ec2!.setRouteTarget('rtb-a', ROUTED[0]!, { gatewayId: 'igw-1' });
-    await rounds([standby, primary], 1);
+    await bed.rounds([standby, primary], 1);
     expect(cloudTargets()[0]).toBe('eni-vns31');
 
     const writesAfterFailover = bed.ec2!.writes;
     await bed.restore(0);
-    await rounds([standby, primary], 25, () => primary.status().role === 'active');
+    await bed.rounds([standby, primary], 25, () => primary.status().role === 'active');
     expect(primary.status().role).toBe('active');
     expect(standby.status().role).toBe('passive');
     expect(cloudTargets()).toEqual(['eni-vns30', 'eni-vns30', 'eni-vns30']);
@@ -77,7 +77,7 @@ describe('HA agent on AWS (EC2 emulator + simulator)', () => {
 
     // No flapping: further checks write nothing and nobody changes role.
     const writes = bed.ec2!.writes;
-    await rounds([standby, primary], 8);
+    await bed.rounds([standby, primary], 8);
     expect(bed.ec2!.writes).toBe(writes);
     expect(writes - writesAfterFailover).toBe(3);
     expect(standby.status().counters).toMatchObject({ failovers: 1, releases: 1 });
@@ -88,10 +88,10 @@ describe('HA agent on AWS (EC2 emulator + simulator)', () => {
   it('with cloud_veto (default), a crash the cloud does not confirm moves nothing; without it, routes move', async () => {
     const vetoing = createHaAgent(bed.standbyConfig(1), bed.deps());
     agents.push(vetoing);
-    await rounds([vetoing], 2);
+    await bed.rounds([vetoing], 2);
     bed.sim.resetCounters();
     await bed.crash(0, 'running');
-    await rounds([vetoing], 8);
+    await bed.rounds([vetoing], 8);
     expect(vetoing.status().role).toBe('passive');
     expect(vetoing.status().counters.vetoes).toBeGreaterThanOrEqual(8);
     expect(bed.ec2!.writes).toBe(0);
@@ -99,7 +99,7 @@ describe('HA agent on AWS (EC2 emulator + simulator)', () => {
 
     const withoutVeto = createHaAgent({ ...bed.standbyConfig(1), cloudVeto: false }, bed.deps());
     agents.push(withoutVeto);
-    await rounds([withoutVeto], 6, () => withoutVeto.status().role === 'active');
+    await bed.rounds([withoutVeto], 6, () => withoutVeto.status().role === 'active');
     expect(withoutVeto.status().role).toBe('active');
     expect(cloudTargets()).toEqual(['eni-vns31', 'eni-vns31', 'eni-vns31']);
   });
@@ -108,14 +108,14 @@ describe('HA agent on AWS (EC2 emulator + simulator)', () => {
     const events: Vns3Event[] = [];
     const standby = createHaAgent(bed.standbyConfig(1, { dry_run: true }), bed.deps(events));
     agents.push(standby);
-    await rounds([standby], 2);
+    await bed.rounds([standby], 2);
     const before = cloudTargets();
     const plan = await standby.plan();
     expect(plan.cloudRoutes).toHaveLength(3);
     expect(plan.vns3Routes).toEqual([{ action: 'created', cidr: PRIMARY_LAN }]);
     bed.sim.resetCounters();
     await bed.crash(0, 'stopped');
-    await rounds([standby], 6, () => standby.status().counters.failovers > 0);
+    await bed.rounds([standby], 6, () => standby.status().counters.failovers > 0);
     const status = standby.status();
     expect(status.lastFailover).toMatchObject({ dryRun: true });
     expect(status.lastFailover!.cloudRoutes.filter((c) => c.action === 'replaced')).toHaveLength(3);

@@ -17,6 +17,7 @@ import type { Simulator } from '../../src/testing/simulator/index.js';
 import { startTestMesh } from '../helpers/sim.js';
 
 export const PRIMARY_LAN = '192.168.10.0/24';
+export const INTERVAL_MS = 150;
 export const ROUTED = ['10.200.0.0/16', '172.16.0.0/12'];
 
 export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
@@ -43,6 +44,12 @@ export interface HaBed {
   /** Config for controller i as a standby of controller 0. */
   standbyConfig(i: number, extra?: Record<string, unknown>): HaAgentConfig;
   primaryConfig(standby: number, extra?: Record<string, unknown>): HaAgentConfig;
+  /**
+   * The agents' clock: it advances one check interval per `rounds()` round, so that grace periods
+   * and delays measured in intervals do not depend on how fast this machine runs the checks.
+   */
+  clock: { t: number; now(): number };
+  rounds(agents: { checkOnce(): Promise<unknown> }[], n: number, until?: () => boolean | Promise<boolean>): Promise<number>;
   /** Agent dependencies for tests: emulator credentials, a generous probe timeout, events collected. */
   deps(events?: Vns3Event[]): HaAgentDeps;
   /** Crash controller i as a VM would: API gone and (with a cloud) the instance stopped. */
@@ -111,12 +118,20 @@ export async function startHaBed(opts: { controllers?: number; cloud?: 'aws' | '
         ? { cloud: 'azure', azure_subscription_id: azure!.subscriptionId, azure_resource_group: azure!.resourceGroup, azure_endpoint: azure!.endpoint, azure_ca_file: azureCaFile }
         : { cloud: 'overlay' };
   const url = (i: number) => `https://127.0.0.1:${sim.controllers[i]!.port}`;
-  const common = { check_interval: 0.15, fall: 3, rise: 3, ca_file: caFile };
+  const common = { check_interval: INTERVAL_MS / 1000, fall: 3, rise: 3, ca_file: caFile };
 
+  const clock = {
+    t: Date.now(),
+    now() {
+      return clock.t;
+    },
+  };
   return {
     sim,
     clients,
     underlay,
+    clock,
+    rounds: (agents, n, until) => rounds(agents, n, until, () => void (clock.t += INTERVAL_MS)),
     caFile,
     ...(ec2 ? { ec2 } : {}),
     ...(azure ? { azure } : {}),
@@ -126,6 +141,7 @@ export async function startHaBed(opts: { controllers?: number; cloud?: 'aws' | '
       ...(azure ? { azureCredential: azure.credential } : {}),
       // Loaded test machines can be slow; a lost probe must come from the faults we inject, not from load.
       probeTimeoutMs: 2_000,
+      now: clock.now,
       cloudSnapshotIntervalMs: 0,
       ...(events ? { onEvent: (e: Vns3Event) => void events.push(e) } : {}),
     }),
@@ -187,9 +203,15 @@ export async function startHaBed(opts: { controllers?: number; cloud?: 'aws' | '
 }
 
 /** Runs one check on every agent at once, `n` rounds or until `until` holds; returns the rounds run. */
-export async function rounds(agents: { checkOnce(): Promise<unknown> }[], n: number, until?: () => boolean | Promise<boolean>): Promise<number> {
+export async function rounds(
+  agents: { checkOnce(): Promise<unknown> }[],
+  n: number,
+  until?: () => boolean | Promise<boolean>,
+  afterRound?: () => void,
+): Promise<number> {
   for (let i = 1; i <= n; i++) {
     await Promise.all(agents.map((a) => a.checkOnce()));
+    afterRound?.();
     if (until && (await until())) return i;
   }
   return n;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHaAgent, type HaAgent } from '../../src/ha/agent.js';
-import { ROUTED, rounds, startHaBed, type HaBed } from './fixture.js';
+import { ROUTED, startHaBed, type HaBed } from './fixture.js';
 
 let bed: HaBed | undefined;
 const agents: HaAgent[] = [];
@@ -17,11 +17,11 @@ describe('HA agent safety', () => {
     // cloud_veto off: only the network witnesses' disagreement may prevent the failover here.
     const standby = createHaAgent({ ...bed.standbyConfig(1), cloudVeto: false }, bed.deps());
     agents.push(standby);
-    await rounds([standby], 2);
+    await bed.rounds([standby], 2);
     bed.sim.resetCounters();
     bed.underlay.cut();
     bed.sim.partition(0, 1);
-    await rounds([standby], 12);
+    await bed.rounds([standby], 12);
     const s = standby.status();
     expect(s.role).toBe('passive');
     expect(s.counters.failovers).toBe(0);
@@ -32,7 +32,7 @@ describe('HA agent safety', () => {
     // Healing brings the checks back to a clean "up".
     bed.underlay.restore();
     bed.sim.heal(0, 1);
-    await rounds([standby], 3, () => standby.status().lastCheck?.verdict === 'up');
+    await bed.rounds([standby], 3, () => standby.status().lastCheck?.verdict === 'up');
     expect(standby.status().lastCheck?.verdict).toBe('up');
   });
 
@@ -49,11 +49,11 @@ describe('HA agent safety', () => {
     const high = createHaAgent(bed.standbyConfig(1, { priority: 200, standbys: [standbyEntry(2, 100)] }), bed.deps());
     const low = createHaAgent(bed.standbyConfig(2, { priority: 100, standbys: [standbyEntry(1, 200)] }), bed.deps());
     agents.push(high, low);
-    await rounds([high, low], 2);
+    await bed.rounds([high, low], 2);
     bed.sim.resetCounters();
     await bed.crash(0, 'stopped');
-    await rounds([high, low], 10, () => high.status().role === 'active');
-    await rounds([high, low], 4);
+    await bed.rounds([high, low], 10, () => high.status().role === 'active');
+    await bed.rounds([high, low], 4);
     expect(high.status().role).toBe('active');
     expect(low.status().role).toBe('passive');
     expect(low.status().counters.deferrals).toBeGreaterThan(0);
@@ -63,7 +63,7 @@ describe('HA agent safety', () => {
 
     // The acting standby dies too: the next one takes over from it.
     await bed.crash(1, 'stopped');
-    await rounds([low], 10, () => low.status().role === 'active');
+    await bed.rounds([low], 10, () => low.status().role === 'active');
     expect(low.status().role).toBe('active');
     expect(bed.ec2!.route('rtb-b', ROUTED[1]!)?.networkInterfaceId).toBe('eni-vns32');
   });
@@ -72,11 +72,11 @@ describe('HA agent safety', () => {
     bed = await startHaBed({ controllers: 2, cloud: 'overlay' });
     const standby = createHaAgent(bed.standbyConfig(1), bed.deps());
     agents.push(standby);
-    await rounds([standby], 2);
+    await bed.rounds([standby], 2);
     bed.sim.resetCounters();
     bed.sim.setFaults(0, { dropRate: 0.2 });
     bed.sim.setFaults(1, { dropRate: 0.2 });
-    await rounds([standby], 60);
+    await bed.rounds([standby], 60);
     const s = standby.status();
     const lossy = s.recentChecks.filter((c) => c.witnesses.some((w) => w.result !== 'up'));
     // The faults really bit, yet nothing moved.

@@ -1,0 +1,97 @@
+/**
+ * HA failover: time from the primary's crash to the last route moved, for
+ * aws, azure and overlay, at a 1 s interval with fall 3 and at the plugin's
+ * default 15 s; and the number of false failovers in a bounded run with 20%
+ * of probes lost. The agents run their real loop against the simulator and
+ * the cloud emulators; the crash lands at a random point of the check grid,
+ * as a real one would. Prints figures only (never pass/fail).
+ *
+ * Options: --quick (1 s interval only), --runs N (crashes per setting, default 3),
+ * --checks N (checks in the lossy run, default 200).
+ */
+import { createHaAgent } from '../src/ha/agent.js';
+import { rounds, startHaBed, waitFor } from '../test/ha/fixture.js';
+
+type Cloud = 'aws' | 'azure' | 'overlay';
+
+function arg(args: string[], name: string, dflt: number): number {
+  const i = args.indexOf(name);
+  const v = i >= 0 ? Number(args[i + 1]) : NaN;
+  return Number.isFinite(v) && v > 0 ? v : dflt;
+}
+
+/** One crash: ms from crash to the failover's last write, and the agent's own detection figures. */
+async function crashOnce(cloud: Cloud, intervalS: number): Promise<{ toLastRouteMs: number; detectMs: number; writeMs: number }> {
+  const bed = await startHaBed({ controllers: 2, cloud });
+  // The agent's own probe timeout (80% of the interval), not the tests' generous one.
+  const { probeTimeoutMs: _testTimeout, ...deps } = bed.deps();
+  const standby = createHaAgent(bed.standbyConfig(1, { check_interval: intervalS, fall: 3, rise: 3 }), deps);
+  try {
+    await standby.start();
+    await waitFor('standby sees a healthy primary', () => standby.status().health === 'healthy', intervalS * 1000 * 3 + 10_000);
+    // A crash lands anywhere between two checks.
+    await new Promise((r) => setTimeout(r, Math.random() * intervalS * 1000));
+    const crashedAt = Date.now();
+    await bed.crash(0, 'stopped');
+    await waitFor('failover', () => standby.status().lastFailover !== undefined, intervalS * 1000 * 10 + 10_000);
+    const f = standby.status().lastFailover!;
+    const moved = f.cloudRoutes.filter((c) => c.action !== 'unchanged').length + f.vns3Routes.length;
+    if (f.errors.length > 0 || moved === 0) throw new Error(`failover incomplete: ${f.errors.join('; ') || 'nothing moved'}`);
+    return { toLastRouteMs: f.finishedAt - crashedAt, detectMs: f.detectedAt - crashedAt, writeMs: f.durationMs };
+  } finally {
+    await standby.stop();
+    await bed.stop();
+  }
+}
+
+async function lossyRun(checks: number): Promise<{ checks: number; lossyChecks: number; falseFailovers: number }> {
+  const bed = await startHaBed({ controllers: 2, cloud: 'overlay' });
+  const standby = createHaAgent(bed.standbyConfig(1, { check_interval: 0.2, fall: 3, rise: 3 }), bed.deps());
+  try {
+    await rounds([standby], 2);
+    bed.sim.setFaults(0, { dropRate: 0.2 });
+    bed.sim.setFaults(1, { dropRate: 0.2 });
+    let lossy = 0;
+    for (let i = 0; i < checks; i++) {
+      const c = await standby.checkOnce();
+      if (c.witnesses.some((w) => w.result !== 'up')) lossy++;
+    }
+    return { checks, lossyChecks: lossy, falseFailovers: standby.status().counters.failovers };
+  } finally {
+    await standby.stop();
+    await bed.stop();
+  }
+}
+
+const fmt = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+
+export async function run(args: string[]): Promise<void> {
+  const runs = arg(args, '--runs', 3);
+  const intervals = args.includes('--quick') ? [1] : [1, 15];
+  const rows: string[][] = [];
+  for (const intervalS of intervals) {
+    // The clouds run side by side: each has its own simulator and emulator.
+    const results = await Promise.all(
+      (['aws', 'azure', 'overlay'] as const).map(async (cloud) => {
+        const samples = [];
+        for (let i = 0; i < (intervalS > 5 ? 1 : runs); i++) samples.push(await crashOnce(cloud, intervalS));
+        return { cloud, samples };
+      }),
+    );
+    for (const { cloud, samples } of results) {
+      const worst = samples.reduce((a, b) => (b.toLastRouteMs > a.toLastRouteMs ? b : a));
+      const mean = samples.reduce((s, x) => s + x.toLastRouteMs, 0) / samples.length;
+      rows.push([cloud, `${intervalS} s / fall 3`, String(samples.length), fmt(mean), fmt(worst.toLastRouteMs), `${Math.round(worst.writeMs)} ms`, intervalS === 1 ? (worst.toLastRouteMs < 4000 ? 'met (< 4 s)' : 'MISSED (< 4 s)') : '-']);
+    }
+  }
+  const header = ['cloud', 'interval', 'runs', 'crash→last route (mean)', '(worst)', 'route writes', 'goal'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows) console.log(line(r));
+
+  const lossy = await lossyRun(arg(args, '--checks', 200));
+  console.log('');
+  console.log(`20% probe loss: ${lossy.checks} checks, ${lossy.lossyChecks} with a lost probe, false failovers: ${lossy.falseFailovers} (goal 0)`);
+}

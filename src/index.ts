@@ -1,0 +1,130 @@
+/**
+ * vns3-sdk: a typed client for the VNS3 controller API and idempotent macros that configure whole
+ * meshes of controllers. The simulator lives in `vns3-sdk/testing`, the HA engine in `vns3-sdk/ha`.
+ */
+
+// The low-level client
+export {
+  createClient,
+  parseControllerAddress,
+  normalizeFingerprint,
+  isAbortError,
+  isRetryableError,
+  isRetryableStatus,
+  DEFAULT_PORT,
+  FINGERPRINT_MISMATCH,
+  Vns3Error,
+  Vns3ApiError,
+  Vns3ConnectionError,
+  Vns3TimeoutError,
+  Vns3ValidationError,
+  type Vns3Client,
+  type Vns3ClientOptions,
+  type RequestEvent,
+  type RetryOptions,
+  type CallOptions,
+  type ResponseOf,
+  type Unwrap,
+} from './client/index.js';
+export type { paths as Vns3Paths, components as Vns3Components } from './generated/vns3.js';
+
+// Events
+export { type Vns3Event, type Vns3EventHandler } from './events.js';
+
+// Runs across a mesh, waits
+export { runBulk, bulkOk, assertBulkOk, DEFAULT_BULK_CONCURRENCY, type BulkResult, type BulkSuccess, type BulkFailure, type BulkOptions } from './macros/bulk.js';
+export { Vns3BulkError, Vns3WaitTimeoutError } from './macros/errors.js';
+export { pollUntil, sleep, type PollSpec, type WaitOptions } from './macros/wait.js';
+export type { MacroOptions, WaitingMacroOptions, BulkMacroOptions } from './macros/options.js';
+
+// connect, state
+export { connectControllers, checkConnectivity, type ControllerSpec, type CommonClientOptions, type ConnectivityResult } from './macros/connect.js';
+export { StateCache, readControllerState, fetchStates, type ControllerState, type StateOptions } from './macros/state.js';
+
+// config: licensing, keysets, waits
+export {
+  setupController,
+  waitForApi,
+  waitForKeyset,
+  licenseControllers,
+  acceptLicenses,
+  fetchKeysetFromSource,
+  fetchKeysets,
+  readKeyset,
+  Vns3StepError,
+  Vns3KeysetFetchError,
+  KEYSET_IN_PROGRESS,
+  KEYSET_EXISTS,
+  type SetupControllerParams,
+  type SetupControllerOptions,
+  type SetupControllerResult,
+  type WaitForApiOptions,
+  type WaitForApiResult,
+  type FetchKeysetParams,
+  type FetchKeysetOptions,
+  type KeysetFetchResult,
+  type LicenseInput,
+  type LicenseParametersInput,
+  type ControllerStepResult,
+  type StepOutcome,
+} from './macros/config.js';
+
+// admin
+export { rollApiPassword, rollUiCredentials, disableUis, type AdminOptions, type PasswordRollResult, type UiUpdateResult } from './macros/admin.js';
+
+// peering, routing, firewall
+export {
+  setPeerIds,
+  peerMesh,
+  waitForMesh,
+  Vns3MeshNotReadyError,
+  type SetPeerIdsOptions,
+  type PeerIdResult,
+  type PeerAddressKind,
+  type PeerMeshOptions,
+  type PeerMeshChanges,
+  type WaitForMeshOptions,
+  type MeshLink,
+} from './macros/peering.js';
+export {
+  createLocalGatewayRoute,
+  createPeerMeshLocalGatewayRoutes,
+  createRouteAdvertisements,
+  ensureRouteTable,
+  type RouteSpec,
+  type RoutePlan,
+  type EnsureRouteTableOptions,
+  type LocalGatewayRouteSpec,
+  type MeshSubnetsSpec,
+  type MeshRoutingOptions,
+} from './macros/routing.js';
+export { ensureFirewallPolicy, planFirewall, normalizeRule, type FirewallPlan, type FirewallEdit, type EnsureFirewallPolicyOptions } from './macros/firewall.js';
+export { substitute, controllerVariables, type TemplateVariables } from './macros/template.js';
+
+// plugins and the HA plugin deployment
+export {
+  ensureContainerSystem,
+  ensureImage,
+  ensureContainer,
+  containerLogs,
+  listImages,
+  listContainers,
+  findImage,
+  encodeEnvironment,
+  Vns3ImageImportError,
+  Vns3ContainerConflictError,
+  type ContainerSystemStatus,
+  type ImageSpec,
+  type ImageInfo,
+  type EnsuredImage,
+  type EnsureImageOptions,
+  type ContainerSpec,
+  type ContainerInfo,
+  type EnsuredContainer,
+  type EnsureContainerOptions,
+  type ContainerLogsOptions,
+} from './macros/plugins.js';
+export { deployHaPlugin, DEFAULT_HA_CONTAINER_NAME, type DeployHaPluginInput, type HaDeployResult, type HaControllerDeployment, type HaRoute } from './macros/ha.js';
+
+// address math
+export * from './net/index.js';

@@ -1,0 +1,113 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { dump } from 'js-yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHaBed, type HaBed } from './fixture.js';
+
+const BIN = fileURLToPath(new URL('../../bin/vns3-ha.js', import.meta.url));
+
+interface Run {
+  code: number | null;
+  lines: Record<string, unknown>[];
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], env: Record<string, string> = {}, stopWhen?: (line: Record<string, unknown>) => boolean): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let signalled = false;
+    const kill = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d;
+      if (stopWhen && !signalled && stdout.split('\n').some((l) => l.startsWith('{') && stopWhen(JSON.parse(l)))) {
+        signalled = true;
+        child.kill('SIGTERM');
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(kill);
+      const lines = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+      resolve({ code, lines, stdout, stderr });
+    });
+  });
+}
+
+let bed: HaBed;
+let dir: string;
+let vars: string;
+
+beforeAll(async () => {
+  bed = await startHaBed({ controllers: 2, cloud: 'overlay' });
+  dir = await mkdtemp(join(tmpdir(), 'vns3-ha-cli-'));
+  vars = join(dir, 'vars.yml');
+  const cfg = bed.standbyConfig(1);
+  await writeFile(
+    vars,
+    dump({
+      mode: 'secondary',
+      cloud: 'overlay',
+      peer_public_ip: cfg.peerPublicIp,
+      my_underlay_ip: cfg.myUnderlayIp,
+      peer_underlay_ip: cfg.peerUnderlayIp,
+      peer_overlay_ip: cfg.peerOverlayIp,
+      my_api_url: cfg.myApiUrl,
+      peer_api_url: cfg.peerApiUrl,
+      peer_public_api_url: cfg.peerPublicApiUrl,
+      ca_file: bed.caFile,
+      check_interval: 0.1,
+    }),
+  );
+}, 60_000);
+
+afterAll(async () => {
+  await bed.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('vns3-ha command', () => {
+  it('prints usage with --help', async () => {
+    const r = await run(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/--dry-run/);
+  });
+
+  it('reports configuration problems as one JSON line and exits 2, secrets withheld', async () => {
+    const r = await run(['--config', vars, '--once'], { HAENV_MY_API_PASSWORD: 'top-secret-1', HAENV_FALL: 'zero' });
+    expect(r.code).toBe(2);
+    const err = r.lines.find((l) => l.step === 'ha.config');
+    expect(err?.detail).toMatch(/fall \(HAENV_FALL\) = "zero": must be a whole number/);
+    expect(err?.detail).toMatch(/peer_api_password/);
+    expect(r.stdout).not.toContain('top-secret-1');
+  });
+
+  it('--dry-run --once logs the check and the plan and changes nothing', async () => {
+    bed.sim.resetCounters();
+    const env = { HAENV_MY_API_PASSWORD: bed.sim.controllers[1]!.password, HAENV_PEER_API_PASSWORD: bed.sim.controllers[0]!.password };
+    const r = await run(['--config', vars, '--dry-run', '--once'], env);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const check = r.lines.find((l) => l.step === 'ha.check');
+    expect((check?.data as { verdict: string }).verdict).toBe('up');
+    const plan = r.lines.find((l) => l.step === 'ha.plan');
+    expect((plan?.data as { vns3Routes: { cidr: string }[] }).vns3Routes.map((x) => x.cidr)).toEqual(['192.168.10.0/24']);
+    expect(bed.sim.totalWrites()).toBe(0);
+    expect(r.stdout).not.toContain(bed.sim.controllers[0]!.password);
+  });
+
+  it('runs until SIGTERM and stops cleanly', async () => {
+    const env = { HAENV_MY_API_PASSWORD: bed.sim.controllers[1]!.password, HAENV_PEER_API_PASSWORD: bed.sim.controllers[0]!.password };
+    let checks = 0;
+    const r = await run(['--config', vars], env, (l) => l.step === 'ha.check' && ++checks >= 2);
+    expect(r.code).toBe(0);
+    expect(r.lines.some((l) => l.step === 'ha.signal')).toBe(true);
+    expect(r.lines.at(-1)?.step).toBe('ha.stop');
+  });
+});
