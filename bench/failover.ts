@@ -23,8 +23,8 @@ function arg(args: string[], name: string, dflt: number): number {
 /** One crash: ms from crash to the failover's last write, and the agent's own detection figures. */
 async function crashOnce(cloud: Cloud, intervalS: number): Promise<{ toLastRouteMs: number; detectMs: number; writeMs: number }> {
   const bed = await startHaBed({ controllers: 2, cloud });
-  // The agent's own probe timeout (80% of the interval), not the tests' generous one.
-  const { probeTimeoutMs: _testTimeout, ...deps } = bed.deps();
+  // The agent's own probe timeout (80% of the interval) and the real clock, not the tests' ones.
+  const { probeTimeoutMs: _testTimeout, now: _testClock, ...deps } = bed.deps();
   const standby = createHaAgent(bed.standbyConfig(1, { check_interval: intervalS, fall: 3, rise: 3 }), deps);
   try {
     await standby.start();

@@ -3,7 +3,15 @@ import { Request as UndiciRequest, type Dispatcher } from 'undici';
 import type { paths } from '../generated/vns3.js';
 import { parseControllerAddress } from './address.js';
 import { Vns3ApiError, Vns3Error, Vns3ValidationError } from './errors.js';
-import { createFetch, type CallSettings, type Credentials, type RequestEvent, type TransportContext } from './fetch.js';
+import {
+  createFetch,
+  send,
+  type CallSettings,
+  type Credentials,
+  type RequestEvent,
+  type ResponseHeaders,
+  type TransportContext,
+} from './fetch.js';
 import { resolveRetry, type RetryOptions } from './retry.js';
 import { createDispatcher } from './transport.js';
 import type { AnyMedia, CallOptions, Vns3ClientFor } from './types.js';
@@ -37,10 +45,6 @@ export interface Vns3ClientOptions {
 export type Vns3Client = Vns3ClientFor<paths>;
 
 type LooseInit = CallOptions & { params?: Record<string, unknown>; body?: unknown };
-type LooseCall = (
-  url: string,
-  init: Record<string, unknown>,
-) => Promise<{ data?: unknown; error?: unknown; response: Response }>;
 
 export function createClient(options: Vns3ClientOptions): Vns3Client {
   if (options === null || typeof options !== 'object') {
@@ -87,39 +91,43 @@ export function createClient(options: Vns3ClientOptions): Vns3Client {
   });
 
   async function call(method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, init: LooseInit = {}): Promise<unknown> {
-    const { signal, timeoutMs: callTimeout, retry, headers, params, body } = init;
+    const { signal, timeoutMs: callTimeout, retry, headers: extra, params, body } = init;
     if (callTimeout !== undefined && (!Number.isFinite(callTimeout) || callTimeout <= 0)) {
       throw new Vns3ValidationError('timeoutMs', callTimeout, 'must be a positive number of milliseconds', { controller: host });
     }
-    const settings: CallSettings & { sent: { method: string; path: string } } = {
-      sent: { method, path },
+    const settings: CallSettings = {
       ...(callTimeout !== undefined ? { timeoutMs: callTimeout } : {}),
       ...(retry !== undefined ? { retry } : {}),
     };
-    // Plain-text bodies (the license) go verbatim; everything else is JSON.
-    const isText = typeof body === 'string';
-    const request: Record<string, unknown> = {
-      fetch: createFetch(ctx, settings),
-      parseAs: 'text',
-      headers: { ...(isText ? { 'Content-Type': 'text/plain' } : {}), ...headers },
-      ...(params !== undefined ? { params } : {}),
-      ...(body !== undefined ? { body } : {}),
-      ...(isText ? { bodySerializer: (text: unknown) => text } : {}),
-      ...(signal ? { signal } : {}),
-    };
-    const invoke = (raw as unknown as Record<string, LooseCall>)[method]!;
-    const { data, error, response } = await invoke(path, request);
-    if (!response.ok) {
-      throw new Vns3ApiError({
-        status: response.status,
-        statusText: response.statusText,
-        method: settings.sent.method,
-        path: settings.sent.path,
-        host,
-        body: error,
-      });
+    const relative = fillPath(path, params?.path);
+    const query = params?.query === undefined ? '' : serializeQuery(params.query);
+    const headers: Record<string, string> = {};
+    let payload: string | undefined;
+    if (body !== undefined) {
+      // Plain-text bodies (the license) go verbatim; everything else is JSON.
+      const isText = typeof body === 'string';
+      headers['content-type'] = isText ? 'text/plain' : 'application/json';
+      payload = isText ? body : JSON.stringify(body);
     }
-    return unwrap(parseBody(data, response, settings.sent, host));
+    if (extra) {
+      for (const [name, value] of Object.entries(extra)) {
+        if (value !== undefined && value !== null) headers[name.toLowerCase()] = value;
+      }
+    }
+
+    const answer = await send(ctx, settings, {
+      method,
+      url: address.baseUrl + relative + query,
+      path: relative,
+      headers,
+      ...(payload !== undefined ? { body: payload } : {}),
+      ...(signal ? { signal } : {}),
+    });
+    const sent = { method, path: relative };
+    if (answer.status < 200 || answer.status > 299) {
+      throw new Vns3ApiError({ status: answer.status, statusText: answer.statusText, method, path: relative, host, body: errorBody(answer.text) });
+    }
+    return unwrap(parseBody(answer.text, contentType(answer.headers), answer.status, sent, host));
   }
 
   return {
@@ -149,20 +157,66 @@ function checkSecret(field: string, value: unknown, host: string): string {
   return value;
 }
 
-function parseBody(text: unknown, response: Response, sent: { method: string; path: string }, host: string): unknown {
-  if (typeof text !== 'string' || text.length === 0) return undefined;
-  const type = response.headers.get('content-type') ?? '';
-  const looksJson = /^\s*[[{"]/.test(text);
-  if (type.includes('json') || (!type.startsWith('text/') && looksJson)) {
+const LOOKS_JSON = /^\s*[[{"]/;
+
+function parseBody(text: string, type: string, status: number, sent: { method: string; path: string }, host: string): unknown {
+  if (text.length === 0) return undefined;
+  if (type.includes('json') || (!type.startsWith('text/') && LOOKS_JSON.test(text))) {
     try {
       return JSON.parse(text);
     } catch {
-      throw new Vns3Error(`${sent.method} ${sent.path} on ${host} answered ${response.status} with a body that is not JSON`, {
+      throw new Vns3Error(`${sent.method} ${sent.path} on ${host} answered ${status} with a body that is not JSON`, {
         controller: host,
       });
     }
   }
   return text;
+}
+
+/** As openapi-fetch reports an error body: parsed when it is JSON, the text otherwise, nothing when empty. */
+function errorBody(text: string): unknown {
+  if (text.length === 0) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+function contentType(headers: ResponseHeaders): string {
+  const value = headers['content-type'];
+  return (Array.isArray(value) ? value.join(', ') : value) ?? '';
+}
+
+const PATH_PARAM = /\{([^{}]+)\}/g;
+
+/** `/routes/{route_id}` with `{ route_id: 7 }` → `/routes/7`; a missing parameter stays as written. */
+function fillPath(path: string, values: unknown): string {
+  if (values === null || typeof values !== 'object' || !path.includes('{')) return path;
+  const record = values as Record<string, unknown>;
+  return path.replace(PATH_PARAM, (match, name: string) => {
+    const value = record[name];
+    return value === undefined || value === null ? match : encodeURIComponent(String(value));
+  });
+}
+
+/**
+ * `?a=1&b=x&b=y`, encoded with encodeURIComponent as openapi-fetch does (a space is `%20`, not `+`);
+ * undefined and null are left out, arrays repeat their key.
+ */
+function serializeQuery(query: unknown): string {
+  if (query === null || typeof query !== 'object') return '';
+  const parts: string[] = [];
+  for (const [name, value] of Object.entries(query as Record<string, unknown>)) {
+    if (value === undefined || value === null) continue;
+    const key = encodeURIComponent(name);
+    if (Array.isArray(value)) {
+      for (const item of value) parts.push(`${key}=${encodeURIComponent(String(item))}`);
+    } else {
+      parts.push(`${key}=${encodeURIComponent(String(value))}`);
+    }
+  }
+  return parts.length === 0 ? '' : `?${parts.join('&')}`;
 }
 
 function unwrap(value: unknown): unknown {

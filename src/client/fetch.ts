@@ -33,6 +33,8 @@ export interface TransportContext {
   retry: ResolvedRetry;
   signal?: AbortSignal;
   onRequest?: (event: RequestEvent) => void;
+  /** The encoded basic-auth header and what it was made from; filled in by the first request. */
+  basicAuth?: { username: string; password: string; header: string };
 }
 
 export interface CallSettings {
@@ -43,93 +45,162 @@ export interface CallSettings {
   sent?: { method: string; path: string };
 }
 
+/** One request as `send` takes it. `headers` has lower-case names and is `send`'s to change (auth, accept). */
+export interface SendRequest {
+  /** Upper case. */
+  method: string;
+  url: string;
+  /** Path below the API base, for events and errors. */
+  path: string;
+  headers: Record<string, string>;
+  body?: string | Uint8Array;
+  signal?: AbortSignal;
+}
+
+export type ResponseHeaders = Record<string, string | string[] | undefined>;
+
+export interface SendResult {
+  status: number;
+  statusText: string;
+  headers: ResponseHeaders;
+  /** The whole body as UTF-8 (a leading BOM dropped, as `Response.text()` does). */
+  text: string;
+}
+
+interface Answer<B> {
+  status: number;
+  statusText: string;
+  headers: ResponseHeaders;
+  body: B;
+}
+
+type BodyReader<B> = (body: Dispatcher.ResponseData['body']) => Promise<B>;
+
+const readText: BodyReader<string> = (body) => body.text();
+const readBytes: BodyReader<Uint8Array> = (body) => body.bytes();
+
+/**
+ * Sends one request with the client's auth, per-attempt timeout, retries,
+ * abort and error mapping. Each attempt is a fresh undici request; the body
+ * is read inside the attempt so that the timeout also covers reading it, and
+ * so that a 503 can be drained and the request sent again.
+ */
+export async function send(ctx: TransportContext, call: CallSettings, req: SendRequest): Promise<SendResult> {
+  const answer = await exchange(ctx, call, req, readText);
+  return { status: answer.status, statusText: answer.statusText, headers: answer.headers, text: answer.body };
+}
+
 export type FetchFn = (request: Request) => Promise<Response>;
 
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
-/**
- * The fetch given to openapi-fetch. Each attempt is a fresh undici request
- * with its own timeout; the body is buffered so that the timeout also covers
- * reading it, and so that a 503 can be drained and the request sent again.
- */
+/** The fetch given to openapi-fetch (`client.raw`): a Request in, `send`'s transport, a Response out. */
 export function createFetch(ctx: TransportContext, call: CallSettings = {}): FetchFn {
   return async (request: Request) => {
-    const method = request.method.toUpperCase();
-    const path = relativePath(new URL(request.url).pathname, ctx.basePath);
-    if (call.sent) {
-      call.sent.method = method;
-      call.sent.path = path;
-    }
-    const body = request.body ? new Uint8Array(await request.arrayBuffer()) : undefined;
-    const headers = new Headers(request.headers as unknown as Headers);
-    applyAuth(headers, ctx.credentials);
-    if (!headers.has('accept')) headers.set('accept', 'application/json');
-
-    const callerSignals = [ctx.signal, request.signal].filter((s): s is AbortSignal => s !== undefined);
-    const outer = callerSignals.length === 0 ? undefined : callerSignals.length === 1 ? callerSignals[0] : AbortSignal.any(callerSignals);
-    const timeoutMs = call.timeoutMs ?? ctx.timeoutMs;
-    const report = (attempt: number, started: number, willRetry: boolean, outcome: { status?: number; error?: string }) => {
-      if (!ctx.onRequest) return;
-      try {
-        ctx.onRequest({ host: ctx.host, method, path, ...outcome, attempt, durationMs: Math.round(performance.now() - started), willRetry });
-      } catch {
-        // A logging hook must not turn a successful request into a failure.
-      }
-    };
-
-    const response = await withRetry<UndiciResponse>(
-      async ({ attempt, willRetry }) => {
-        const started = performance.now();
-        const timeout = AbortSignal.timeout(timeoutMs);
-        const signal = outer ? AbortSignal.any([outer, timeout]) : timeout;
-        try {
-          // undici's request() rather than its fetch(): we buffer every body anyway, and fetch's web
-          // streams cost about a millisecond of CPU per request, which dominates mesh-wide runs.
-          // request() never follows redirects, so the api-token header cannot travel elsewhere.
-          const res = await undiciRequest(request.url, {
-            method: method as Dispatcher.HttpMethod,
-            headers: Object.fromEntries(headers),
-            ...(body ? { body } : {}),
-            signal,
-            dispatcher: ctx.dispatcher,
-          });
-          const buffer = await res.body.arrayBuffer();
-          const status = res.statusCode;
-          const buffered = new UndiciResponse(NULL_BODY_STATUSES.has(status) ? null : buffer, {
-            status,
-            statusText: STATUS_CODES[status] ?? '',
-            headers: responseHeaders(res.headers),
-          });
-          if (isRetryableStatus(status)) {
-            const retryable = new RetryableStatus(buffered as unknown as Response);
-            const again = willRetry(retryable);
-            report(attempt, started, again, { status });
-            if (again) throw retryable;
-            return buffered;
-          }
-          report(attempt, started, false, { status });
-          return buffered;
-        } catch (err) {
-          if (err instanceof RetryableStatus) throw err;
-          if (outer?.aborted) {
-            report(attempt, started, false, { error: 'ABORTED' });
-            throw outer.reason;
-          }
-          const mapped = timeout.aborted
-            ? new Vns3TimeoutError({ method, path, host: ctx.host, timeoutMs })
-            : toConnectionError(err, { method, path, host: ctx.host });
-          const code = mapped instanceof Vns3TimeoutError ? 'TIMEOUT' : (mapped.code ?? 'CONNECTION');
-          report(attempt, started, willRetry(mapped), { error: code });
-          throw mapped;
-        }
+    const headers: Record<string, string> = {};
+    // Headers iterates lower-case names with repeated values already joined.
+    for (const [name, value] of request.headers as unknown as Iterable<[string, string]>) headers[name] = value;
+    const answer = await exchange(
+      ctx,
+      call,
+      {
+        method: request.method.toUpperCase(),
+        url: request.url,
+        path: relativePath(new URL(request.url).pathname, ctx.basePath),
+        headers,
+        ...(request.body ? { body: new Uint8Array(await request.arrayBuffer()) } : {}),
+        signal: request.signal,
       },
-      { policy: ctx.retry, retryable: call.retry ?? isIdempotent(method), ...(outer ? { signal: outer } : {}) },
+      // Bytes rather than text: raw callers may download binary files (snapshots, clientpacks).
+      readBytes,
     );
+    const response = new UndiciResponse(NULL_BODY_STATUSES.has(answer.status) ? null : answer.body, {
+      status: answer.status,
+      statusText: answer.statusText,
+      headers: responseHeaders(answer.headers),
+    });
     return response as unknown as Response;
   };
 }
 
-function responseHeaders(raw: Record<string, string | string[] | undefined>): Headers {
+async function exchange<B>(ctx: TransportContext, call: CallSettings, req: SendRequest, read: BodyReader<B>): Promise<Answer<B>> {
+  const { method, path } = req;
+  if (call.sent) {
+    call.sent.method = method;
+    call.sent.path = path;
+  }
+  const headers = req.headers;
+  applyAuth(headers, ctx);
+  if (headers.accept === undefined) headers.accept = 'application/json';
+
+  const outer = combine(ctx.signal, req.signal);
+  const timeoutMs = call.timeoutMs ?? ctx.timeoutMs;
+  const report = (attempt: number, started: number, willRetry: boolean, outcome: { status?: number; error?: string }) => {
+    if (!ctx.onRequest) return;
+    try {
+      ctx.onRequest({ host: ctx.host, method, path, ...outcome, attempt, durationMs: Math.round(performance.now() - started), willRetry });
+    } catch {
+      // A logging hook must not turn a successful request into a failure.
+    }
+  };
+
+  return withRetry<Answer<B>>(
+    async ({ attempt, willRetry }) => {
+      const started = performance.now();
+      const timeout = AbortSignal.timeout(timeoutMs);
+      const signal = outer ? AbortSignal.any([outer, timeout]) : timeout;
+      try {
+        // undici's request() rather than its fetch(): every body is buffered anyway, and fetch's web
+        // streams cost about a millisecond of CPU per request, which dominates mesh-wide runs.
+        // request() never follows redirects, so the api-token header cannot travel elsewhere.
+        const res = await undiciRequest(req.url, {
+          method: method as Dispatcher.HttpMethod,
+          headers,
+          ...(req.body !== undefined ? { body: req.body } : {}),
+          signal,
+          dispatcher: ctx.dispatcher,
+        });
+        const status = res.statusCode;
+        const answer: Answer<B> = {
+          status,
+          statusText: STATUS_CODES[status] ?? '',
+          headers: res.headers,
+          body: await read(res.body),
+        };
+        if (isRetryableStatus(status)) {
+          const retryable = new RetryableStatus(answer);
+          const again = willRetry(retryable);
+          report(attempt, started, again, { status });
+          if (again) throw retryable;
+          return answer;
+        }
+        report(attempt, started, false, { status });
+        return answer;
+      } catch (err) {
+        if (err instanceof RetryableStatus) throw err;
+        if (outer?.aborted) {
+          report(attempt, started, false, { error: 'ABORTED' });
+          throw outer.reason;
+        }
+        const mapped = timeout.aborted
+          ? new Vns3TimeoutError({ method, path, host: ctx.host, timeoutMs })
+          : toConnectionError(err, { method, path, host: ctx.host });
+        const code = mapped instanceof Vns3TimeoutError ? 'TIMEOUT' : (mapped.code ?? 'CONNECTION');
+        report(attempt, started, willRetry(mapped), { error: code });
+        throw mapped;
+      }
+    },
+    { policy: ctx.retry, retryable: call.retry ?? isIdempotent(method), ...(outer ? { signal: outer } : {}) },
+  );
+}
+
+function combine(a: AbortSignal | undefined, b: AbortSignal | undefined): AbortSignal | undefined {
+  if (a === undefined || a === b) return b;
+  if (b === undefined) return a;
+  return AbortSignal.any([a, b]);
+}
+
+function responseHeaders(raw: ResponseHeaders): Headers {
   const headers = new Headers();
   for (const [name, value] of Object.entries(raw)) {
     if (Array.isArray(value)) for (const v of value) headers.append(name, v);
@@ -138,14 +209,23 @@ function responseHeaders(raw: Record<string, string | string[] | undefined>): He
   return headers;
 }
 
-function applyAuth(headers: Headers, credentials: Credentials): void {
+function applyAuth(headers: Record<string, string>, ctx: TransportContext): void {
+  const { credentials } = ctx;
   if (credentials.apiToken !== undefined) {
-    headers.set('api-token', credentials.apiToken);
-    headers.delete('authorization');
+    headers['api-token'] = credentials.apiToken;
+    if (headers.authorization !== undefined) delete headers.authorization;
   } else if (credentials.password !== undefined) {
-    const basic = Buffer.from(`${credentials.username}:${credentials.password}`, 'utf8').toString('base64');
-    headers.set('authorization', `Basic ${basic}`);
+    headers.authorization = basicAuth(ctx, credentials.username, credentials.password);
   }
+}
+
+/** Encoded once per password: `setPassword` replaces the password, and the next request re-encodes. */
+function basicAuth(ctx: TransportContext, username: string, password: string): string {
+  const cached = ctx.basicAuth;
+  if (cached && cached.username === username && cached.password === password) return cached.header;
+  const header = `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`;
+  ctx.basicAuth = { username, password, header };
+  return header;
 }
 
 export function relativePath(pathname: string, basePath: string): string {

@@ -76,8 +76,8 @@ export function isRetryableError(err: unknown): boolean {
 }
 
 /** Thrown inside an attempt so that p-retry retries a 502/503; the last one is returned, not thrown. */
-export class RetryableStatus extends Error {
-  constructor(readonly response: Response) {
+export class RetryableStatus<R extends { status: number } = { status: number }> extends Error {
+  constructor(readonly response: R) {
     super(`HTTP ${response.status}`);
     this.name = 'RetryableStatus';
   }

@@ -155,7 +155,7 @@ export function createHaAgent(config: HaAgentConfig, deps: HaAgentDeps = {}): Ha
   const ctx: AgentContext = {
     config,
     dryRun,
-    cloudVeto: config.cloudVeto ?? true,
+    cloudVeto: config.cloudVeto,
     probeTimeoutMs,
     cloudSnapshotIntervalMs: deps.cloudSnapshotIntervalMs ?? 60_000,
     now,

@@ -51,6 +51,11 @@ export interface HaConfig {
   priority: number;
   standbys: HaStandby[];
   dryRun: boolean;
+  /**
+   * Whether the cloud saying the primary's instance is `running` vetoes a failover the network
+   * witnesses agree on (default true): a VNS3 that is cut off but alive must not lose its routes.
+   */
+  cloudVeto: boolean;
   apiPort: number;
   myApiUrl?: string;
   peerApiUrl?: string;
@@ -75,7 +80,7 @@ export interface HaConfig {
 export const HA_CONFIG_KEYS = [
   'mode', 'cloud', 'peer_public_ip', 'my_underlay_ip', 'peer_underlay_ip', 'peer_overlay_ip',
   'my_api_password', 'peer_api_password', 'sleep_time', 'log_level',
-  'check_interval', 'fall', 'rise', 'preempt', 'preempt_delay', 'priority', 'standbys', 'dry_run',
+  'check_interval', 'fall', 'rise', 'preempt', 'preempt_delay', 'priority', 'standbys', 'dry_run', 'cloud_veto',
   'api_port', 'my_api_url', 'peer_api_url', 'peer_public_api_url',
   'ca_file', 'my_fingerprint256', 'peer_fingerprint256', 'insecure',
   'aws_region', 'aws_vpc_id', 'aws_route_table_tags', 'aws_endpoint',
@@ -313,6 +318,7 @@ export function parseHaConfig(raw: Record<string, unknown>, source: HaConfigSour
     priority: get('priority', num({ min: 0, integer: true }), 100),
     standbys,
     dryRun: get('dry_run', bool, false),
+    cloudVeto: get('cloud_veto', bool, true),
     apiPort,
     myApiUrl: get('my_api_url', url, myUnderlayIp && apiUrlFor(myUnderlayIp, apiPort)),
     peerApiUrl: get('peer_api_url', url, peerUnderlayIp && apiUrlFor(peerUnderlayIp, apiPort)),

@@ -11,11 +11,8 @@ import type { HaConfig } from './config.js';
 import type { Vns3RouteChange, Vns3RouteSpec } from './failover.js';
 import type { CheckVerdict, HealthTracker, PrimaryHealth, WitnessReport } from './monitor.js';
 
-/** Our additions to the plugin's configuration, until config.ts carries them. */
-export interface HaAgentConfig extends HaConfig {
-  /** Whether the cloud saying `running` vetoes a failover the network witnesses agree on (default true). */
-  cloudVeto?: boolean;
-}
+/** The agent's configuration: the plugin's variables plus ours (see config.ts). */
+export type HaAgentConfig = HaConfig;
 
 /** `passive`: watching, writing nothing. `active`: asserting routes to this controller every interval. */
 export type HaRole = 'starting' | 'passive' | 'active' | 'stopped';

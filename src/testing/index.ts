@@ -6,3 +6,4 @@
  */
 export * from './simulator/index.js';
 export * from './clouds/index.js';
+export { startTcpProxy, type TcpProxy, type TcpProxyOptions } from './netcut.js';

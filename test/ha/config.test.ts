@@ -55,6 +55,7 @@ describe('parseHaConfig', () => {
       priority: 100,
       standbys: [],
       dryRun: false,
+      cloudVeto: true,
       apiPort: 8000,
       peerPublicApiUrl: 'https://198.51.100.7:8000',
       insecure: false,
@@ -278,5 +279,15 @@ describe('redactHaConfig', () => {
     for (const secret of ['mySecretPw1', 'peerSecretPw2', 'sb-pw']) expect(text).not.toContain(secret);
     expect(cfg.myApiPassword).toBe('mySecretPw1');
     expect(cfg.standbys[0]!.apiPassword).toBe('sb-pw');
+  });
+});
+
+describe('cloud_veto', () => {
+  it('defaults to on and can be turned off from the environment', async () => {
+    const base = { HAENV_MODE: 'primary', HAENV_CLOUD: 'aws', HAENV_PEER_PUBLIC_IP: '198.51.100.7' };
+    expect((await loadHaConfig({ file: null, env: base })).cloudVeto).toBe(true);
+    const off = await loadHaConfig({ file: null, env: { ...base, HAENV_CLOUD_VETO: 'false' } });
+    expect(off.cloudVeto).toBe(false);
+    expect(off.warnings.join(' ')).not.toContain('cloud_veto');
   });
 });
