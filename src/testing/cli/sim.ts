@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../simulator/index.js';
+import { startSimulator, type Simulator, type SimulatorOptions, type TimingProfile } from '../simulator/index.js';
 
 export interface CliIo {
   stdout: { write(text: string): unknown };
@@ -22,7 +22,8 @@ Runs simulated VNS3 controllers on 127.0.0.1 until interrupted (Ctrl+C / SIGTERM
 Options:
   --controllers N   number of controllers (default 4)
   --port P          first port; controllers take consecutive ports (default: any free port)
-  --profile NAME    timing profile: fast (default) or realistic
+  --profile NAME    timing profile: standard (default: a reboot is 3 s down, then 1 s of 502/503),
+                    fast (near zero, for test suites) or realistic (a real controller: minutes)
   --scale F         multiply every duration of the profile by F (e.g. 0.01)
   --password P      API password of every controller (default: a random one each)
   --dir D           folder for license.txt and the certificates (default: a new temporary folder)
@@ -35,7 +36,7 @@ class UsageError extends Error {}
 interface CliOptions {
   controllers: number;
   port?: number;
-  profile: 'fast' | 'realistic';
+  profile: TimingProfile;
   scale: number;
   password?: string;
   dir?: string;
@@ -71,8 +72,10 @@ function parseOptions(argv: string[]): CliOptions {
   };
   const controllers = values.controllers === undefined ? 4 : integer('controllers', values.controllers, 1, 1000);
   const port = values.port === undefined ? undefined : integer('port', values.port, 1, 65535 - controllers + 1);
-  const profile = values.profile ?? 'fast';
-  if (profile !== 'fast' && profile !== 'realistic') throw new UsageError(`--profile must be 'fast' or 'realistic', got '${profile}'`);
+  const profile = values.profile ?? 'standard';
+  if (profile !== 'fast' && profile !== 'standard' && profile !== 'realistic') {
+    throw new UsageError(`--profile must be 'fast', 'standard' or 'realistic', got '${profile}'`);
+  }
   const scale = values.scale === undefined ? 1 : Number(values.scale);
   if (!Number.isFinite(scale) || scale <= 0) throw new UsageError(`--scale must be a positive number, got '${values.scale}'`);
   if (values.password !== undefined && values.password.length === 0) throw new UsageError('--password must not be empty');

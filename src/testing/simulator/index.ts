@@ -3,5 +3,5 @@ export type { Simulator, SimulatorOptions, SimulatedController, ControllerRef } 
 export type { FaultSettings, RequestLogEntry } from './controller.js';
 export type { ControllerIdentity } from './identity.js';
 export { issueLicense, verifyLicense, type LicenseTerms } from './license.js';
-export { FAST_TIMINGS, REALISTIC_TIMINGS, resolveTimings, type SimTimings, type TimingProfile } from './timings.js';
+export { FAST_TIMINGS, STANDARD_TIMINGS, REALISTIC_TIMINGS, resolveTimings, type SimTimings, type TimingProfile } from './timings.js';
 export { SpecValidator, specValidator } from './validate.js';

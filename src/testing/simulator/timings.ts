@@ -39,6 +39,24 @@ export const FAST_TIMINGS: SimTimings = {
   requestLatencyMs: 0,
 };
 
+/**
+ * The default of `vns3-sim`: short enough to work with by hand, long enough that a client polling
+ * every second or two still sees a reboot as a connection failure, as VNS3_BEHAVIOUR.md requires of
+ * a real controller ("the outage must last well over a second").
+ */
+export const STANDARD_TIMINGS: SimTimings = {
+  rebootOutageMs: 3_000,
+  reboot5xxMs: 1_000,
+  keysetGenerationMs: 2_000,
+  keysetFetchMs: 1_500,
+  rebootAfterFetch: true,
+  imageImportMs: 2_000,
+  containerSystemTransitionMs: 500,
+  peerLinkUpMs: 1_000,
+  adminUi502Ms: 500,
+  requestLatencyMs: 0,
+};
+
 /** Orders of magnitude from a real controller (VNS3_BEHAVIOUR.md, "Timings"), unscaled. */
 export const REALISTIC_TIMINGS: SimTimings = {
   rebootOutageMs: 90_000,
@@ -53,7 +71,9 @@ export const REALISTIC_TIMINGS: SimTimings = {
   requestLatencyMs: 20,
 };
 
-export type TimingProfile = 'fast' | 'realistic';
+export type TimingProfile = 'fast' | 'standard' | 'realistic';
+
+const PROFILES: Record<TimingProfile, SimTimings> = { fast: FAST_TIMINGS, standard: STANDARD_TIMINGS, realistic: REALISTIC_TIMINGS };
 
 /**
  * Resolves a profile, scales its durations (`scale` 0.01 turns a 90 s reboot into 0.9 s) and applies
@@ -65,7 +85,8 @@ export function resolveTimings(
   overrides: Partial<SimTimings> = {},
 ): SimTimings {
   if (!(scale > 0) || !Number.isFinite(scale)) throw new RangeError(`timing scale must be a positive number, got ${scale}`);
-  const base = profile === 'realistic' ? REALISTIC_TIMINGS : FAST_TIMINGS;
+  const base = PROFILES[profile];
+  if (!base) throw new RangeError(`timing profile must be fast, standard or realistic, got ${String(profile)}`);
   const scaled = { ...base };
   for (const key of Object.keys(scaled) as (keyof SimTimings)[]) {
     const value = scaled[key];
