@@ -1,16 +1,4 @@
 #!/usr/bin/env node
-// Runs the built CLI when there is one (installed package), else the TypeScript source through tsx,
-// so that `npx vns3-sim` works in a fresh clone after `npm ci` without a build.
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { launch } from './launch.js';
 
-const built = new URL('../dist/testing/cli/sim.js', import.meta.url);
-let cli;
-if (existsSync(fileURLToPath(built))) {
-  cli = await import(built.href);
-} else {
-  const { register } = await import('tsx/esm/api');
-  register();
-  cli = await import(new URL('../src/testing/cli/sim.ts', import.meta.url).href);
-}
-process.exitCode = await cli.main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr });
+await launch('dist/testing/cli/sim', 'src/testing/cli/sim');
