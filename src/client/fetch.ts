@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import { Headers, request as undiciRequest, Response as UndiciResponse, type Dispatcher } from 'undici';
 import { excerpt, Vns3ConnectionError, Vns3TimeoutError } from './errors.js';
+import { AttemptSignal, combineSignals } from './signal.js';
 import { isIdempotent, isRetryableStatus, RetryableStatus, withRetry, type ResolvedRetry } from './retry.js';
 
 /** What the `onRequest` hook sees of each attempt: never a header, a body or a credential. */
@@ -133,7 +134,7 @@ async function exchange<B>(ctx: TransportContext, call: CallSettings, req: SendR
   applyAuth(headers, ctx);
   if (headers.accept === undefined) headers.accept = 'application/json';
 
-  const outer = combine(ctx.signal, req.signal);
+  const outer = combineSignals(ctx.signal, req.signal);
   const timeoutMs = call.timeoutMs ?? ctx.timeoutMs;
   const report = (attempt: number, started: number, willRetry: boolean, outcome: { status?: number; error?: string }) => {
     if (!ctx.onRequest) return;
@@ -147,8 +148,8 @@ async function exchange<B>(ctx: TransportContext, call: CallSettings, req: SendR
   return withRetry<Answer<B>>(
     async ({ attempt, willRetry }) => {
       const started = performance.now();
-      const timeout = AbortSignal.timeout(timeoutMs);
-      const signal = outer ? AbortSignal.any([outer, timeout]) : timeout;
+      const deadline = new AttemptSignal(timeoutMs, outer);
+      const signal = deadline.signal;
       try {
         // undici's request() rather than its fetch(): every body is buffered anyway, and fetch's web
         // streams cost about a millisecond of CPU per request, which dominates mesh-wide runs.
@@ -182,22 +183,18 @@ async function exchange<B>(ctx: TransportContext, call: CallSettings, req: SendR
           report(attempt, started, false, { error: 'ABORTED' });
           throw outer.reason;
         }
-        const mapped = timeout.aborted
+        const mapped = deadline.timedOut
           ? new Vns3TimeoutError({ method, path, host: ctx.host, timeoutMs })
           : toConnectionError(err, { method, path, host: ctx.host });
         const code = mapped instanceof Vns3TimeoutError ? 'TIMEOUT' : (mapped.code ?? 'CONNECTION');
         report(attempt, started, willRetry(mapped), { error: code });
         throw mapped;
+      } finally {
+        deadline.dispose();
       }
     },
     { policy: ctx.retry, retryable: call.retry ?? isIdempotent(method), ...(outer ? { signal: outer } : {}) },
   );
-}
-
-function combine(a: AbortSignal | undefined, b: AbortSignal | undefined): AbortSignal | undefined {
-  if (a === undefined || a === b) return b;
-  if (b === undefined) return a;
-  return AbortSignal.any([a, b]);
 }
 
 function responseHeaders(raw: ResponseHeaders): Headers {
