@@ -121,6 +121,8 @@ interface Observed {
   subnet?: string;
   gateway?: string;
   vpcCidr?: string;
+  /** The cloud region (`GET /cloud_data`), when the controller reports one. */
+  region?: string;
   network: string;
   systemRunning: boolean;
   freeIps?: string[];
@@ -168,6 +170,7 @@ async function observe(client: Vns3Client, signal: AbortSignal | undefined): Pro
   const subnet = opt(data.subnetCidr);
   const gateway = opt(config.subnet_gateway) ?? (subnet ? intToIp(ipToInt(parseCidr(subnet).network) + 1) : undefined);
   const vpcCidr = opt(data.vpcCidr) ?? opt(data.vnetCidr);
+  const region = opt(data.region) ?? opt(data.location);
   const publicIp = opt(config.public_ipaddress);
   const overlayIp = opt(config.overlay_ipaddress);
   return {
@@ -179,6 +182,7 @@ async function observe(client: Vns3Client, signal: AbortSignal | undefined): Pro
     ...(subnet ? { subnet: normalizeCidr(subnet) } : {}),
     ...(gateway ? { gateway } : {}),
     ...(vpcCidr ? { vpcCidr } : {}),
+    ...(region ? { region } : {}),
     network: normalizeCidr(system.network),
     systemRunning: system.running === true,
     ...(ips ? { freeIps: ips.addresses.filter((a) => /^avail/i.test(a.status)).map((a) => a.address) } : {}),
@@ -244,12 +248,16 @@ function agentEnv(input: DeployHaPluginInput, role: HaMode, me: Observed, peer: 
     HAENV_CLOUD: input.cloud,
     HAENV_PEER_PUBLIC_IP: check('peer_public_ip', peerPublic, peer, `the ${role === 'primary' ? 'secondary' : 'primary'} reports no public IP; give ${role === 'primary' ? 'secondaryPublicIp' : 'primaryPublicIp'}`),
   };
+  // Each side checks its own address; the peer's is the same value, checked when its env is built.
+  if (me.subnet && !cidrContains(me.subnet, myUnderlay)) {
+    throw new Vns3ValidationError('my_underlay_ip', myUnderlay, `not in the subnet ${me.subnet} of ${me.host}`, { controller: me.host });
+  }
+  // The plugin document lists the underlay IPs for the secondary only; the primary gets them too,
+  // because an agent finds its own instance in the cloud by its underlay IP (vns3-ha needs it).
+  env.HAENV_MY_UNDERLAY_IP = myUnderlay;
+  env.HAENV_PEER_UNDERLAY_IP = peerUnderlay;
+  if (input.cloud === 'aws' && me.region) env.HAENV_AWS_REGION = me.region;
   if (role === 'secondary') {
-    for (const [field, ip, o] of [['my_underlay_ip', myUnderlay, me], ['peer_underlay_ip', peerUnderlay, peer]] as const) {
-      if (o.subnet && !cidrContains(o.subnet, ip)) throw new Vns3ValidationError(field, ip, `not in the subnet ${o.subnet} of ${o.host}`, { controller: o.host });
-    }
-    env.HAENV_MY_UNDERLAY_IP = myUnderlay;
-    env.HAENV_PEER_UNDERLAY_IP = peerUnderlay;
     env.HAENV_PEER_OVERLAY_IP = check('peer_overlay_ip', primaryObs.overlayIp, primaryObs, 'the primary reports no overlay IP (is it licensed and peered?)');
     env.HAENV_MY_API_PASSWORD = input.secondaryApiPassword;
     env.HAENV_PEER_API_PASSWORD = input.primaryApiPassword;

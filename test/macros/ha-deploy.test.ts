@@ -49,7 +49,7 @@ describe('deployHaPlugin on a 4-controller mesh', () => {
       [{ cloud: 'gcp' as never }, /Invalid cloud: "gcp"/],
       [{ primaryApiPassword: '' }, /primaryApiPassword/],
       [{ secondaryUnderlayIp: '10.9.9.9' }, /my_underlay_ip: "10\.9\.9\.9" \(not in the subnet 10\.2\.1\.0\/24/],
-      [{ primaryUnderlayIp: '10.7.7.7' }, /peer_underlay_ip: "10\.7\.7\.7"/],
+      [{ primaryUnderlayIp: '10.7.7.7' }, /my_underlay_ip: "10\.7\.7\.7" \(not in the subnet 10\.1\.1\.0\/24/],
       [{ image: { name: 'ha-plugin' } }, /image source/],
       [{ extraEnv: { HAENV_MODE: 'primary' } }, /extraEnv\.HAENV_MODE/],
     ];
@@ -108,7 +108,16 @@ describe('deployHaPlugin on a 4-controller mesh', () => {
     const [p] = (await listContainers(c1)).filter((c) => c.name === 'vns3-ha');
     expect(p?.running).toBe(true);
     expect(p?.ipAddress).toBe(result.primary.pluginIp);
-    expect(Object.fromEntries(p!.env)).toEqual({ HAENV_MODE: 'primary', HAENV_CLOUD: 'aws', HAENV_PEER_PUBLIC_IP: ids[1]!.publicIp, HAENV_SLEEP_TIME: '5', HAENV_LOG_LEVEL: 'debug' });
+    expect(Object.fromEntries(p!.env)).toEqual({
+      HAENV_MODE: 'primary',
+      HAENV_CLOUD: 'aws',
+      HAENV_PEER_PUBLIC_IP: ids[1]!.publicIp,
+      HAENV_MY_UNDERLAY_IP: ids[0]!.privateIp,
+      HAENV_PEER_UNDERLAY_IP: ids[1]!.privateIp,
+      HAENV_AWS_REGION: ids[0]!.region,
+      HAENV_SLEEP_TIME: '5',
+      HAENV_LOG_LEVEL: 'debug',
+    });
     const [s] = (await listContainers(c2)).filter((c) => c.name === 'vns3-ha');
     expect(Object.fromEntries(s!.env)).toEqual({
       HAENV_MODE: 'secondary',
@@ -117,6 +126,7 @@ describe('deployHaPlugin on a 4-controller mesh', () => {
       HAENV_MY_UNDERLAY_IP: ids[1]!.privateIp,
       HAENV_PEER_UNDERLAY_IP: ids[0]!.privateIp,
       HAENV_PEER_OVERLAY_IP: ids[0]!.overlayIp,
+      HAENV_AWS_REGION: ids[1]!.region,
       HAENV_MY_API_PASSWORD: PW2,
       HAENV_PEER_API_PASSWORD: PW1,
       HAENV_SLEEP_TIME: '5',
