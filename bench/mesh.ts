@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- mesh [--sizes 4,16,64] [--scale 0.02]`
+ * `npm run bench -- mesh [--sizes 4,16,64] [--scale 0.05]`
  *
  * Builds a peering mesh from fresh simulated controllers, the whole tutorial flow, for several mesh
  * sizes, with the simulator's 'realistic' timings scaled by one factor (our poll intervals are
@@ -135,7 +135,7 @@ async function buildMesh(size: number, scale: number): Promise<{ phases: PhaseFi
 const seconds = (ms: number): string => (ms / 1000).toFixed(2);
 
 export async function run(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { sizes: { type: 'string', default: '4,16,64' }, scale: { type: 'string', default: '0.02' } } });
+  const { values } = parseArgs({ args, options: { sizes: { type: 'string', default: '4,16,64' }, scale: { type: 'string', default: '0.05' } } });
   const sizes = values.sizes.split(',').map(Number);
   const scale = Number(values.scale);
   console.log(`mesh benchmark: 'realistic' controller timings scaled by ${scale} (a 90 s reboot takes ${seconds(90_000 * scale)} s); poll intervals scaled alike`);
@@ -149,7 +149,7 @@ export async function run(args: string[]): Promise<void> {
   }
   const base = results[0];
   console.log('\nsummary');
-  console.log(`  ${'controllers'.padEnd(12)}${'wall s'.padStart(9)}${'critical s'.padStart(12)}${'wall/critical'.padStart(15)}${'wall/wall(' + base?.size + ')'.padStart(0)}`);
+  console.log(`  ${'controllers'.padEnd(12)}${'wall s'.padStart(9)}${'critical s'.padStart(12)}${'wall/critical'.padStart(15)}${`wall/wall(${base?.size})`.padStart(14)}`);
   for (const r of results) {
     console.log(`  ${String(r.size).padEnd(12)}${seconds(r.wallMs).padStart(9)}${seconds(r.criticalMs).padStart(12)}${(r.wallMs / r.criticalMs).toFixed(2).padStart(15)}${(r.wallMs / (base?.wallMs ?? r.wallMs)).toFixed(2).padStart(14)}`);
   }

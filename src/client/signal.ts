@@ -1,3 +1,5 @@
+import { setMaxListeners } from 'node:events';
+
 /**
  * One attempt's signal: aborted by its own timeout or by the caller's signal. A cleared timer and
  * one listener instead of AbortSignal.timeout + AbortSignal.any, whose weak references and
@@ -25,6 +27,9 @@ export class AttemptSignal {
       if (outer.aborted) {
         this.controller.abort(outer.reason);
       } else {
+        // One caller signal commonly spans many concurrent requests (a macro across 64 controllers);
+        // every listener is removed when its attempt ends, so Node's leak warning at 11 is noise.
+        setMaxListeners(0, outer);
         this.onOuterAbort = () => this.controller.abort(outer.reason);
         outer.addEventListener('abort', this.onOuterAbort, { once: true });
       }
