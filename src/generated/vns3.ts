@@ -756,8 +756,9 @@ export interface components {
             /** @description False leaves the peering unfinalized (default true). */
             force?: boolean;
         };
+        /** @description Changes a peer's address and/or MTU; fields left out keep their value. */
         PeerUpdateRequest: {
-            name: string;
+            name?: string;
             overlay_mtu?: components["schemas"]["Mtu"];
             force?: boolean;
         };
@@ -1351,22 +1352,24 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The web front is up but the API behind it is not (reboot, admin UI change). */
+        /** @description The web front is up but the API behind it is not (reboot, admin UI change). The front answers with its own HTML page, not the API's error envelope. */
         BadGateway: {
             headers: {
                 [name: string]: unknown;
             };
             content: {
                 "application/json": components["schemas"]["Error"];
+                "text/html": string;
             };
         };
-        /** @description The controller is starting up after a reboot. */
+        /** @description The controller is starting up after a reboot. The front answers with its own HTML page, not the API's error envelope. */
         ServiceUnavailable: {
             headers: {
                 [name: string]: unknown;
             };
             content: {
                 "application/json": components["schemas"]["Error"];
+                "text/html": string;
             };
         };
     };
