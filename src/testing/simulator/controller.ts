@@ -22,6 +22,8 @@ export interface PeerEntry {
   address: string;
   mtu: string;
   configuredAt: number;
+  /** `force: false` leaves a peer unfinalized until a later call with `force` (the default) finalizes all. */
+  finalized: boolean;
 }
 
 export interface ImageEntry {

@@ -141,3 +141,27 @@ describe('simulator: peering and routes', () => {
     await waitFor('c1 to drop the disabled route', learned(0), (rs) => rs.length === 0);
   });
 });
+
+describe('simulator: unfinalized peers (force: false)', () => {
+  let mesh: TestMesh;
+  beforeAll(async () => {
+    mesh = await startTestMesh({ controllers: 2 });
+    await keyAll(mesh);
+  });
+  afterAll(async () => mesh?.stop());
+
+  it('a link added with force: false stays down until a later call finalizes it', async () => {
+    const [c1, c2] = mesh.clients;
+    const ip = (i: number): string => mesh.sim.controllers[i]!.identity.privateIp;
+    await c1!.put('/peering/self', { body: { id: 1 } });
+    await c2!.put('/peering/self', { body: { id: 2 } });
+    await c1!.post('/peering/peers', { body: { id: 2, name: ip(1), force: false } });
+    await c2!.post('/peering/peers', { body: { id: 1, name: ip(0) } });
+    await new Promise((r) => setTimeout(r, mesh.sim.timings.peerLinkUpMs * 3));
+    const before = (await c1!.get('/peering')).managers as Record<string, { reachable?: boolean }>;
+    expect(before['2']?.reachable).toBe(false);
+    // A reconfigure: any peer call with force (the default) finalizes what is pending.
+    await c1!.put('/peering/peers/{peer_id}', { params: { path: { peer_id: 2 } }, body: { overlay_mtu: 1500, force: true } });
+    await waitReachable(c1!, 2, true);
+  });
+});

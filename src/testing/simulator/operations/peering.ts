@@ -15,7 +15,7 @@ export function peerLinkUp(ctl: SimController, peer: PeerEntry): boolean {
   settleKeyset(other);
   if (!ctl.keyset.present || !other.keyset.present || ctl.keyset.checksum !== other.keyset.checksum) return false;
   const back = other.peers.get(ctl.peerId);
-  if (!back || ctl.world.controllerAt(back.address, other) !== ctl) return false;
+  if (!back || !peer.finalized || !back.finalized || ctl.world.controllerAt(back.address, other) !== ctl) return false;
   const since = Math.max(peer.configuredAt, back.configuredAt, ctl.world.fabric.pathSince(ctl, other));
   return Date.now() >= since + ctl.world.timings.peerLinkUpMs;
 }
@@ -74,6 +74,18 @@ function peerIdParam(ctl: SimController, raw: unknown, field = 'id'): number {
   return id;
 }
 
+/**
+ * `force` (default true) finalizes the peering configuration: every peer added or changed with
+ * `force: false` since the last finalization starts its link now (the reference's "reconfigure").
+ */
+function finalizePending(ctl: SimController, force: boolean | undefined): void {
+  if (force === false) return;
+  const now = Date.now();
+  for (const peer of ctl.peers.values()) {
+    if (!peer.finalized) ctl.peers.set(peer.id, { ...peer, finalized: true, configuredAt: now });
+  }
+}
+
 function requirePeerable(ctl: SimController): void {
   settleKeyset(ctl);
   if (!ctl.licensed) throw badRequest(MESSAGES.mustBeLicensed);
@@ -98,12 +110,13 @@ export const peeringOperations: OperationTable = {
   'POST /peering/peers': ({ ctl, body }) => {
     requirePeerable(ctl);
     if (ctl.peerId === undefined) throw badRequest('Peering id of this controller must be set first.');
-    const b = body as { id: number; name: string; overlay_mtu?: string | number };
+    const b = body as { id: number; name: string; overlay_mtu?: string | number; force?: boolean };
     const id = peerIdParam(ctl, b.id);
     if (id === ctl.peerId) throw badRequest('Cannot peer a controller with itself.');
     if (ctl.peers.has(id)) throw badRequest(`Peer ${id} already exists.`);
     if (!b.name?.trim()) throw badRequest('Peer name cannot be blank.');
-    ctl.peers.set(id, { id, address: b.name.trim(), mtu: String(b.overlay_mtu ?? 1500), configuredAt: Date.now() });
+    ctl.peers.set(id, { id, address: b.name.trim(), mtu: String(b.overlay_mtu ?? 1500), configuredAt: Date.now(), finalized: false });
+    finalizePending(ctl, b.force);
     return peeringView(ctl);
   },
 
@@ -112,10 +125,11 @@ export const peeringOperations: OperationTable = {
     const id = peerIdParam(ctl, params.peer_id, 'peer_id');
     const peer = ctl.peers.get(id);
     if (!peer) throw notFound(`Peer ${id} not found.`);
-    const b = body as { name?: string; overlay_mtu?: string | number };
+    const b = body as { name?: string; overlay_mtu?: string | number; force?: boolean };
     const address = b.name?.trim() || peer.address;
     const mtu = b.overlay_mtu !== undefined ? String(b.overlay_mtu) : peer.mtu;
-    if (address !== peer.address || mtu !== peer.mtu) ctl.peers.set(id, { id, address, mtu, configuredAt: Date.now() });
+    if (address !== peer.address || mtu !== peer.mtu) ctl.peers.set(id, { id, address, mtu, configuredAt: Date.now(), finalized: false });
+    finalizePending(ctl, b.force);
     return peeringView(ctl);
   },
 
