@@ -16,17 +16,25 @@
  *   npx tsx examples/ha-pair.ts
  */
 import { readFileSync } from 'node:fs';
-import type { Vns3Client } from '../src/client/index.js';
-import type { Vns3Event } from '../src/events.js';
-import type { HaCloud } from '../src/ha/config.js';
-import { assertBulkOk } from '../src/macros/bulk.js';
-import { fetchKeysets, setupController } from '../src/macros/config.js';
-import { connectControllers } from '../src/macros/connect.js';
-import { deployHaPlugin, type DeployHaPluginInput, type HaControllerDeployment, type HaDeployResult } from '../src/macros/ha.js';
-import { peerMesh, setPeerIds, waitForMesh } from '../src/macros/peering.js';
-import { createPeerMeshLocalGatewayRoutes } from '../src/macros/routing.js';
-import { fetchStates } from '../src/macros/state.js';
-import { startSimulator, type Simulator } from '../src/testing/simulator/index.js';
+import type { HaCloud } from '../src/ha/index.js';
+import {
+  assertBulkOk,
+  connectControllers,
+  createPeerMeshLocalGatewayRoutes,
+  deployHaPlugin,
+  fetchKeysets,
+  fetchStates,
+  peerMesh,
+  setPeerIds,
+  setupController,
+  waitForMesh,
+  type DeployHaPluginInput,
+  type HaControllerDeployment,
+  type HaDeployResult,
+  type Vns3Client,
+  type Vns3Event,
+} from '../src/index.js';
+import { startSimulator, type Simulator } from '../src/testing/index.js';
 
 interface Setup {
   input: DeployHaPluginInput;

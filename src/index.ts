@@ -9,6 +9,8 @@ export {
   parseControllerAddress,
   normalizeFingerprint,
   isAbortError,
+  isOutcomeUnknown,
+  isTlsFailure,
   isRetryableError,
   isRetryableStatus,
   DEFAULT_PORT,
@@ -76,16 +78,13 @@ export { rollApiPassword, rollUiCredentials, disableUis, type AdminOptions, type
 export {
   setPeerIds,
   peerMesh,
-  waitForMesh,
-  Vns3MeshNotReadyError,
   type SetPeerIdsOptions,
   type PeerIdResult,
   type PeerAddressKind,
   type PeerMeshOptions,
   type PeerMeshChanges,
-  type WaitForMeshOptions,
-  type MeshLink,
 } from './macros/peering.js';
+export { waitForMesh, Vns3MeshNotReadyError, type WaitForMeshOptions, type MeshLink } from './macros/mesh-wait.js';
 export {
   createLocalGatewayRoute,
   createPeerMeshLocalGatewayRoutes,
@@ -102,28 +101,20 @@ export { ensureFirewallPolicy, planFirewall, normalizeRule, type FirewallPlan, t
 export { substitute, controllerVariables, type TemplateVariables } from './macros/template.js';
 
 // plugins and the HA plugin deployment
+export { ensureContainerSystem, type ContainerSystemStatus } from './macros/plugins.js';
+export { ensureImage, listImages, findImage, Vns3ImageImportError, type ImageSpec, type ImageInfo, type EnsuredImage, type EnsureImageOptions } from './macros/images.js';
 export {
-  ensureContainerSystem,
-  ensureImage,
   ensureContainer,
   containerLogs,
-  listImages,
   listContainers,
-  findImage,
   encodeEnvironment,
-  Vns3ImageImportError,
   Vns3ContainerConflictError,
-  type ContainerSystemStatus,
-  type ImageSpec,
-  type ImageInfo,
-  type EnsuredImage,
-  type EnsureImageOptions,
   type ContainerSpec,
   type ContainerInfo,
   type EnsuredContainer,
   type EnsureContainerOptions,
   type ContainerLogsOptions,
-} from './macros/plugins.js';
+} from './macros/containers.js';
 export { deployHaPlugin, DEFAULT_HA_CONTAINER_NAME, type DeployHaPluginInput, type HaDeployResult, type HaControllerDeployment, type HaRoute } from './macros/ha.js';
 
 // address math

@@ -177,3 +177,19 @@ function formatValue(value: unknown): string {
 export function isAbortError(err: unknown): boolean {
   return err instanceof Error && err.name === 'AbortError';
 }
+
+/** Codes of failures in the TLS handshake or the pin check: nothing was sent, and waiting will not fix them. */
+const TLS_FAILURE_CODE = /CERT|SSL|TLS|SELF_SIGNED|HOSTNAME|ALTNAME|FINGERPRINT_MISMATCH/i;
+
+/** A certificate or pin failure: the controller is not the one expected (or not trusted). */
+export function isTlsFailure(err: unknown): boolean {
+  return err instanceof Vns3ConnectionError && err.code !== undefined && TLS_FAILURE_CODE.test(err.code);
+}
+
+/**
+ * Whether a failed request may have been carried out all the same: the connection broke or the reply
+ * did not come in time. A write that failed this way is never re-sent blindly: re-read, then decide.
+ */
+export function isOutcomeUnknown(err: unknown): boolean {
+  return err instanceof Vns3TimeoutError || (err instanceof Vns3ConnectionError && !isTlsFailure(err));
+}

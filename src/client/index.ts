@@ -14,6 +14,8 @@ export type {
 } from './types.js';
 export {
   isAbortError,
+  isOutcomeUnknown,
+  isTlsFailure,
   Vns3ApiError,
   Vns3ConnectionError,
   Vns3Error,

@@ -10,7 +10,21 @@
 import { access, readFile } from 'node:fs/promises';
 import { load } from 'js-yaml';
 import { Vns3Error } from '../client/errors.js';
-import { isIPv4, isIp } from '../net/index.js';
+import {
+  apiUrlFor,
+  BadValue,
+  bool,
+  fingerprint,
+  ip,
+  ipv4,
+  isAbsent,
+  nonEmpty,
+  num,
+  oneOf,
+  parseStandbys,
+  tags,
+  url,
+} from './config-values.js';
 
 export const DEFAULT_HA_CONFIG_FILE = '/opt/hacontainer/conf/vars.yml';
 export const HA_ENV_PREFIX = 'HAENV_';
@@ -133,111 +147,11 @@ export interface HaConfigSource {
   origins?: Partial<Record<string, string>>;
 }
 
-class Bad extends Error {}
-
+/** The value as a problem shows it: passwords never, long values cut. */
 function show(key: string, v: unknown): string {
   if (SECRET.has(key) || /password/i.test(key)) return '[redacted]';
   const text = typeof v === 'string' ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v));
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
-}
-
-function str(v: unknown): string {
-  if (typeof v === 'string') return v.trim();
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  throw new Bad('must be a string');
-}
-function oneOf<T extends string>(allowed: readonly T[]) {
-  return (v: unknown): T => {
-    const s = str(v).toLowerCase();
-    if ((allowed as readonly string[]).includes(s)) return s as T;
-    throw new Bad(`must be one of ${allowed.join(', ')}`);
-  };
-}
-function ip(v: unknown): string {
-  const s = str(v);
-  if (!isIp(s)) throw new Bad('must be an IP address');
-  return s;
-}
-function ipv4(v: unknown): string {
-  const s = str(v);
-  if (!isIPv4(s)) throw new Bad('must be an IPv4 address');
-  return s;
-}
-function num(opts: { min: number; integer?: boolean; max?: number; unit?: string }) {
-  return (v: unknown): number => {
-    const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : NaN;
-    const what = opts.integer ? 'a whole number' : `a number${opts.unit ? ` of ${opts.unit}` : ''}`;
-    const range = opts.max === undefined ? `at least ${opts.min}` : `from ${opts.min} to ${opts.max}`;
-    if (!Number.isFinite(n) || (opts.integer && !Number.isInteger(n)) || n < opts.min || (opts.max !== undefined && n > opts.max)) {
-      throw new Bad(`must be ${what}, ${range}`);
-    }
-    return n;
-  };
-}
-function bool(v: unknown): boolean {
-  if (typeof v === 'boolean') return v;
-  const s = typeof v === 'number' || typeof v === 'string' ? String(v).trim().toLowerCase() : '';
-  if (['true', 'yes', '1', 'on'].includes(s)) return true;
-  if (['false', 'no', '0', 'off'].includes(s)) return false;
-  throw new Bad('must be true or false (also yes/no, 1/0)');
-}
-function url(v: unknown): string {
-  const s = str(v);
-  let u: URL;
-  try {
-    u = new URL(s);
-  } catch {
-    throw new Bad('must be a URL such as https://10.0.1.10:8000');
-  }
-  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Bad('must be an http(s) URL');
-  return s.replace(/\/+$/, '');
-}
-function fingerprint(v: unknown): string {
-  const hex = str(v).replace(/:/g, '').toUpperCase();
-  if (!/^[0-9A-F]{64}$/.test(hex)) throw new Bad('must be a SHA-256 fingerprint (64 hex digits, colons optional)');
-  return hex.match(/../g)!.join(':');
-}
-function nonEmpty(v: unknown): string {
-  const s = str(v);
-  if (s === '') throw new Bad('must not be empty');
-  return s;
-}
-/** Tags as a map; from the environment as `env=prod,role=vns3` or a YAML/JSON map. */
-function tags(v: unknown): Record<string, string> {
-  let m: unknown = v;
-  if (typeof v === 'string') {
-    const s = v.trim();
-    if (s.startsWith('{')) {
-      try {
-        m = load(s, { json: true });
-      } catch {
-        throw new Bad('is not a valid YAML/JSON map');
-      }
-    } else {
-      const out: Record<string, string> = {};
-      for (const pair of s.split(',').map((p) => p.trim()).filter(Boolean)) {
-        const eq = pair.search(/[=:]/);
-        if (eq <= 0) throw new Bad('must be a map, e.g. env=prod,role=vns3');
-        out[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
-      }
-      return out;
-    }
-  }
-  if (m === null || typeof m !== 'object' || Array.isArray(m)) throw new Bad('must be a map of tag name to value');
-  const out: Record<string, string> = {};
-  for (const [k, val] of Object.entries(m)) {
-    if (val !== null && typeof val === 'object') throw new Bad(`tag ${JSON.stringify(k)} must have a plain value`);
-    out[k] = String(val ?? '');
-  }
-  return out;
-}
-
-function apiUrlFor(host: string, port: number): string {
-  return `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
-}
-
-function isAbsent(v: unknown): boolean {
-  return v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
 }
 
 /** Maps camelCase override keys (`peerPublicIp`) to the snake_case the rest of the module uses. */
@@ -277,7 +191,7 @@ export function parseHaConfig(raw: Record<string, unknown>, source: HaConfigSour
     try {
       return parse(v);
     } catch (e) {
-      if (!(e instanceof Bad)) throw e;
+      if (!(e instanceof BadValue)) throw e;
       bad(key, e.message, v);
       return dflt;
     }
@@ -344,70 +258,6 @@ export function parseHaConfig(raw: Record<string, unknown>, source: HaConfigSour
   // Optional fields that stayed undefined are left out so that the object prints cleanly.
   for (const k of Object.keys(cfg) as (keyof HaConfig)[]) if (cfg[k] === undefined) delete cfg[k];
   return cfg;
-}
-
-type BadFn = (key: string, reason: string, value?: unknown, hasValue?: boolean) => void;
-
-function parseStandbys(values: Map<string, unknown>, apiPort: number, bad: BadFn): HaStandby[] {
-  if (!values.has('standbys')) return [];
-  let list = values.get('standbys');
-  if (typeof list === 'string') {
-    try {
-      list = load(list, { json: true });
-    } catch {
-      // The value may hold passwords, so it is never echoed.
-      bad('standbys', 'is not valid JSON (expected a list of {name, underlay_ip, priority, ...})');
-      return [];
-    }
-  }
-  if (!Array.isArray(list)) {
-    bad('standbys', 'must be a list of {name, underlay_ip, priority, ...}');
-    return [];
-  }
-  const out: HaStandby[] = [];
-  const names = new Set<string>();
-  list.forEach((item: unknown, i) => {
-    const at = `standbys[${i}]`;
-    if (item === null || typeof item !== 'object' || Array.isArray(item)) {
-      bad(at, 'must be a map with name, underlay_ip and priority');
-      return;
-    }
-    const o = item as Record<string, unknown>;
-    const field = <T>(k: string, parse: (v: unknown) => T, required: boolean): T | undefined => {
-      if (isAbsent(o[k])) {
-        if (required) bad(`${at}.${k}`, 'is required');
-        return undefined;
-      }
-      try {
-        return parse(o[k]);
-      } catch (e) {
-        if (!(e instanceof Bad)) throw e;
-        bad(`${at}.${k}`, e.message, o[k]);
-        return undefined;
-      }
-    };
-    for (const k of Object.keys(o)) {
-      if (!['name', 'underlay_ip', 'public_ip', 'priority', 'api_url', 'api_password'].includes(k)) bad(`${at}.${k}`, 'is not a standby setting');
-    }
-    const name = field('name', nonEmpty, true);
-    const underlayIp = field('underlay_ip', ip, true);
-    const publicIp = field('public_ip', ip, false);
-    const priority = field('priority', num({ min: 0, integer: true }), true);
-    const apiUrl = field('api_url', url, false);
-    const apiPassword = field('api_password', nonEmpty, false);
-    if (name !== undefined && names.has(name)) bad(`${at}.name`, 'is used by an earlier standby', name);
-    if (name === undefined || underlayIp === undefined || priority === undefined) return;
-    names.add(name);
-    out.push({
-      name,
-      underlayIp,
-      ...(publicIp !== undefined ? { publicIp } : {}),
-      priority,
-      apiUrl: apiUrl ?? apiUrlFor(underlayIp, apiPort),
-      ...(apiPassword !== undefined ? { apiPassword } : {}),
-    });
-  });
-  return out;
 }
 
 export interface LoadHaConfigOptions {

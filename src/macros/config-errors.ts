@@ -3,8 +3,7 @@
  * step that fails is reported with the controller and the step, so that an
  * operator reading one line of a bulk report knows where to look.
  */
-import { Vns3ApiError, Vns3ConnectionError, Vns3Error, Vns3TimeoutError, Vns3ValidationError } from '../client/errors.js';
-import { FINGERPRINT_MISMATCH } from '../client/transport.js';
+import { isOutcomeUnknown, Vns3ApiError, Vns3Error, Vns3ValidationError } from '../client/errors.js';
 
 /** A step of a macro failed on one controller; `cause` is the underlying error. */
 export class Vns3StepError extends Vns3Error {
@@ -40,18 +39,13 @@ export class Vns3KeysetFetchError extends Vns3Error {
   }
 }
 
-const TLS_CODE = /CERT|SSL|TLS|SELF_SIGNED|HOSTNAME|ALTNAME/i;
-
 /**
  * Failures a rebooting or briefly overloaded controller produces: no answer,
  * a cut connection, or the web front's 5xx. Auth and TLS failures are not
  * among them: waiting would not fix a wrong password or a wrong pin.
  */
 export function isTransientFailure(err: unknown): boolean {
-  if (err instanceof Vns3TimeoutError) return true;
-  if (err instanceof Vns3ConnectionError) {
-    return err.code === undefined || (err.code !== FINGERPRINT_MISMATCH && !TLS_CODE.test(err.code));
-  }
+  if (isOutcomeUnknown(err)) return true;
   if (err instanceof Vns3ApiError) return err.status >= 500 && err.status <= 504;
   return false;
 }

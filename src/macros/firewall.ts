@@ -6,7 +6,7 @@
  * only the rest, so reordering one rule costs two writes, not a rewrite.
  */
 import type { Vns3Client } from '../client/index.js';
-import { Vns3ConnectionError, Vns3Error, Vns3TimeoutError, Vns3ValidationError } from '../client/errors.js';
+import { isOutcomeUnknown, Vns3Error, Vns3ValidationError } from '../client/errors.js';
 import { emit } from '../events.js';
 import type { MacroOptions } from './options.js';
 import type { StateCache } from './state.js';
@@ -100,7 +100,6 @@ async function readRules(client: Vns3Client, signal?: AbortSignal): Promise<stri
     .map((e) => normalizeRule(e.rule));
 }
 
-const isAmbiguous = (err: unknown): boolean => err instanceof Vns3ConnectionError || err instanceof Vns3TimeoutError;
 
 /** Substitutes and normalises the desired rules; any problem is a Vns3ValidationError before a write. */
 async function resolveRules(client: Vns3Client, rules: readonly string[], options: EnsureFirewallPolicyOptions): Promise<string[]> {
@@ -159,7 +158,7 @@ export async function ensureFirewallPolicy(client: Vns3Client, rules: readonly s
       }
     } catch (err) {
       // Whether a positional write happened is unknown: re-read and plan again instead of re-sending.
-      if (!isAmbiguous(err) || round >= maxRounds) throw err;
+      if (!isOutcomeUnknown(err) || round >= maxRounds) throw err;
       interrupted = true;
       emit(onEvent, { controller: host, step: 'firewall.apply', level: 'warn', detail: `write outcome unknown (${(err as Error).message}); re-reading` });
     }

@@ -21,22 +21,12 @@ import { emit } from '../events.js';
 import { parseHaConfig, type HaCloud, type HaLogLevel, type HaMode } from '../ha/config.js';
 import { cidrContains, cloudDnsAddress, hostCidr, intToIp, ipToInt, isIPv4, normalizeCidr, parseCidr } from '../net/index.js';
 import { assertBulkOk, runBulk } from './bulk.js';
+import { encodeEnvironment, ensureContainer, listContainers, type ContainerAction, type ContainerInfo, type ContainerSpec } from './containers.js';
 import { ensureFirewallPolicy, normalizeRule } from './firewall.js';
+import { ensureImage, validateImageSpec, type ImageAction, type ImageSpec } from './images.js';
 import type { WaitingMacroOptions } from './options.js';
+import { ensureContainerSystem } from './plugins.js';
 import { ensureRouteTable } from './routing.js';
-import {
-  encodeEnvironment,
-  ensureContainer,
-  ensureContainerSystem,
-  ensureImage,
-  listContainers,
-  validateImageSpec,
-  type ContainerAction,
-  type ContainerInfo,
-  type ContainerSpec,
-  type ImageAction,
-  type ImageSpec,
-} from './plugins.js';
 
 export interface DeployHaPluginInput {
   primary: Vns3Client;

@@ -5,7 +5,7 @@
  * peers, subnet advertisements) are built on it, so they are idempotent too.
  */
 import type { Vns3Client } from '../client/index.js';
-import { Vns3ConnectionError, Vns3TimeoutError, Vns3ValidationError } from '../client/errors.js';
+import { isOutcomeUnknown, Vns3ValidationError } from '../client/errors.js';
 import type { components } from '../generated/vns3.js';
 import { emit } from '../events.js';
 import { cidrContains, hostCidr, isIp, isIPv4, normalizeCidr, subnetGateway } from '../net/index.js';
@@ -151,7 +151,7 @@ async function postRoute(client: Vns3Client, spec: RouteSpec, signal?: AbortSign
     await client.post('/routes', { body, signal });
   } catch (err) {
     // POST is not idempotent: after an ambiguous failure, re-read and decide.
-    if (!(err instanceof Vns3ConnectionError || err instanceof Vns3TimeoutError)) throw err;
+    if (!isOutcomeUnknown(err)) throw err;
     const now = await readLocalRoutes(client, signal);
     if (!now.some((r) => routeKey(r) === routeKey(spec))) throw err;
   }

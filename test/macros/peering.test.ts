@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Vns3ValidationError } from '../../src/client/errors.js';
 import type { Vns3Event } from '../../src/events.js';
-import { peerMesh, peeringEntries, setPeerIds, Vns3MeshNotReadyError, waitForMesh } from '../../src/macros/peering.js';
+import { Vns3MeshNotReadyError, waitForMesh } from '../../src/macros/mesh-wait.js';
+import { peerMesh, peeringEntries, setPeerIds } from '../../src/macros/peering.js';
 import { createPeerMeshLocalGatewayRoutes, createRouteAdvertisements, ensureRouteTable } from '../../src/macros/routing.js';
 import { fetchStates, StateCache } from '../../src/macros/state.js';
 import { licenseMesh } from '../helpers/licensed.js';

@@ -1,12 +1,16 @@
 // `@aws-sdk/client-ec2` is an optional peer dependency: only type imports
 // here (erased at build), the module itself is loaded on first use.
-import type { EC2Client, EC2ClientConfig, Filter, Instance, Route, RouteTable } from '@aws-sdk/client-ec2';
-import { isAbortError, Vns3Error, Vns3ValidationError } from '../../client/errors.js';
-import { emit, type Vns3EventHandler } from '../../events.js';
+import type { EC2Client, EC2ClientConfig, Filter, Instance, RouteTable } from '@aws-sdk/client-ec2';
+import { Vns3Error, Vns3ValidationError } from '../../client/errors.js';
+import type { Vns3EventHandler } from '../../events.js';
+import { destinationParam, LIVE_STATES, routeDestination, routeTargetId, STATES, tagName, targets } from './aws-routes.js';
 import {
   changeEachRoute,
   CloudApiError,
-  throwIfAborted,
+  cloudCaller,
+  isModuleNotFound,
+  reportRouteChange,
+  type CloudErrorParts,
   type CloudRoute,
   type CloudRouteProvider,
   type ControllerRef,
@@ -39,59 +43,19 @@ async function loadEc2(): Promise<Ec2Module> {
   try {
     return await import('@aws-sdk/client-ec2');
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') throw new Vns3Error(MISSING_SDK);
+    if (isModuleNotFound(e)) throw new Vns3Error(MISSING_SDK);
     throw e;
   }
 }
 
-/** Instance states from AWS mapped onto the provider-neutral ones. */
-const STATES: Record<string, InstanceState> = {
-  pending: 'pending',
-  running: 'running',
-  stopping: 'stopping',
-  stopped: 'stopped',
-  // Terminating is one-way: for failover the instance is as good as gone.
-  'shutting-down': 'terminated',
-  terminated: 'terminated',
-};
-
-const LIVE_STATES = ['pending', 'running', 'stopping', 'stopped', 'shutting-down'];
-
-function routeDestination(r: Route): string | undefined {
-  return r.DestinationCidrBlock ?? r.DestinationIpv6CidrBlock ?? r.DestinationPrefixListId;
-}
-
-function routeTargetId(r: Route): string {
-  return (
-    r.NetworkInterfaceId ??
-    r.InstanceId ??
-    r.GatewayId ??
-    r.NatGatewayId ??
-    r.TransitGatewayId ??
-    r.VpcPeeringConnectionId ??
-    r.LocalGatewayId ??
-    r.CarrierGatewayId ??
-    r.EgressOnlyInternetGatewayId ??
-    'none'
-  );
-}
-
-function targets(r: Route, who: ControllerRef): boolean {
-  return (
-    (who.networkInterfaceId !== undefined && r.NetworkInterfaceId === who.networkInterfaceId) ||
-    (who.instanceId !== undefined && r.InstanceId === who.instanceId)
-  );
-}
-
-function destinationParam(destination: string): Record<string, string> {
-  if (destination.startsWith('pl-')) return { DestinationPrefixListId: destination };
-  if (destination.includes(':')) return { DestinationIpv6CidrBlock: destination };
-  return { DestinationCidrBlock: destination };
-}
-
-function tagName(tags: { Key?: string; Value?: string }[] | undefined): string | undefined {
-  return tags?.find((t) => t.Key === 'Name')?.Value;
+/** AWS SDK v3 errors: the exception class name is the EC2 error code. */
+function awsErrorParts(e: unknown): CloudErrorParts {
+  const err = e as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  return {
+    ...(err.name && err.name !== 'Error' ? { code: err.name } : {}),
+    ...(err.$metadata?.httpStatusCode !== undefined ? { status: err.$metadata.httpStatusCode } : {}),
+    ...(err.message !== undefined ? { message: err.message } : {}),
+  };
 }
 
 /** Creates the AWS route provider; loads `@aws-sdk/client-ec2` now, so a missing SDK fails early. */
@@ -107,29 +71,7 @@ export async function createAwsRouteProvider(options: AwsRouteProviderOptions): 
       ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
     });
 
-  async function call<T>(
-    operation: string,
-    send: (abortSignal: AbortSignal | undefined) => Promise<T>,
-    signal: AbortSignal | undefined,
-    where: { tableId?: string; destination?: string } = {},
-  ): Promise<T> {
-    throwIfAborted(signal);
-    try {
-      return await send(signal);
-    } catch (e) {
-      throwIfAborted(signal);
-      if (isAbortError(e)) throw e;
-      const err = e as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-      throw new CloudApiError({
-        cloud: 'aws',
-        operation,
-        ...(err.name && err.name !== 'Error' ? { code: err.name } : {}),
-        ...(err.$metadata?.httpStatusCode !== undefined ? { status: err.$metadata.httpStatusCode } : {}),
-        reason: err.message ?? String(e),
-        ...where,
-      });
-    }
-  }
+  const call = cloudCaller('aws', awsErrorParts);
 
   async function describeInstances(
     input: { InstanceIds?: string[]; Filters?: Filter[] },
@@ -296,17 +238,7 @@ export async function createAwsRouteProvider(options: AwsRouteProviderOptions): 
       );
     };
 
-    const report = (c: RouteChange): RouteChange => {
-      if (c.action !== 'unchanged') {
-        emit(options.onEvent, {
-          controller: to.privateIp,
-          step: `cloud.route.${c.action}`,
-          detail: `${c.tableId} ${c.destination} → ${c.to}${opts.dryRun ? ' (dry run)' : ''}`,
-          data: { cloud: 'aws', ...c, dryRun: opts.dryRun === true },
-        });
-      }
-      return c;
-    };
+    const report = (c: RouteChange): RouteChange => reportRouteChange(options.onEvent, 'aws', to.privateIp, c, opts.dryRun);
 
     return changeEachRoute(routes, signal, async ({ tableId, destination }) => {
       const current = (await table(tableId, destination))?.Routes?.find((r) => routeDestination(r) === destination);

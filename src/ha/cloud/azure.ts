@@ -3,12 +3,15 @@
 import type { TokenCredential } from '@azure/core-auth';
 import type { NetworkInterface, NetworkManagementClient, Route, RouteTable } from '@azure/arm-network';
 import type { ComputeManagementClient } from '@azure/arm-compute';
-import { isAbortError, Vns3Error, Vns3ValidationError } from '../../client/errors.js';
-import { emit, type Vns3EventHandler } from '../../events.js';
+import { Vns3Error, Vns3ValidationError } from '../../client/errors.js';
+import type { Vns3EventHandler } from '../../events.js';
 import {
   changeEachRoute,
   CloudApiError,
-  throwIfAborted,
+  cloudCaller,
+  isModuleNotFound,
+  reportRouteChange,
+  type CloudErrorParts,
   type CloudRoute,
   type CloudRouteProvider,
   type ControllerRef,
@@ -48,8 +51,7 @@ async function loadAzure(): Promise<{
     const [network, compute] = await Promise.all([import('@azure/arm-network'), import('@azure/arm-compute')]);
     return { network, compute };
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+    if (isModuleNotFound(e)) {
       throw new Vns3Error(
         'The Azure provider needs @azure/arm-network, @azure/arm-compute and @azure/core-auth: npm install @azure/arm-network @azure/arm-compute @azure/core-auth',
       );
@@ -98,6 +100,16 @@ function hasTags(t: RouteTable, wanted: Record<string, string> | undefined): boo
   return Object.entries(wanted ?? {}).every(([k, v]) => t.tags?.[k] === v);
 }
 
+/** RestError keeps the request (with its bearer token): copy only code, status and message. */
+function azureErrorParts(e: unknown): CloudErrorParts {
+  const err = e as { code?: string; statusCode?: number; message?: string };
+  return {
+    ...(err.code !== undefined ? { code: err.code } : {}),
+    ...(err.statusCode !== undefined ? { status: err.statusCode } : {}),
+    ...(err.message !== undefined ? { message: err.message } : {}),
+  };
+}
+
 /** Creates the Azure route provider; loads the Azure SDKs now, so missing packages fail early. */
 export async function createAzureRouteProvider(options: AzureRouteProviderOptions): Promise<CloudRouteProvider> {
   if (!options.subscriptionId) throw new Vns3ValidationError('subscriptionId', options.subscriptionId, 'required');
@@ -128,30 +140,7 @@ export async function createAzureRouteProvider(options: AzureRouteProviderOption
     return signal ? AbortSignal.any([options.signal, signal]) : options.signal;
   }
 
-  async function call<T>(
-    operation: string,
-    run: (abortSignal: AbortSignal | undefined) => Promise<T>,
-    signal: AbortSignal | undefined,
-    where: { tableId?: string; destination?: string } = {},
-  ): Promise<T> {
-    throwIfAborted(signal);
-    try {
-      return await run(signal);
-    } catch (e) {
-      throwIfAborted(signal);
-      if (isAbortError(e)) throw e;
-      // RestError keeps the request (with its bearer token): copy only code, status and message.
-      const err = e as { code?: string; statusCode?: number; message?: string };
-      throw new CloudApiError({
-        cloud: 'azure',
-        operation,
-        ...(err.code !== undefined ? { code: err.code } : {}),
-        ...(err.statusCode !== undefined ? { status: err.statusCode } : {}),
-        reason: err.message ?? String(e),
-        ...where,
-      });
-    }
-  }
+  const call = cloudCaller('azure', azureErrorParts);
 
   async function collect<T>(iter: AsyncIterable<T>): Promise<T[]> {
     const out: T[] = [];
@@ -259,13 +248,7 @@ export async function createAzureRouteProvider(options: AzureRouteProviderOption
           { tableId, destination },
         );
       }
-      emit(options.onEvent, {
-        controller: to.privateIp,
-        step: `cloud.route.${change.action}`,
-        detail: `${tableId} ${destination} → ${to.privateIp}${opts.dryRun ? ' (dry run)' : ''}`,
-        data: { cloud: 'azure', ...change, dryRun: opts.dryRun === true },
-      });
-      return change;
+      return reportRouteChange(options.onEvent, 'azure', to.privateIp, change, opts.dryRun);
     });
   }
 

@@ -1,4 +1,5 @@
-import { Vns3Error } from '../../client/errors.js';
+import { isAbortError, Vns3Error } from '../../client/errors.js';
+import { emit, type Vns3EventHandler } from '../../events.js';
 
 /** A VNS3 controller as the cloud sees it. */
 export interface ControllerRef {
@@ -153,4 +154,81 @@ export async function changeEachRoute(
   }
   if (failures.length > 0) throw new RouteChangeError(changes, failures);
   return changes;
+}
+
+/** What a cloud SDK's error says about itself, copied field by field. */
+export interface CloudErrorParts {
+  code?: string;
+  status?: number;
+  message?: string;
+}
+
+/** The table and route a call is about, for the error message. */
+export interface CloudCallWhere {
+  tableId?: string;
+  destination?: string;
+}
+
+export type CloudCall = <T>(
+  operation: string,
+  run: (abortSignal: AbortSignal | undefined) => Promise<T>,
+  signal: AbortSignal | undefined,
+  where?: CloudCallWhere,
+) => Promise<T>;
+
+/**
+ * Wraps SDK calls of one cloud so that their failures become `CloudApiError`
+ * and aborts stay aborts. Only what `parts` extracts is kept: the SDK error
+ * itself never becomes a `cause`, because it holds the signed request (Azure's
+ * even the bearer token).
+ */
+export function cloudCaller(cloud: 'aws' | 'azure', parts: (e: unknown) => CloudErrorParts): CloudCall {
+  return async (operation, run, signal, where = {}) => {
+    throwIfAborted(signal);
+    try {
+      return await run(signal);
+    } catch (e) {
+      throwIfAborted(signal);
+      if (isAbortError(e)) throw e;
+      const { code, status, message } = parts(e);
+      throw new CloudApiError({
+        cloud,
+        operation,
+        ...(code !== undefined ? { code } : {}),
+        ...(status !== undefined ? { status } : {}),
+        reason: message ?? String(e),
+        ...where,
+      });
+    }
+  };
+}
+
+/**
+ * Reports a route that was (or in a dry run would be) moved. Unchanged routes
+ * are not reported: a primary re-asserts its routes every check, and one event
+ * per route per check would drown the log.
+ */
+export function reportRouteChange(
+  onEvent: Vns3EventHandler | undefined,
+  cloud: 'aws' | 'azure',
+  /** The private IP of the controller the route now targets. */
+  controller: string,
+  change: RouteChange,
+  dryRun: boolean | undefined,
+): RouteChange {
+  if (change.action !== 'unchanged') {
+    emit(onEvent, {
+      controller,
+      step: `cloud.route.${change.action}`,
+      detail: `${change.tableId} ${change.destination} → ${change.to}${dryRun ? ' (dry run)' : ''}`,
+      data: { cloud, ...change, dryRun: dryRun === true },
+    });
+  }
+  return change;
+}
+
+/** The cloud SDKs are optional peer dependencies: tells "not installed" from a broken install. */
+export function isModuleNotFound(e: unknown): boolean {
+  const code = (e as { code?: string } | undefined)?.code;
+  return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
 }

@@ -1,0 +1,183 @@
+/**
+ * Parsers for single HA settings, as they arrive from vars.yml (YAML values) or
+ * from `HAENV_` variables (always strings): each coerces both forms to one
+ * type or throws `BadValue` with a reason phrased for the operator. The
+ * caller attaches the key, origin and shown value, so no parser ever echoes
+ * what it was given (a value may be a password).
+ */
+import { load } from 'js-yaml';
+import { isIPv4, isIp } from '../net/index.js';
+import type { HaStandby } from './config.js';
+
+/** A value that does not fit its setting; the message is the reason alone. */
+export class BadValue extends Error {}
+
+export function str(v: unknown): string {
+  if (typeof v === 'string') return v.trim();
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  throw new BadValue('must be a string');
+}
+export function oneOf<T extends string>(allowed: readonly T[]) {
+  return (v: unknown): T => {
+    const s = str(v).toLowerCase();
+    if ((allowed as readonly string[]).includes(s)) return s as T;
+    throw new BadValue(`must be one of ${allowed.join(', ')}`);
+  };
+}
+export function ip(v: unknown): string {
+  const s = str(v);
+  if (!isIp(s)) throw new BadValue('must be an IP address');
+  return s;
+}
+export function ipv4(v: unknown): string {
+  const s = str(v);
+  if (!isIPv4(s)) throw new BadValue('must be an IPv4 address');
+  return s;
+}
+export function num(opts: { min: number; integer?: boolean; max?: number; unit?: string }) {
+  return (v: unknown): number => {
+    const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : NaN;
+    const what = opts.integer ? 'a whole number' : `a number${opts.unit ? ` of ${opts.unit}` : ''}`;
+    const range = opts.max === undefined ? `at least ${opts.min}` : `from ${opts.min} to ${opts.max}`;
+    if (!Number.isFinite(n) || (opts.integer && !Number.isInteger(n)) || n < opts.min || (opts.max !== undefined && n > opts.max)) {
+      throw new BadValue(`must be ${what}, ${range}`);
+    }
+    return n;
+  };
+}
+export function bool(v: unknown): boolean {
+  if (typeof v === 'boolean') return v;
+  const s = typeof v === 'number' || typeof v === 'string' ? String(v).trim().toLowerCase() : '';
+  if (['true', 'yes', '1', 'on'].includes(s)) return true;
+  if (['false', 'no', '0', 'off'].includes(s)) return false;
+  throw new BadValue('must be true or false (also yes/no, 1/0)');
+}
+export function url(v: unknown): string {
+  const s = str(v);
+  let u: URL;
+  try {
+    u = new URL(s);
+  } catch {
+    throw new BadValue('must be a URL such as https://10.0.1.10:8000');
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new BadValue('must be an http(s) URL');
+  return s.replace(/\/+$/, '');
+}
+export function fingerprint(v: unknown): string {
+  const hex = str(v).replace(/:/g, '').toUpperCase();
+  if (!/^[0-9A-F]{64}$/.test(hex)) throw new BadValue('must be a SHA-256 fingerprint (64 hex digits, colons optional)');
+  return hex.match(/../g)!.join(':');
+}
+export function nonEmpty(v: unknown): string {
+  const s = str(v);
+  if (s === '') throw new BadValue('must not be empty');
+  return s;
+}
+/** Tags as a map; from the environment as `env=prod,role=vns3` or a YAML/JSON map. */
+export function tags(v: unknown): Record<string, string> {
+  let m: unknown = v;
+  if (typeof v === 'string') {
+    const s = v.trim();
+    if (s.startsWith('{')) {
+      try {
+        m = load(s, { json: true });
+      } catch {
+        throw new BadValue('is not a valid YAML/JSON map');
+      }
+    } else {
+      const out: Record<string, string> = {};
+      for (const pair of s.split(',').map((p) => p.trim()).filter(Boolean)) {
+        const eq = pair.search(/[=:]/);
+        if (eq <= 0) throw new BadValue('must be a map, e.g. env=prod,role=vns3');
+        out[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
+      }
+      return out;
+    }
+  }
+  if (m === null || typeof m !== 'object' || Array.isArray(m)) throw new BadValue('must be a map of tag name to value');
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(m)) {
+    if (val !== null && typeof val === 'object') throw new BadValue(`tag ${JSON.stringify(k)} must have a plain value`);
+    out[k] = String(val ?? '');
+  }
+  return out;
+}
+
+/** The controller API's default URL; an IPv6 host needs brackets. */
+export function apiUrlFor(host: string, port: number): string {
+  return `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** Empty counts as unset, so that a blank `HAENV_X=` or `x:` in vars.yml takes the default. */
+export function isAbsent(v: unknown): boolean {
+  return v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
+}
+
+/** Records a problem with a setting (key as the operator writes it, e.g. `standbys[1].name`). */
+export type BadFn = (key: string, reason: string, value?: unknown, hasValue?: boolean) => void;
+
+/**
+ * The `standbys` list (YAML list, or JSON from the environment). Problems go to
+ * `bad` rather than being thrown, so that one run reports every bad standby field.
+ */
+export function parseStandbys(values: Map<string, unknown>, apiPort: number, bad: BadFn): HaStandby[] {
+  if (!values.has('standbys')) return [];
+  let list = values.get('standbys');
+  if (typeof list === 'string') {
+    try {
+      list = load(list, { json: true });
+    } catch {
+      // The value may hold passwords, so it is never echoed.
+      bad('standbys', 'is not valid JSON (expected a list of {name, underlay_ip, priority, ...})');
+      return [];
+    }
+  }
+  if (!Array.isArray(list)) {
+    bad('standbys', 'must be a list of {name, underlay_ip, priority, ...}');
+    return [];
+  }
+  const out: HaStandby[] = [];
+  const names = new Set<string>();
+  list.forEach((item: unknown, i) => {
+    const at = `standbys[${i}]`;
+    if (item === null || typeof item !== 'object' || Array.isArray(item)) {
+      bad(at, 'must be a map with name, underlay_ip and priority');
+      return;
+    }
+    const o = item as Record<string, unknown>;
+    const field = <T>(k: string, parse: (v: unknown) => T, required: boolean): T | undefined => {
+      if (isAbsent(o[k])) {
+        if (required) bad(`${at}.${k}`, 'is required');
+        return undefined;
+      }
+      try {
+        return parse(o[k]);
+      } catch (e) {
+        if (!(e instanceof BadValue)) throw e;
+        bad(`${at}.${k}`, e.message, o[k]);
+        return undefined;
+      }
+    };
+    for (const k of Object.keys(o)) {
+      if (!['name', 'underlay_ip', 'public_ip', 'priority', 'api_url', 'api_password'].includes(k)) bad(`${at}.${k}`, 'is not a standby setting');
+    }
+    const name = field('name', nonEmpty, true);
+    const underlayIp = field('underlay_ip', ip, true);
+    const publicIp = field('public_ip', ip, false);
+    const priority = field('priority', num({ min: 0, integer: true }), true);
+    const apiUrl = field('api_url', url, false);
+    const apiPassword = field('api_password', nonEmpty, false);
+    if (name !== undefined && names.has(name)) bad(`${at}.name`, 'is used by an earlier standby', name);
+    if (name === undefined || underlayIp === undefined || priority === undefined) return;
+    names.add(name);
+    out.push({
+      name,
+      underlayIp,
+      ...(publicIp !== undefined ? { publicIp } : {}),
+      priority,
+      apiUrl: apiUrl ?? apiUrlFor(underlayIp, apiPort),
+      ...(apiPassword !== undefined ? { apiPassword } : {}),
+    });
+  });
+  return out;
+}

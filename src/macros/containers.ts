@@ -1,0 +1,241 @@
+/**
+ * Containers of the container system ("network edge plugins") and their logs.
+ * `ensureContainer` compares the running container with the desired one and
+ * changes only the difference, so running it twice writes nothing the second time.
+ *
+ * Environment encoding: the API takes a container's environment as ONE
+ * string. We send a `Record<string, string>` as newline-separated `KEY=value`
+ * lines (keys match /^[A-Za-z_][A-Za-z0-9_]*$/, values hold no line breaks).
+ * Values are often passwords, so no message or event ever shows one; a
+ * difference is reported by variable name only.
+ */
+import { isOutcomeUnknown, Vns3Error, Vns3ValidationError } from '../client/errors.js';
+import type { Vns3Client } from '../client/index.js';
+import { emit } from '../events.js';
+import { findImage, imageReady, str, type ImageInfo } from './images.js';
+import type { WaitingMacroOptions } from './options.js';
+import { ensureContainerSystem } from './plugins.js';
+
+export interface ContainerSpec {
+  name: string;
+  /** Image name or id. */
+  image: string;
+  command: string;
+  /** Sent as newline-separated KEY=value lines (see the module comment). */
+  environment?: Record<string, string>;
+  ipAddress?: string;
+  description?: string;
+}
+
+export interface ContainerInfo {
+  uuid: string;
+  name: string;
+  /** Image id as reported (flat `image`/`image_uuid`, else Docker `Image`). */
+  imageId?: string;
+  /** Image name as reported (Docker `Config.Image`). */
+  imageName?: string;
+  command?: string;
+  /** From the flat `environment` string (exact) or Docker `Config.Env` (includes the image's own variables). */
+  env: Map<string, string>;
+  envExact: boolean;
+  ipAddress?: string;
+  running: boolean;
+}
+
+export type ContainerAction = 'none' | 'start' | 'restart' | 'replace';
+
+export interface EnsuredContainer {
+  action: ContainerAction;
+  name: string;
+  uuid?: string;
+  ipAddress?: string;
+  /** What differed from the desired container (names only). */
+  differences: string[];
+}
+
+export interface EnsureContainerOptions extends WaitingMacroOptions {
+  /** Stop, delete and start again a container of that name that differs. Else Vns3ContainerConflictError. */
+  replace?: boolean;
+  dryRun?: boolean;
+}
+
+/** A container of that name exists but differs, and `replace` was not given. Names what differs, never values. */
+export class Vns3ContainerConflictError extends Vns3Error {
+  readonly container: string;
+  readonly differences: string[];
+  constructor(controller: string, container: string, differences: string[]) {
+    super(`Container ${container} on ${controller} differs from the desired one in ${differences.join('; ')} (pass replace: true to replace it)`, { controller });
+    this.name = 'Vns3ContainerConflictError';
+    this.container = container;
+    this.differences = differences;
+  }
+}
+
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Encodes an environment record as the API's single string; Vns3ValidationError on a bad key or a value with a line break. */
+export function encodeEnvironment(env: Record<string, string>, controller?: string): string {
+  const ctl = controller ? { controller } : {};
+  const lines: string[] = [];
+  for (const [key, value] of Object.entries(env)) {
+    if (!ENV_KEY.test(key)) throw new Vns3ValidationError('environment key', key, 'must match /^[A-Za-z_][A-Za-z0-9_]*$/', ctl);
+    if (typeof value !== 'string') throw new Vns3ValidationError(`environment.${key}`, typeof value, 'must be a string', ctl);
+    if (/[\r\n]/.test(value)) throw new Vns3ValidationError(`environment.${key}`, value, 'must not contain a line break', { ...ctl, secret: true });
+    lines.push(`${key}=${value}`);
+  }
+  return lines.join('\n');
+}
+
+function envMap(lines: readonly string[]): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const line of lines) {
+    const eq = line.indexOf('=');
+    if (eq > 0) m.set(line.slice(0, eq).trim(), line.slice(eq + 1));
+  }
+  return m;
+}
+
+function dockerEnv(env: unknown): Map<string, string> {
+  if (Array.isArray(env)) return envMap(env.filter((l): l is string => typeof l === 'string'));
+  if (env && typeof env === 'object') return new Map(Object.entries(env).map(([k, v]) => [k, String(v)]));
+  return new Map();
+}
+
+function commandText(cmd: unknown): string | undefined {
+  if (Array.isArray(cmd)) return cmd.map(String).join(' ');
+  return typeof cmd === 'string' ? cmd : undefined;
+}
+
+/** Reads flat fields first, then the Docker-inspect ones, since controller versions differ. */
+export function toContainerInfo(raw: Record<string, unknown>): ContainerInfo {
+  const config = (raw.Config ?? {}) as Record<string, unknown>;
+  const state = (raw.State ?? {}) as Record<string, unknown>;
+  const net = (raw.NetworkSettings ?? {}) as Record<string, unknown>;
+  const flatEnv = typeof raw.environment === 'string' ? raw.environment : undefined;
+  const flatStatus = str(raw.status);
+  const ip = str(raw.ip_address) ?? str(net.IPAddress);
+  const imageId = str(raw.image) ?? str(raw.image_uuid) ?? str(raw.Image);
+  const imageName = str(config.Image);
+  const command = commandText(raw.command ?? config.Cmd);
+  return {
+    uuid: str(raw.id) ?? str(raw.uuid) ?? str(raw.Id) ?? '',
+    name: (str(raw.name) ?? str(raw.Name) ?? '').replace(/^\//, ''),
+    ...(imageId ? { imageId } : {}),
+    ...(imageName ? { imageName } : {}),
+    ...(command !== undefined ? { command } : {}),
+    env: flatEnv !== undefined ? envMap(flatEnv.split(/\r?\n/)) : dockerEnv(config.Env),
+    envExact: flatEnv !== undefined,
+    ...(ip ? { ipAddress: ip } : {}),
+    running: flatStatus !== undefined ? /^running$/i.test(flatStatus) : state.Running === true,
+  };
+}
+
+export async function listContainers(client: Vns3Client, opts: { signal?: AbortSignal } = {}): Promise<ContainerInfo[]> {
+  // Without show_all a stopped container is invisible and would be started twice.
+  const res = await client.get('/container_system/containers', { params: { query: { show_all: true } }, signal: opts.signal });
+  return (res.containers ?? []).map((c) => toContainerInfo(c as Record<string, unknown>));
+}
+
+/** What differs between a container and the desired one: names of fields and variables only. */
+export function containerDifferences(actual: ContainerInfo, desired: ContainerSpec, image: ImageInfo | undefined): string[] {
+  const out: string[] = [];
+  if (image) {
+    const sameId = actual.imageId !== undefined && actual.imageId === image.id;
+    const sameName = actual.imageName !== undefined && (actual.imageName === image.name || actual.imageName.startsWith(`${image.name}:`));
+    if (!sameId && !sameName && (actual.imageId !== undefined || actual.imageName !== undefined)) out.push('image');
+  }
+  const norm = (s: string) => s.trim().replace(/\s+/g, ' ');
+  if (desired.command.trim() !== '' && actual.command !== undefined && norm(actual.command) !== norm(desired.command)) out.push('command');
+  const want = desired.environment ?? {};
+  const keys = Object.keys(want).filter((k) => actual.env.get(k) !== want[k]);
+  // Docker's Env also holds the image's own variables (PATH…): only an exact report shows extras.
+  if (actual.envExact) for (const k of actual.env.keys()) if (!(k in want)) keys.push(k);
+  if (keys.length > 0) out.push(`environment (${keys.sort().join(', ')})`);
+  if (desired.ipAddress !== undefined && actual.ipAddress !== undefined && actual.ipAddress !== desired.ipAddress) out.push('ipAddress');
+  return out;
+}
+
+function checkContainerSpec(spec: ContainerSpec, controller: string): string {
+  const ctl = { controller };
+  if (!spec || typeof spec.name !== 'string' || spec.name.trim() === '') throw new Vns3ValidationError('container.name', spec?.name, 'must be a non-empty string', ctl);
+  if (typeof spec.image !== 'string' || spec.image.trim() === '') throw new Vns3ValidationError('container.image', spec.image, 'must be an image name or id', ctl);
+  if (typeof spec.command !== 'string') throw new Vns3ValidationError('container.command', spec.command, 'must be a string', ctl);
+  return encodeEnvironment(spec.environment ?? {}, controller);
+}
+
+/**
+ * Makes a container of that name run the desired image, command, environment
+ * (and IP if given). Same and running: nothing; same and stopped: restarted;
+ * different: replaced when `replace`, else Vns3ContainerConflictError.
+ */
+export async function ensureContainer(client: Vns3Client, spec: ContainerSpec, opts: EnsureContainerOptions = {}): Promise<EnsuredContainer> {
+  const controller = client.host;
+  const environment = checkContainerSpec(spec, controller);
+  const { signal, onEvent } = opts;
+  const [image, containers] = await Promise.all([findImage(client, spec.image, { signal }), listContainers(client, { signal })]);
+  const existing = containers.find((c) => c.name === spec.name);
+  if (!image && !opts.dryRun) throw new Vns3ValidationError('container.image', spec.image, 'no image with that name or id on the controller', { controller });
+  if (image && !imageReady(image) && !opts.dryRun) throw new Vns3ValidationError('container.image', spec.image, `image is not ready (status ${image.status})`, { controller });
+  const differences = existing ? containerDifferences(existing, spec, image) : [];
+  let action: ContainerAction = 'start';
+  if (existing) action = differences.length > 0 ? 'replace' : existing.running ? 'none' : 'restart';
+  if (action === 'replace' && !opts.replace) throw new Vns3ContainerConflictError(controller, spec.name, differences);
+  const result = (uuid: string | undefined, ip: string | undefined): EnsuredContainer => ({
+    action,
+    name: spec.name,
+    ...(uuid ? { uuid } : {}),
+    ...(ip ? { ipAddress: ip } : {}),
+    differences,
+  });
+  if (action === 'none' || opts.dryRun) return result(existing?.uuid, spec.ipAddress ?? existing?.ipAddress);
+
+  await ensureContainerSystem(client, opts);
+  if (action === 'restart') {
+    emit(onEvent, { controller, step: 'plugins.container', detail: `restarting container ${spec.name}` });
+    await client.post('/container_system/containers', { body: { uuid: existing!.uuid }, signal });
+    return result(existing!.uuid, existing!.ipAddress);
+  }
+  if (action === 'replace') {
+    emit(onEvent, { controller, step: 'plugins.container', detail: `replacing container ${spec.name}`, data: { differences } });
+    if (existing!.running) await client.put('/container_system/containers/{uuid}', { params: { path: { uuid: existing!.uuid } }, signal });
+    await client.delete('/container_system/containers/{uuid}', { params: { path: { uuid: existing!.uuid } }, signal });
+  } else {
+    emit(onEvent, { controller, step: 'plugins.container', detail: `starting container ${spec.name}` });
+  }
+  // A replaced container keeps its address unless another is asked for: peers and rules refer to it.
+  const ip = spec.ipAddress ?? existing?.ipAddress;
+  const body = {
+    image_uuid: image!.id,
+    name: spec.name,
+    command: spec.command,
+    ...(environment !== '' ? { environment } : {}),
+    ...(ip ? { ipaddress: ip } : {}),
+    ...(spec.description !== undefined ? { description: spec.description } : {}),
+  };
+  try {
+    const started = await client.post('/container_system/containers', { body, signal });
+    return result(started.uuid, started.ip_address ?? ip);
+  } catch (e) {
+    if (!isOutcomeUnknown(e)) throw e;
+    const found = (await listContainers(client, { signal }).catch(() => [])).find((c) => c.name === spec.name);
+    if (!found) throw e;
+    return result(found.uuid, found.ipAddress);
+  }
+}
+
+export interface ContainerLogsOptions {
+  /** Last lines to read; default 100. */
+  lines?: number;
+  signal?: AbortSignal;
+}
+
+/** The last log lines of a container given by name or uuid. */
+export async function containerLogs(client: Vns3Client, nameOrUuid: string, opts: ContainerLogsOptions = {}): Promise<string[]> {
+  const lines = opts.lines ?? 100;
+  if (!Number.isInteger(lines) || lines < 1) throw new Vns3ValidationError('lines', lines, 'must be a whole number of at least 1', { controller: client.host });
+  const containers = await listContainers(client, { signal: opts.signal });
+  const found = containers.find((c) => c.uuid === nameOrUuid) ?? containers.find((c) => c.name === nameOrUuid);
+  if (!found) throw new Vns3ValidationError('container', nameOrUuid, 'no container with that name or uuid', { controller: client.host });
+  const res = await client.get('/container_system/containers/{uuid}/logs', { params: { path: { uuid: found.uuid }, query: { lines } }, signal: opts.signal });
+  return res.logs;
+}
