@@ -26,6 +26,17 @@ export {
   type RetryOptions,
   type CallOptions,
   type ResponseOf,
+  type AnyMedia,
+  type CallInit,
+  type InitArgs,
+  type OperationOf,
+  type PathsFor,
+  type Vns3Method,
+  type Vns3ClientFor,
+  type ControllerAddress,
+  type Vns3ErrorOptions,
+  type Vns3ApiErrorInit,
+  type Vns3RequestErrorInit,
   type Unwrap,
 } from './client/index.js';
 export type { paths as Vns3Paths, components as Vns3Components } from './generated/vns3.js';
@@ -34,8 +45,8 @@ export type { paths as Vns3Paths, components as Vns3Components } from './generat
 export { type Vns3Event, type Vns3EventHandler } from './events.js';
 
 // Runs across a mesh, waits
-export { runBulk, bulkOk, assertBulkOk, DEFAULT_BULK_CONCURRENCY, type BulkResult, type BulkSuccess, type BulkFailure, type BulkOptions } from './macros/bulk.js';
-export { Vns3BulkError, Vns3WaitTimeoutError } from './macros/errors.js';
+export { runBulk, bulkOk, assertBulkOk, DEFAULT_BULK_CONCURRENCY, type BulkResult, type BulkSuccess, type BulkFailure, type BulkOptions, type BulkContext } from './macros/bulk.js';
+export { Vns3BulkError, Vns3WaitTimeoutError, type Vns3WaitTimeoutInit } from './macros/errors.js';
 export { pollUntil, sleep, type PollSpec, type WaitOptions } from './macros/wait.js';
 export type { MacroOptions, WaitingMacroOptions, BulkMacroOptions } from './macros/options.js';
 
@@ -69,6 +80,10 @@ export {
   type LicenseParametersInput,
   type ControllerStepResult,
   type StepOutcome,
+  type RequestOptions,
+  type AcceptOptions,
+  type RebootWaitOptions,
+  type KeysetWaitOptions,
 } from './macros/config.js';
 
 // admin
@@ -84,13 +99,14 @@ export {
   type PeerMeshOptions,
   type PeerMeshChanges,
 } from './macros/peering.js';
-export { waitForMesh, Vns3MeshNotReadyError, type WaitForMeshOptions, type MeshLink } from './macros/mesh-wait.js';
+export { waitForMesh, Vns3MeshNotReadyError, type WaitForMeshOptions, type MeshLink, type MeshSnapshot } from './macros/mesh-wait.js';
 export {
   createLocalGatewayRoute,
   createPeerMeshLocalGatewayRoutes,
   createRouteAdvertisements,
   ensureRouteTable,
   type RouteSpec,
+  type ExistingRoute,
   type RoutePlan,
   type EnsureRouteTableOptions,
   type LocalGatewayRouteSpec,
@@ -98,11 +114,11 @@ export {
   type MeshRoutingOptions,
 } from './macros/routing.js';
 export { ensureFirewallPolicy, planFirewall, normalizeRule, type FirewallPlan, type FirewallEdit, type EnsureFirewallPolicyOptions } from './macros/firewall.js';
-export { substitute, controllerVariables, type TemplateVariables } from './macros/template.js';
+export { substitute, controllerVariables, type TemplateVariables, type TemplateContext, type ControllerVariablesOptions } from './macros/template.js';
 
 // plugins and the HA plugin deployment
 export { ensureContainerSystem, type ContainerSystemStatus } from './macros/plugins.js';
-export { ensureImage, listImages, findImage, Vns3ImageImportError, type ImageSpec, type ImageInfo, type EnsuredImage, type EnsureImageOptions } from './macros/images.js';
+export { ensureImage, listImages, findImage, Vns3ImageImportError, type ImageSpec, type ImageInfo, type ImageAction, type EnsuredImage, type EnsureImageOptions } from './macros/images.js';
 export {
   ensureContainer,
   containerLogs,
@@ -111,6 +127,7 @@ export {
   Vns3ContainerConflictError,
   type ContainerSpec,
   type ContainerInfo,
+  type ContainerAction,
   type EnsuredContainer,
   type EnsureContainerOptions,
   type ContainerLogsOptions,

@@ -10,6 +10,8 @@ export type {
   ResponseOf,
   Unwrap,
   Vns3ClientFor,
+  AnyMedia,
+  InitArgs,
   Vns3Method,
 } from './types.js';
 export {
@@ -21,6 +23,9 @@ export {
   Vns3Error,
   Vns3TimeoutError,
   Vns3ValidationError,
+  type Vns3ErrorOptions,
+  type Vns3ApiErrorInit,
+  type Vns3RequestErrorInit,
 } from './errors.js';
 export { normalizeFingerprint, FINGERPRINT_MISMATCH } from './transport.js';
-export { parseControllerAddress, DEFAULT_PORT } from './address.js';
+export { parseControllerAddress, DEFAULT_PORT, type ControllerAddress } from './address.js';

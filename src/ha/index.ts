@@ -17,9 +17,10 @@ export {
   type HaMode,
   type HaStandby,
   type LoadHaConfigOptions,
+  type HaConfigSource,
 } from './config.js';
 export { HealthTracker, judge, type CheckVerdict, type PrimaryHealth, type WitnessName, type WitnessReport, type WitnessResult } from './monitor.js';
-export { ASSUMED_PREFIX, assumedDescription, advertisedRoutes, assumeVns3Routes, withdrawVns3Routes, type Vns3RouteChange, type Vns3RouteSpec } from './failover.js';
+export { ASSUMED_PREFIX, assumedDescription, advertisedRoutes, assumeVns3Routes, withdrawVns3Routes, type Vns3RouteChange, type Vns3RouteSpec, type Vns3WriteOptions } from './failover.js';
 export { createCloudProvider, cloudConfigProblems, type CloudProviderOptions } from './providers.js';
 export { createOverlayRouteProvider } from './cloud/overlay.js';
 export {
@@ -30,7 +31,9 @@ export {
   type ControllerRef,
   type InstanceState,
   type RouteChange,
+  type RouteFailure,
+  type CloudApiErrorInit,
 } from './cloud/provider.js';
 export { createAwsRouteProvider, type AwsRouteProviderOptions } from './cloud/aws.js';
 export { createAzureRouteProvider, type AzureRouteProviderOptions } from './cloud/azure.js';
-export { main as runHaCli } from './cli.js';
+export { main as runHaCli, type CliOptions as HaCliOptions, type CliStreams as HaCliStreams } from './cli.js';

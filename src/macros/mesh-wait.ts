@@ -33,7 +33,7 @@ export interface MeshLink {
   reachable: boolean;
 }
 
-interface MeshSnapshot {
+export interface MeshSnapshot {
   links: MeshLink[];
   /** One line per problem: a link down, a peer not configured, a controller not answering. */
   problems: string[];

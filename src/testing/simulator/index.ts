@@ -4,4 +4,4 @@ export type { FaultSettings, RequestLogEntry } from './controller.js';
 export type { ControllerIdentity } from './identity.js';
 export { issueLicense, verifyLicense, type LicenseTerms } from './license.js';
 export { FAST_TIMINGS, STANDARD_TIMINGS, REALISTIC_TIMINGS, resolveTimings, type SimTimings, type TimingProfile } from './timings.js';
-export { SpecValidator, specValidator } from './validate.js';
+export { SpecValidator, specValidator, type OperationSpec } from './validate.js';
