@@ -16,20 +16,12 @@ import { controllerVariables, substitute, type TemplateVariables } from './templ
 
 type Route = components['schemas']['Route'];
 
-/** A desired route, as `POST /routes` takes it. String fields may hold `{variable}`s. */
-export interface RouteSpec {
-  cidr: string;
-  description?: string;
-  /** Absent, `''` and `_notset` all mean "not set". */
-  interface?: string;
-  gateway?: string;
-  /** Default false. */
-  advertise?: boolean;
-  metric?: number;
-  /** Default `main`. */
-  table?: string;
-  tunnel?: number;
-}
+/**
+ * A desired route, exactly as `POST /routes` takes it (the spec's RouteCreateRequest). String fields may
+ * hold `{variable}`s; absent, `''` and `_notset` interface/gateway all mean "not set"; `advertise`
+ * defaults to false and `table` to `main`.
+ */
+export type RouteSpec = components['schemas']['RouteCreateRequest'];
 
 /** A route the controller has, with its id. */
 export interface ExistingRoute extends RouteSpec {
