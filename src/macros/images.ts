@@ -5,20 +5,13 @@
  */
 import { isOutcomeUnknown, Vns3Error, Vns3ValidationError } from '../client/errors.js';
 import type { Vns3Client } from '../client/index.js';
+import type { components } from '../generated/vns3.js';
 import { emit } from '../events.js';
 import type { WaitingMacroOptions } from './options.js';
 import { pollUntil } from './wait.js';
 
-export interface ImageSpec {
-  name: string;
-  url?: string;
-  buildurl?: string;
-  localbuild?: string;
-  localimage?: string;
-  imagefile?: string;
-  buildfile?: string;
-  description?: string;
-}
+/** An image to import, as `POST /container_system/images` takes it: `name` and exactly one source. */
+export type ImageSpec = Omit<components['schemas']['ImageCreateRequest'], 'version'>;
 
 export interface ImageInfo {
   id: string;

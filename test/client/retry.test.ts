@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import type { ServerResponse } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -10,17 +9,10 @@ import {
   type Vns3Client,
 } from '../../src/client/index.js';
 import { makeSelfSignedCert, sendJson, startHttpsServer, type TestCert, type TestHttpsServer } from '../helpers/tls.js';
+import { freePort } from '../helpers/net.js';
 
 const FAST_RETRY = { retries: 3, minTimeoutMs: 1, maxTimeoutMs: 5 };
 
-/** A port nothing listens on: bind an ephemeral one, then let it go. */
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = srv.address() as { port: number };
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
 
 describe('retries, timeouts and aborts', () => {
   let cert: TestCert;

@@ -1,5 +1,4 @@
 import { inspect } from 'node:util';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createClient,
@@ -11,6 +10,7 @@ import {
   type Vns3Client,
 } from '../../src/client/index.js';
 import { makeSelfSignedCert, sendJson, startHttpsServer, type TestCert, type TestHttpsServer } from '../helpers/tls.js';
+import { freePort } from '../helpers/net.js';
 
 const PASSWORD = 'Pw-SECRET-4f9c';
 const NEW_PASSWORD = 'Pw-NEW-SECRET-77aa';
@@ -43,13 +43,6 @@ function expectNoSecret(value: unknown): void {
   }
 }
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = srv.address() as { port: number };
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
 
 describe('secrets never leak', () => {
   let cert: TestCert;

@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { createHaAgent, type HaAgent } from '../../src/ha/agent.js';
+import { describe, expect, it } from 'vitest';
+import { createHaAgent } from '../../src/ha/agent.js';
 import { parseHaConfig, Vns3HaConfigError } from '../../src/ha/config.js';
 import { createOverlayRouteProvider } from '../../src/ha/cloud/overlay.js';
 import { startHaBed, type HaBed } from './fixture.js';
+import { stopAfterEach } from './lifecycle.js';
 
 const base = {
   mode: 'secondary',
@@ -15,13 +16,8 @@ const base = {
   peer_api_password: 'sekret-peer',
 };
 
-let bed: HaBed | undefined;
-const agents: HaAgent[] = [];
-afterEach(async () => {
-  await Promise.all(agents.splice(0).map((a) => a.stop()));
-  await bed?.stop();
-  bed = undefined;
-});
+let bed: HaBed;
+const track = stopAfterEach();
 
 describe('HA agent configuration errors', () => {
   it('lists every problem at once, by the name the operator writes, without secrets', () => {
@@ -45,10 +41,10 @@ describe('HA agent configuration errors', () => {
   });
 
   it('runs with a given provider and needs no cloud settings then; stop() ends the loop', async () => {
-    bed = await startHaBed({ controllers: 2, cloud: 'overlay' });
+    bed = track.bed(await startHaBed({ controllers: 2, cloud: 'overlay' }));
     const cfg = { ...bed.standbyConfig(1, { check_interval: 0.05 }), cloud: 'aws' as const };
     const agent = createHaAgent(cfg, { ...bed.deps(), provider: createOverlayRouteProvider() });
-    agents.push(agent);
+    track.agents(agent);
     await agent.start();
     const until = Date.now() + 10_000;
     while (agent.status().counters.checks < 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));

@@ -1,20 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createHaAgent, type HaAgent } from '../../src/ha/agent.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createHaAgent } from '../../src/ha/agent.js';
 import type { Vns3Event } from '../../src/events.js';
 import { PRIMARY_LAN, ROUTED, startHaBed, waitFor, type HaBed } from './fixture.js';
+import { stopAfterEach } from './lifecycle.js';
 
 const MARKER = 'vns3-ha: assumed from 10.0.1.10';
 
 let bed: HaBed;
-const agents: HaAgent[] = [];
+const track = stopAfterEach();
 
 beforeEach(async () => {
-  bed = await startHaBed({ controllers: 3, cloud: 'aws' });
-});
-
-afterEach(async () => {
-  await Promise.all(agents.splice(0).map((a) => a.stop()));
-  await bed.stop();
+  bed = track.bed(await startHaBed({ controllers: 3, cloud: 'aws' }));
 });
 
 function cloudTargets(): string[] {
@@ -30,7 +26,7 @@ describe('HA agent on AWS (EC2 emulator + simulator)', () => {
     const events: Vns3Event[] = [];
     const standby = createHaAgent(bed.standbyConfig(1), bed.deps(events));
     const primary = createHaAgent(bed.primaryConfig(1), bed.deps());
-    agents.push(standby, primary);
+    track.agents(standby, primary);
 
     await bed.rounds([standby, primary], 3);
     expect(standby.status().role).toBe('passive');
@@ -87,7 +83,7 @@ describe('HA agent on AWS (EC2 emulator + simulator)', () => {
 
   it('with cloud_veto (default), a crash the cloud does not confirm moves nothing; without it, routes move', async () => {
     const vetoing = createHaAgent(bed.standbyConfig(1), bed.deps());
-    agents.push(vetoing);
+    track.agents(vetoing);
     await bed.rounds([vetoing], 2);
     bed.sim.resetCounters();
     await bed.crash(0, 'running');
@@ -98,7 +94,7 @@ describe('HA agent on AWS (EC2 emulator + simulator)', () => {
     expect(bed.sim.controllers[1]!.writes).toBe(0);
 
     const withoutVeto = createHaAgent({ ...bed.standbyConfig(1), cloudVeto: false }, bed.deps());
-    agents.push(withoutVeto);
+    track.agents(withoutVeto);
     await bed.rounds([withoutVeto], 6, () => withoutVeto.status().role === 'active');
     expect(withoutVeto.status().role).toBe('active');
     expect(cloudTargets()).toEqual(['eni-vns31', 'eni-vns31', 'eni-vns31']);
@@ -107,7 +103,7 @@ describe('HA agent on AWS (EC2 emulator + simulator)', () => {
   it('dry run computes the plan and writes nothing', async () => {
     const events: Vns3Event[] = [];
     const standby = createHaAgent(bed.standbyConfig(1, { dry_run: true }), bed.deps(events));
-    agents.push(standby);
+    track.agents(standby);
     await bed.rounds([standby], 2);
     const before = cloudTargets();
     const plan = await standby.plan();

@@ -1,22 +1,18 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { createHaAgent, type HaAgent } from '../../src/ha/agent.js';
+import { describe, expect, it } from 'vitest';
+import { createHaAgent } from '../../src/ha/agent.js';
 import { PRIMARY_LAN, ROUTED, startHaBed, type HaBed } from './fixture.js';
+import { stopAfterEach } from './lifecycle.js';
 
-let bed: HaBed | undefined;
-const agents: HaAgent[] = [];
+let bed: HaBed;
+const track = stopAfterEach();
 
-afterEach(async () => {
-  await Promise.all(agents.splice(0).map((a) => a.stop()));
-  await bed?.stop();
-  bed = undefined;
-});
 
 describe('HA agent on Azure and on the overlay alone', () => {
   it('azure: a deallocated primary has its next hops and VNS3 routes moved, then given back', async () => {
-    bed = await startHaBed({ controllers: 2, cloud: 'azure' });
+    bed = track.bed(await startHaBed({ controllers: 2, cloud: 'azure' }));
     const standby = createHaAgent(bed.standbyConfig(1), bed.deps());
     const primary = createHaAgent(bed.primaryConfig(1), bed.deps());
-    agents.push(standby, primary);
+    track.agents(standby, primary);
     await bed.rounds([standby, primary], 2);
     await bed.crash(0, 'stopped');
     await bed.rounds([standby, primary], 10, () => standby.status().role === 'active');
@@ -34,11 +30,11 @@ describe('HA agent on Azure and on the overlay alone', () => {
   });
 
   it('overlay: only VNS3 routes move, and are withdrawn exactly when the primary is back', async () => {
-    bed = await startHaBed({ controllers: 2, cloud: 'overlay' });
+    bed = track.bed(await startHaBed({ controllers: 2, cloud: 'overlay' }));
     // An operator's own route on the standby must survive the withdrawal.
     await bed.clients[1]!.post('/routes', { body: { cidr: '10.99.0.0/16', description: 'ops', advertise: false } } as never);
     const standby = createHaAgent(bed.standbyConfig(1), bed.deps());
-    agents.push(standby);
+    track.agents(standby);
     await bed.rounds([standby], 2);
     await bed.crash(0);
     await bed.rounds([standby], 10, () => standby.status().role === 'active');
@@ -60,10 +56,10 @@ describe('HA agent on Azure and on the overlay alone', () => {
   });
 
   it('preempt off: the standby keeps the routes after the primary recovers', async () => {
-    bed = await startHaBed({ controllers: 2, cloud: 'aws' });
+    bed = track.bed(await startHaBed({ controllers: 2, cloud: 'aws' }));
     const standby = createHaAgent(bed.standbyConfig(1, { preempt: false }), bed.deps());
     const primary = createHaAgent(bed.primaryConfig(1, { preempt: false }), bed.deps());
-    agents.push(standby, primary);
+    track.agents(standby, primary);
     await bed.rounds([standby, primary], 2);
     await bed.crash(0, 'stopped');
     await bed.rounds([standby, primary], 10, () => standby.status().role === 'active');

@@ -1,22 +1,18 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { createHaAgent, type HaAgent } from '../../src/ha/agent.js';
+import { describe, expect, it } from 'vitest';
+import { createHaAgent } from '../../src/ha/agent.js';
 import { ROUTED, startHaBed, type HaBed } from './fixture.js';
+import { stopAfterEach } from './lifecycle.js';
 
-let bed: HaBed | undefined;
-const agents: HaAgent[] = [];
+let bed: HaBed;
+const track = stopAfterEach();
 
-afterEach(async () => {
-  await Promise.all(agents.splice(0).map((a) => a.stop()));
-  await bed?.stop();
-  bed = undefined;
-});
 
 describe('HA agent safety', () => {
   it('does not fail over when only the path between the pair is cut', async () => {
-    bed = await startHaBed({ controllers: 2, cloud: 'aws' });
+    bed = track.bed(await startHaBed({ controllers: 2, cloud: 'aws' }));
     // cloud_veto off: only the network witnesses' disagreement may prevent the failover here.
     const standby = createHaAgent({ ...bed.standbyConfig(1), cloudVeto: false }, bed.deps());
-    agents.push(standby);
+    track.agents(standby);
     await bed.rounds([standby], 2);
     bed.sim.resetCounters();
     bed.underlay.cut();
@@ -37,7 +33,7 @@ describe('HA agent safety', () => {
   });
 
   it('with two standbys only the higher-priority one acts', async () => {
-    bed = await startHaBed({ controllers: 3, cloud: 'aws' });
+    bed = track.bed(await startHaBed({ controllers: 3, cloud: 'aws' }));
     const b = bed;
     const standbyEntry = (i: number, priority: number) => ({
       name: `sb${i}`,
@@ -48,7 +44,7 @@ describe('HA agent safety', () => {
     });
     const high = createHaAgent(bed.standbyConfig(1, { priority: 200, standbys: [standbyEntry(2, 100)] }), bed.deps());
     const low = createHaAgent(bed.standbyConfig(2, { priority: 100, standbys: [standbyEntry(1, 200)] }), bed.deps());
-    agents.push(high, low);
+    track.agents(high, low);
     await bed.rounds([high, low], 2);
     bed.sim.resetCounters();
     await bed.crash(0, 'stopped');
@@ -69,9 +65,9 @@ describe('HA agent safety', () => {
   });
 
   it('loses 20% of probes at random during a bounded run without a single failover', async () => {
-    bed = await startHaBed({ controllers: 2, cloud: 'overlay' });
+    bed = track.bed(await startHaBed({ controllers: 2, cloud: 'overlay' }));
     const standby = createHaAgent(bed.standbyConfig(1), bed.deps());
-    agents.push(standby);
+    track.agents(standby);
     await bed.rounds([standby], 2);
     bed.sim.resetCounters();
     bed.sim.setFaults(0, { dropRate: 0.2 });

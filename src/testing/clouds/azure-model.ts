@@ -60,16 +60,7 @@ export class AzureModel {
   }
 
   table(rg: string, name: string): AzureRouteTableState {
-    this.requireGroup(rg);
-    const t = this.tables.get(key(rg, name));
-    if (!t) {
-      throw new ArmError(
-        404,
-        'ResourceNotFound',
-        `The Resource 'Microsoft.Network/routeTables/${name}' under resource group '${rg}' was not found.`,
-      );
-    }
-    return t;
+    return this.lookup(this.tables, rg, 'Microsoft.Network/routeTables', name);
   }
 
   addTable(t: AzureRouteTableState): void {
@@ -78,16 +69,15 @@ export class AzureModel {
   }
 
   vm(rg: string, name: string): AzureVmState {
+    return this.lookup(this.vms, rg, 'Microsoft.Compute/virtualMachines', name);
+  }
+
+  /** A resource of a group, or ARM's 404 for it (the group's own 404 first, as ARM answers). */
+  private lookup<T>(map: Map<string, T>, rg: string, type: string, name: string): T {
     this.requireGroup(rg);
-    const vm = this.vms.get(key(rg, name));
-    if (!vm) {
-      throw new ArmError(
-        404,
-        'ResourceNotFound',
-        `The Resource 'Microsoft.Compute/virtualMachines/${name}' under resource group '${rg}' was not found.`,
-      );
-    }
-    return vm;
+    const found = map.get(key(rg, name));
+    if (!found) throw new ArmError(404, 'ResourceNotFound', `The Resource '${type}/${name}' under resource group '${rg}' was not found.`);
+    return found;
   }
 
   addVm(vm: AzureVmState): void {
