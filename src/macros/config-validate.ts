@@ -5,6 +5,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { Vns3ValidationError } from '../client/errors.js';
+import type { components } from '../generated/vns3.js';
 import { isCidr, isIp, isIPv4 } from '../net/index.js';
 
 /** License text, or a file that holds it. */
@@ -27,15 +28,8 @@ export type LicenseParametersInput =
       my_manager_vip?: string;
     };
 
-/** The body the controller takes, with lists flattened the way it wants them. */
-export interface LicenseParametersBody {
-  default?: boolean;
-  subnet?: string;
-  managers?: string;
-  asns?: string;
-  clients?: string;
-  my_manager_vip?: string;
-}
+/** The body the controller takes (`PUT /license/parameters`), lists flattened the way it wants them. */
+export type LicenseParametersBody = components['schemas']['LicenseParametersRequest'];
 
 const MAX_LICENSE_BYTES = 512 * 1024;
 const DNS_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i;

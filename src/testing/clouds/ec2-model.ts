@@ -35,6 +35,17 @@ export interface Ec2RouteTable {
 }
 
 /** An EC2 API error: becomes `<Response><Errors><Error><Code>…` on the wire. */
+/** What a test gives to add an instance; everything but the private IP has a default. */
+export interface Ec2InstanceInput {
+  instanceId?: string;
+  privateIp: string;
+  networkInterfaceId?: string;
+  state?: Ec2InstanceStateName;
+  vpcId?: string;
+  name?: string;
+  secondaryIps?: string[];
+}
+
 export class Ec2Error extends Error {
   constructor(
     readonly code: string,
@@ -79,15 +90,7 @@ export class Ec2Model {
   readonly tables = new Map<string, Ec2RouteTable>();
   private readonly nextId = idFactory();
 
-  addInstance(input: {
-    instanceId?: string;
-    privateIp: string;
-    networkInterfaceId?: string;
-    state?: Ec2InstanceStateName;
-    vpcId?: string;
-    name?: string;
-    secondaryIps?: string[];
-  }): Ec2Instance {
+  addInstance(input: Ec2InstanceInput): Ec2Instance {
     const instance: Ec2Instance = {
       instanceId: input.instanceId ?? this.nextId('i-'),
       privateIp: input.privateIp,

@@ -4,6 +4,7 @@ import {
   Ec2Error,
   Ec2Model,
   type Ec2Instance,
+  type Ec2InstanceInput,
   type Ec2InstanceStateName,
   type Ec2Route,
   type Ec2RouteTable,
@@ -26,7 +27,7 @@ import {
   type CloudRequestRecord,
 } from './server.js';
 
-export type { Ec2Instance, Ec2InstanceStateName, Ec2Route, Ec2RouteTable, Ec2RouteTarget } from './ec2-model.js';
+export type { Ec2Instance, Ec2InstanceInput, Ec2InstanceStateName, Ec2Route, Ec2RouteTable, Ec2RouteTarget } from './ec2-model.js';
 
 export interface Ec2EmulatorOptions {
   faults?: CloudFaults;
@@ -43,15 +44,7 @@ export interface Ec2Emulator {
   readonly writes: number;
   /** Every API request in arrival order. */
   readonly requests: readonly CloudRequestRecord[];
-  addInstance(input: {
-    instanceId?: string;
-    privateIp: string;
-    networkInterfaceId?: string;
-    state?: Ec2InstanceStateName;
-    vpcId?: string;
-    name?: string;
-    secondaryIps?: string[];
-  }): Ec2Instance;
+  addInstance(input: Ec2InstanceInput): Ec2Instance;
   setInstanceState(instanceId: string, state: Ec2InstanceStateName): void;
   addRouteTable(input: {
     routeTableId?: string;

@@ -1,5 +1,5 @@
 export { startEc2Emulator, type Ec2Emulator, type Ec2EmulatorOptions } from './ec2.js';
-export type { Ec2Instance, Ec2InstanceStateName, Ec2Route, Ec2RouteTable, Ec2RouteTarget } from './ec2-model.js';
+export type { Ec2Instance, Ec2InstanceInput, Ec2InstanceStateName, Ec2Route, Ec2RouteTable, Ec2RouteTarget } from './ec2-model.js';
 export {
   startAzureEmulator,
   type AzureEmulator,
