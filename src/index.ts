@@ -134,5 +134,3 @@ export {
 } from './macros/containers.js';
 export { deployHaPlugin, DEFAULT_HA_CONTAINER_NAME, type DeployHaPluginInput, type HaDeployResult, type HaControllerDeployment, type HaRoute } from './macros/ha.js';
 
-// address math
-export * from './net/index.js';

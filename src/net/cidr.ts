@@ -5,8 +5,9 @@
  * controller, with a message naming the caller's field and value.
  */
 import { isIPv6 as nodeIsIPv6 } from 'node:net';
-import { Vns3ValidationError } from '../client/errors.js';
+import { Vns3ValidationError } from '../client/index.js';
 
+/** A parsed IPv4 CIDR block, as {@link parseCidr} returns it. */
 export interface ParsedCidr {
   /** The address as written, e.g. "10.0.1.5" for "10.0.1.5/24". */
   ip: string;
@@ -38,14 +39,17 @@ function octetsOf(s: string): number[] | undefined {
   return out;
 }
 
+/** Whether `s` is a dotted IPv4 address (four decimal octets 0-255, no leading zeros). Never throws. */
 export function isIPv4(s: unknown): boolean {
   return typeof s === 'string' && octetsOf(s) !== undefined;
 }
 
+/** Whether `s` is an IPv6 address, as Node's `net.isIPv6` reads it. Never throws. */
 export function isIPv6(s: unknown): boolean {
   return typeof s === 'string' && nodeIsIPv6(s);
 }
 
+/** Whether `s` is an IPv4 or an IPv6 address. Never throws. */
 export function isIp(s: unknown): boolean {
   return isIPv4(s) || isIPv6(s);
 }
@@ -54,7 +58,10 @@ function show(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value) : String(value);
 }
 
-/** Parses a dotted IPv4 address to an unsigned 32-bit integer. */
+/**
+ * Parses a dotted IPv4 address to an unsigned 32-bit integer.
+ * @throws Vns3ValidationError naming `field` when `ip` is not an IPv4 address.
+ */
 export function ipToInt(ip: string, field = 'ip'): number {
   const o = typeof ip === 'string' ? octetsOf(ip) : undefined;
   if (!o) {
@@ -64,9 +71,13 @@ export function ipToInt(ip: string, field = 'ip'): number {
   return ((o[0]! << 24) | (o[1]! << 16) | (o[2]! << 8) | o[3]!) >>> 0;
 }
 
-export function intToIp(n: number): string {
+/**
+ * Formats an unsigned 32-bit integer as a dotted IPv4 address.
+ * @throws Vns3ValidationError naming `field` when `n` is not an integer from 0 to 2^32-1.
+ */
+export function intToIp(n: number, field = 'address'): string {
   if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) {
-    throw new RangeError(`${n} is not an IPv4 address as an unsigned 32-bit integer`);
+    throw new Vns3ValidationError(field, n, 'is not an IPv4 address as an unsigned 32-bit integer');
   }
   return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 }
@@ -75,7 +86,10 @@ function maskOf(prefix: number): number {
   return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
 }
 
-/** Parses "a.b.c.d/n". Host bits may be set; `network` has them cleared. */
+/**
+ * Parses "a.b.c.d/n". Host bits may be set; `network` has them cleared.
+ * @throws Vns3ValidationError naming `field` when `value` is not an IPv4 CIDR.
+ */
 export function parseCidr(value: string, field = 'cidr'): ParsedCidr {
   if (typeof value !== 'string') {
     throw new Vns3ValidationError(field, value, 'not a CIDR string such as "10.0.0.0/16"');
@@ -109,6 +123,7 @@ export function parseCidr(value: string, field = 'cidr'): ParsedCidr {
   };
 }
 
+/** Whether `s` is an IPv4 CIDR that {@link parseCidr} accepts. Never throws. */
 export function isCidr(s: unknown): boolean {
   if (typeof s !== 'string') return false;
   try {
@@ -119,23 +134,36 @@ export function isCidr(s: unknown): boolean {
   }
 }
 
-/** "10.0.1.5/24" -> "10.0.1.0/24". */
+/**
+ * The block with host bits cleared: "10.0.1.5/24" -> "10.0.1.0/24".
+ * @throws Vns3ValidationError naming `field` when `cidr` is not an IPv4 CIDR.
+ */
 export function normalizeCidr(cidr: string, field = 'cidr'): string {
   return parseCidr(cidr, field).cidr;
 }
 
+/**
+ * The network address of a block: "10.0.1.5/24" -> "10.0.1.0".
+ * @throws Vns3ValidationError naming `field` when `cidr` is not an IPv4 CIDR.
+ */
 export function networkAddress(cidr: string, field = 'cidr'): string {
   return parseCidr(cidr, field).network;
 }
 
-/** Whether `ip` lies inside `cidr`. */
+/**
+ * Whether `ip` lies inside `cidr`.
+ * @throws Vns3ValidationError when `cidr` or `ip` is malformed.
+ */
 export function cidrContains(cidr: string, ip: string, field = 'cidr'): boolean {
   const c = parseCidr(cidr, field);
   const mask = maskOf(c.prefix);
   return ((ipToInt(ip, 'ip') & mask) >>> 0) === ipToInt(c.network, field);
 }
 
-/** Whether block `inner` lies entirely inside block `outer`. */
+/**
+ * Whether block `inner` lies entirely inside block `outer`.
+ * @throws Vns3ValidationError when either block is malformed.
+ */
 export function cidrCovers(outer: string, inner: string): boolean {
   const o = parseCidr(outer, 'outer');
   const i = parseCidr(inner, 'inner');
@@ -150,17 +178,26 @@ function offsetInto(cidr: string, offset: number, field: string, what: string): 
   return intToIp(ipToInt(c.network) + offset);
 }
 
-/** The default gateway clouds put at network + 1 of every subnet. */
+/**
+ * The default gateway clouds put at network + 1 of every subnet.
+ * @throws Vns3ValidationError when the block is malformed or too small.
+ */
 export function subnetGateway(cidr: string, field = 'cidr'): string {
   return offsetInto(cidr, 1, field, 'gateway');
 }
 
-/** The cloud DNS resolver, at network + 2 of the VPC / VNet block. */
+/**
+ * The cloud DNS resolver, at network + 2 of the VPC / VNet block.
+ * @throws Vns3ValidationError when the block is malformed or too small.
+ */
 export function cloudDnsAddress(vpcCidr: string, field = 'vpcCidr'): string {
   return offsetInto(vpcCidr, 2, field, 'DNS server');
 }
 
-/** A single-host route target: "ip/32" (or "/128" for IPv6). */
+/**
+ * A single-host route target: "ip/32" (or "/128" for IPv6).
+ * @throws Vns3ValidationError naming `field` when `ip` is not an IP address.
+ */
 export function hostCidr(ip: string, field = 'ip'): string {
   if (isIPv4(ip)) return `${ip}/32`;
   if (isIPv6(ip)) return `${ip.toLowerCase()}/128`;

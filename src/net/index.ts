@@ -1,3 +1,9 @@
+/**
+ * `vns3-sdk/net`: the IPv4 address and CIDR arithmetic the macros use to check routes, peers and
+ * subnets before anything is written, for callers who plan their own address space the same way.
+ *
+ * @packageDocumentation
+ */
 export {
   isIPv4,
   isIPv6,

@@ -48,8 +48,8 @@ describe('ipToInt / intToIp', () => {
       expect(e).toBeInstanceOf(Vns3ValidationError);
       expect((e as Vns3ValidationError).field).toBe('peer_ip');
     }
-    expect(() => intToIp(2 ** 32)).toThrow(RangeError);
-    expect(() => intToIp(-1)).toThrow(RangeError);
+    expect(() => intToIp(2 ** 32)).toThrow(Vns3ValidationError);
+    expect(() => intToIp(-1, 'next')).toThrow(/next/);
   });
 });
 
