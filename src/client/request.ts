@@ -9,7 +9,7 @@ import { createFinalURL, createQuerySerializer, defaultPathSerializer } from 'op
 import { createFetch } from './create-fetch.js';
 import { Vns3ApiError, Vns3Error, Vns3ValidationError } from './errors.js';
 import type { MiddlewareList } from './middleware.js';
-import { readText, send, type ResponseHeaders, type TransportContext } from './send.js';
+import { readText, send, type CallSettings, type ResponseHeaders, type TransportContext } from './send.js';
 import type { CallOptions } from './types.js';
 
 /** The methods of the typed verbs. */
@@ -68,39 +68,69 @@ export function createRequest(target: RequestTarget): (method: VerbMethod, path:
     if (timeoutMs !== undefined && (!Number.isFinite(timeoutMs) || timeoutMs <= 0)) {
       throw new Vns3ValidationError('timeoutMs', timeoutMs, 'must be a positive number of milliseconds', { controller: host });
     }
-    const call = { timeoutMs, retry };
+    const call: CallSettings = { timeoutMs, retry };
     const url = createFinalURL(path, { baseUrl, params, querySerializer, pathSerializer: defaultPathSerializer });
     const query = url.indexOf('?', baseUrl.length);
     const relative = url.slice(baseUrl.length, query === -1 ? undefined : query);
     const payload = serializeBody(body);
 
-    let reply: Reply;
-    if (middleware.active) {
-      const { data, error, response } = await target.raw.request(method, path, {
-        params,
-        body,
-        bodySerializer: () => payload?.text,
-        headers: payload ? { ...headers, 'content-type': payload.type } : headers,
-        signal,
-        parseAs: 'text',
-        fetch: createFetch(ctx, call),
-      });
-      const contentType = response.headers.get('content-type') ?? '';
-      reply = { status: response.status, statusText: response.statusText, contentType, text: (data as string | undefined) ?? '', error };
-    } else {
-      const sendHeaders: Record<string, string> = payload ? { 'content-type': payload.type } : {};
-      for (const [name, value] of Object.entries(headers)) {
-        if (value !== undefined && value !== null) sendHeaders[name.toLowerCase()] = value;
-      }
-      const answer = await send(ctx, call, { method, url, path: relative, headers: sendHeaders, body: payload?.text, signal }, readText);
-      const ok = answer.status >= 200 && answer.status <= 299;
-      reply = { ...answer, contentType: contentType(answer.headers), text: answer.body, error: ok ? undefined : errorBody(answer.body) };
-    }
-
+    const reply = middleware.active
+      ? await throughMiddleware(target, call, { method, path, params, body, payload, headers, signal })
+      : await direct(ctx, call, { method, url, path: relative, payload, headers, signal });
     if (reply.status < 200 || reply.status > 299) {
       throw new Vns3ApiError({ status: reply.status, statusText: reply.statusText, method, path: relative, host, body: reply.error });
     }
     return unwrap(parseBody(reply, `${method} ${relative} on ${host}`, host));
+  };
+}
+
+/** The hot path: plain objects into undici's request(), no WHATWG Request or Response. */
+async function direct(
+  ctx: TransportContext,
+  call: CallSettings,
+  req: { method: string; url: string; path: string; payload: Payload | undefined; headers: Record<string, string>; signal: AbortSignal | undefined },
+): Promise<Reply> {
+  const { method, url, path, payload, signal } = req;
+  const headers: Record<string, string> = payload ? { 'content-type': payload.type } : {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined && value !== null) headers[name.toLowerCase()] = value;
+  }
+  const answer = await send(ctx, call, { method, url, path, headers, body: payload?.text, signal }, readText);
+  const ok = answer.status >= 200 && answer.status <= 299;
+  return {
+    status: answer.status,
+    statusText: answer.statusText,
+    contentType: contentType(answer.headers),
+    text: answer.body,
+    error: ok ? undefined : errorBody(answer.body),
+  };
+}
+
+/**
+ * With middleware: openapi-fetch builds the Request (from the same URL functions), runs the
+ * middleware as it defines, and calls a fetch that carries this call's timeout and retry into `send`.
+ */
+async function throughMiddleware(
+  target: RequestTarget,
+  call: CallSettings,
+  req: { method: string; path: string; params: LooseInit['params']; body: unknown; payload: Payload | undefined; headers: Record<string, string>; signal: AbortSignal | undefined },
+): Promise<Reply> {
+  const { method, path, params, body, payload, headers, signal } = req;
+  const { data, error, response } = await target.raw.request(method, path, {
+    params,
+    body,
+    bodySerializer: () => payload?.text,
+    headers: payload ? { ...headers, 'content-type': payload.type } : headers,
+    signal,
+    parseAs: 'text',
+    fetch: createFetch(target.ctx, call),
+  });
+  return {
+    status: response.status,
+    statusText: response.statusText,
+    contentType: response.headers.get('content-type') ?? '',
+    text: typeof data === 'string' ? data : '',
+    error,
   };
 }
 
