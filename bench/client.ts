@@ -141,7 +141,7 @@ export async function run(args: string[]): Promise<void> {
   try {
     console.log(`client benchmark: ${gets} GET /config + ${posts} POST /routes, ${concurrency} in flight, ${rounds} rounds; server in a child process`);
     // Warm-up: connections, TLS sessions and the JIT, for every path, before anything is measured.
-    for (const mode of MODES) await measure(clients.get(mode)!, mode, 200, 100, concurrency);
+    for (const mode of MODES) await measure(clients.get(mode)!, mode, gets, posts, concurrency);
 
     const figures: Figures[] = [];
     const budgetEnds = performance.now() + TIME_BUDGET_MS;
