@@ -67,6 +67,7 @@ export interface SendRequest {
   signal?: AbortSignal | undefined;
 }
 
+/** Response headers as undici gives them: lower-case names, repeated ones as arrays. */
 export type ResponseHeaders = Record<string, string | string[] | undefined>;
 
 /** The answer, its body read whole by the reader `send` was given. */

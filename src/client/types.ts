@@ -34,8 +34,8 @@ export interface CallOptions {
 export type CallInit<Op> = (Op extends Record<string | number, any> ? ParamsOption<Op> & RequestBodyOption<Op> : {}) &
   CallOptions;
 
-/** Makes `init` optional when nothing in it is required (no path params, no required body). */
-export type InitArgs<I> = {} extends I ? [init?: I] : [init: I];
+/** Makes a verb's `options` optional when nothing in them is required (no path params, no required body). */
+export type InitArgs<I> = {} extends I ? [options?: I] : [options: I];
 
 /** VNS3 wraps every success in `{"response": …}`; callers want what is inside. */
 export type Unwrap<T> = T extends { response: infer R } ? R : T;
@@ -60,19 +60,19 @@ export interface Vns3ClientFor<Paths extends {}> {
   readonly raw: Client<Paths, AnyMedia>;
   get<P extends PathsFor<Paths, 'get'>>(
     path: P,
-    ...init: InitArgs<CallInit<OperationOf<Paths, P, 'get'>>>
+    ...options: InitArgs<CallInit<OperationOf<Paths, P, 'get'>>>
   ): Promise<ResponseOf<OperationOf<Paths, P, 'get'>>>;
   put<P extends PathsFor<Paths, 'put'>>(
     path: P,
-    ...init: InitArgs<CallInit<OperationOf<Paths, P, 'put'>>>
+    ...options: InitArgs<CallInit<OperationOf<Paths, P, 'put'>>>
   ): Promise<ResponseOf<OperationOf<Paths, P, 'put'>>>;
   post<P extends PathsFor<Paths, 'post'>>(
     path: P,
-    ...init: InitArgs<CallInit<OperationOf<Paths, P, 'post'>>>
+    ...options: InitArgs<CallInit<OperationOf<Paths, P, 'post'>>>
   ): Promise<ResponseOf<OperationOf<Paths, P, 'post'>>>;
   delete<P extends PathsFor<Paths, 'delete'>>(
     path: P,
-    ...init: InitArgs<CallInit<OperationOf<Paths, P, 'delete'>>>
+    ...options: InitArgs<CallInit<OperationOf<Paths, P, 'delete'>>>
   ): Promise<ResponseOf<OperationOf<Paths, P, 'delete'>>>;
   /**
    * Registers openapi-fetch middleware for every request of this client (typed verbs and `raw`),
