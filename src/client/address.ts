@@ -2,8 +2,10 @@ import { Vns3ValidationError } from './errors.js';
 
 /** VNS3 serves its API on 8000 unless someone put a proxy in front. */
 export const DEFAULT_PORT = 8000;
+/** Where VNS3 serves its API below the host. */
 export const DEFAULT_BASE_PATH = '/api';
 
+/** A controller address taken apart: what a client needs to reach it and to name it. */
 export interface ControllerAddress {
   /** `host:port` (IPv6 in brackets): the controller's name in errors and events. */
   host: string;
@@ -17,7 +19,8 @@ export interface ControllerAddress {
 /**
  * Accepts "host", "host:port", "[v6]:port", a bare IPv6 address, or a URL
  * "https://h[:p][/path]". A URL without a port still means port 8000: users
- * paste the controller's address, not a web page's.
+ * paste the controller's address, not a web page's. Throws `Vns3ValidationError` (field `host`)
+ * for anything else.
  */
 export function parseControllerAddress(input: string): ControllerAddress {
   const text = typeof input === 'string' ? input.trim() : '';

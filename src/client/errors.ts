@@ -6,15 +6,23 @@
  * hold licenses, keyset tokens and passwords, and errors end up in logs.
  */
 
+/** What every SDK error may carry besides its message. */
 export interface Vns3ErrorOptions {
-  controller?: string;
+  /** `host:port` of the controller the error is about. */
+  controller?: string | undefined;
   cause?: unknown;
 }
 
+/**
+ * The base of every error this SDK raises on purpose; raised itself when a controller answers
+ * something the SDK cannot use (a success body that is not JSON). Catch it to catch them all.
+ */
 export class Vns3Error extends Error {
+  /** `host:port` of the controller the error is about, when there is one. */
   readonly controller?: string;
 
   constructor(message: string, options: Vns3ErrorOptions = {}) {
+    // No `cause` option at all without a cause: `{ cause: undefined }` makes an own property that prints.
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'Vns3Error';
     if (options.controller !== undefined) this.controller = options.controller;
@@ -24,11 +32,13 @@ export class Vns3Error extends Error {
 /** Longest excerpt of a non-JSON error body we keep; bodies can be whole HTML pages. */
 const MAX_EXCERPT = 200;
 
+/** One line of at most `max` characters: error bodies and messages can be whole HTML pages. */
 export function excerpt(text: string, max = MAX_EXCERPT): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
+/** What `Vns3ApiError` is built from. */
 export interface Vns3ApiErrorInit {
   status: number;
   statusText?: string;
@@ -39,7 +49,10 @@ export interface Vns3ApiErrorInit {
   body?: unknown;
 }
 
-/** The controller answered with an HTTP error status. */
+/**
+ * Raised by the typed verbs (and the macros) when the controller answers with an HTTP status
+ * outside 2xx, after any retries of 502/503. `client.raw` returns such answers as `error` instead.
+ */
 export class Vns3ApiError extends Vns3Error {
   readonly status: number;
   readonly errorName?: string;
@@ -78,7 +91,7 @@ function describeErrorBody(
       const { name, message } = err as { name?: unknown; message?: unknown };
       return {
         apiMessage: typeof message === 'string' ? message : fallback,
-        ...(typeof name === 'string' ? { errorName: name } : {}),
+        errorName: typeof name === 'string' ? name : undefined,
         body: raw,
       };
     }
@@ -95,13 +108,18 @@ function describeErrorBody(
   return { apiMessage: fallback };
 }
 
+/** Which request failed: what `Vns3ConnectionError` and `Vns3TimeoutError` are built from. */
 export interface Vns3RequestErrorInit {
   method: string;
   path: string;
   host: string;
 }
 
-/** The request never got an HTTP answer: refused, reset, DNS, TLS or pin failure. */
+/**
+ * Raised when a request gets no HTTP answer: connection refused or reset, DNS failure, a TLS
+ * handshake failure or a certificate that does not match the pin (`code` says which), after any
+ * retries. See `isOutcomeUnknown` before re-sending a write.
+ */
 export class Vns3ConnectionError extends Vns3Error {
   readonly method: string;
   readonly path: string;
@@ -123,7 +141,10 @@ export class Vns3ConnectionError extends Vns3Error {
   }
 }
 
-/** One attempt took longer than its `timeoutMs`. */
+/**
+ * Raised when an attempt (sending, waiting for the answer, reading its body) takes longer than its
+ * `timeoutMs` and no retry follows. The request may have been carried out all the same.
+ */
 export class Vns3TimeoutError extends Vns3Error {
   readonly method: string;
   readonly path: string;
@@ -142,7 +163,10 @@ export class Vns3TimeoutError extends Vns3Error {
   }
 }
 
-/** Bad input, raised before any request is sent. */
+/**
+ * Raised when input is bad (an option, a CIDR, a peer id, a path parameter), before any request
+ * is sent; `field` names the input. A secret's value is never kept (`[redacted]`).
+ */
 export class Vns3ValidationError extends Vns3Error {
   readonly field: string;
   readonly value: unknown;
@@ -151,14 +175,15 @@ export class Vns3ValidationError extends Vns3Error {
     field: string,
     value: unknown,
     reason: string,
-    opts: { controller?: string; secret?: boolean } = {},
+    options: { controller?: string | undefined; secret?: boolean } = {},
   ) {
-    const shown = opts.secret ? '[redacted]' : formatValue(value);
-    const where = opts.controller ? ` [controller ${opts.controller}]` : '';
-    super(`Invalid ${field}: ${shown} (${reason})${where}`, opts.controller ? { controller: opts.controller } : {});
+    const { controller, secret = false } = options;
+    const shown = secret ? '[redacted]' : formatValue(value);
+    const where = controller ? ` [controller ${controller}]` : '';
+    super(`Invalid ${field}: ${shown} (${reason})${where}`, { controller: controller || undefined });
     this.name = 'Vns3ValidationError';
     this.field = field;
-    this.value = opts.secret ? '[redacted]' : value;
+    this.value = secret ? '[redacted]' : value;
   }
 }
 
@@ -173,23 +198,21 @@ function formatValue(value: unknown): string {
   }
 }
 
-/** True for an abort caused by the caller (not by our own per-attempt timeout). */
-export function isAbortError(err: unknown): boolean {
-  return err instanceof Error && err.name === 'AbortError';
-}
-
 /** Codes of failures in the TLS handshake or the pin check: nothing was sent, and waiting will not fix them. */
 const TLS_FAILURE_CODE = /CERT|SSL|TLS|SELF_SIGNED|HOSTNAME|ALTNAME|FINGERPRINT_MISMATCH/i;
 
-/** A certificate or pin failure: the controller is not the one expected (or not trusted). */
+/** True for a certificate or pin failure: the controller is not the one expected (or not trusted). */
 export function isTlsFailure(err: unknown): boolean {
   return err instanceof Vns3ConnectionError && err.code !== undefined && TLS_FAILURE_CODE.test(err.code);
 }
 
 /**
- * Whether a failed request may have been carried out all the same: the connection broke or the reply
+ * True when a failed request may have been carried out all the same: the connection broke or the reply
  * did not come in time. A write that failed this way is never re-sent blindly: re-read, then decide.
  */
 export function isOutcomeUnknown(err: unknown): boolean {
   return err instanceof Vns3TimeoutError || (err instanceof Vns3ConnectionError && !isTlsFailure(err));
 }
+
+// Kept here too while other layers still import this file directly; `index.ts` is the way in.
+export { isAbortError } from '../abort.js';

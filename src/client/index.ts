@@ -1,7 +1,12 @@
-export { createClient, type Vns3Client, type Vns3ClientOptions } from './client.js';
-export type { RequestEvent } from './fetch.js';
+/**
+ * The client layer's barrel: what the other layers (macros, HA, testing) and the root entry take
+ * from it. The root `src/index.ts` picks the public names from here.
+ */
+export { createClient, type Vns3Client, type Vns3ClientOptions } from './create-client.js';
+export type { RequestEvent } from './send.js';
 export type { RetryOptions } from './retry.js';
 export { isIdempotent, isRetryableError, isRetryableStatus } from './retry.js';
+export type { Middleware } from 'openapi-fetch';
 export type {
   CallInit,
   CallOptions,
@@ -27,5 +32,5 @@ export {
   type Vns3ApiErrorInit,
   type Vns3RequestErrorInit,
 } from './errors.js';
-export { normalizeFingerprint, FINGERPRINT_MISMATCH } from './transport.js';
+export { normalizeFingerprint, FINGERPRINT_MISMATCH } from './dispatcher.js';
 export { parseControllerAddress, DEFAULT_PORT, type ControllerAddress } from './address.js';

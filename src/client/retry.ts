@@ -1,6 +1,7 @@
 import pRetry from 'p-retry';
-import { Vns3ConnectionError, Vns3TimeoutError } from './errors.js';
+import { Vns3ConnectionError, Vns3TimeoutError, Vns3ValidationError } from './errors.js';
 
+/** The client's retry policy: how many retries and how long to back off between them. */
 export interface RetryOptions {
   /** Retries after the first attempt; default 4. */
   retries?: number;
@@ -10,21 +11,23 @@ export interface RetryOptions {
   maxTimeoutMs?: number;
 }
 
+/** `RetryOptions` with its defaults filled in and checked. */
 export interface ResolvedRetry {
   retries: number;
   minTimeoutMs: number;
   maxTimeoutMs: number;
 }
 
+/** `retry: false`. */
 export const NO_RETRY: ResolvedRetry = { retries: 0, minTimeoutMs: 0, maxTimeoutMs: 0 };
 
+/** Fills in the defaults; throws `Vns3ValidationError` naming the field for a negative or non-finite number. */
 export function resolveRetry(options: RetryOptions | false | undefined): ResolvedRetry {
   if (options === false) return NO_RETRY;
-  const retries = options?.retries ?? 4;
-  const minTimeoutMs = options?.minTimeoutMs ?? 200;
-  const maxTimeoutMs = Math.max(minTimeoutMs, options?.maxTimeoutMs ?? 5_000);
+  const { retries = 4, minTimeoutMs = 200, maxTimeoutMs: cap = 5_000 } = options ?? {};
+  const maxTimeoutMs = Math.max(minTimeoutMs, cap);
   for (const [name, value] of [['retries', retries], ['minTimeoutMs', minTimeoutMs]] as const) {
-    if (!Number.isFinite(value) || value < 0) throw new RangeError(`retry.${name} must be a finite number ≥ 0`);
+    if (!Number.isFinite(value) || value < 0) throw new Vns3ValidationError(`retry.${name}`, value, 'must be a finite number ≥ 0');
   }
   return { retries: Math.floor(retries), minTimeoutMs, maxTimeoutMs };
 }
@@ -63,6 +66,7 @@ export function isIdempotent(method: string): boolean {
   return m === 'GET' || m === 'PUT' || m === 'HEAD' || m === 'OPTIONS';
 }
 
+/** True for the statuses worth another attempt of an idempotent request: 502 and 503. */
 export function isRetryableStatus(status: number): boolean {
   return RETRYABLE_STATUSES.has(status);
 }
@@ -83,6 +87,7 @@ export class RetryableStatus<R extends { status: number } = { status: number }> 
   }
 }
 
+/** What `withRetry` tells each attempt. */
 export interface AttemptInfo {
   attempt: number;
   /** Whether a failure of this attempt will be followed by another one. */
@@ -95,7 +100,7 @@ export interface AttemptInfo {
  */
 export async function withRetry<T>(
   attempt: (info: AttemptInfo) => Promise<T>,
-  options: { policy: ResolvedRetry; retryable: boolean; signal?: AbortSignal },
+  options: { policy: ResolvedRetry; retryable: boolean; signal?: AbortSignal | undefined },
 ): Promise<T> {
   const { policy, retryable, signal } = options;
   const canRetry = (err: unknown, attemptNumber: number): boolean =>
@@ -110,7 +115,7 @@ export async function withRetry<T>(
         maxTimeout: policy.maxTimeoutMs,
         factor: 2,
         randomize: true,
-        ...(signal ? { signal } : {}),
+        signal,
         shouldRetry: ({ error, attemptNumber }) => canRetry(error, attemptNumber),
       },
     );

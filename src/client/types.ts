@@ -1,14 +1,9 @@
-import type {
-  Client,
-  ClientPathsWithMethod,
-  FetchResponse,
-  ParamsOption,
-  RequestBodyOption,
-} from 'openapi-fetch';
+import type { Client, ClientPathsWithMethod, FetchResponse, Middleware, ParamsOption, RequestBodyOption } from 'openapi-fetch';
 
 /** Any media type: VNS3 answers JSON, and text for a few endpoints. */
 export type AnyMedia = `${string}/${string}`;
 
+/** The methods the typed verbs cover. */
 export type Vns3Method = 'get' | 'put' | 'post' | 'delete';
 
 /** Paths of `Paths` that have an operation for `M`. */
@@ -39,16 +34,18 @@ export interface CallOptions {
 export type CallInit<Op> = (Op extends Record<string | number, any> ? ParamsOption<Op> & RequestBodyOption<Op> : {}) &
   CallOptions;
 
-/** Makes `init` optional when nothing in it is required (no path params, no required body). */
-export type InitArgs<I> = {} extends I ? [init?: I] : [init: I];
+/** Makes a verb's `options` optional when nothing in them is required (no path params, no required body). */
+export type InitArgs<I> = {} extends I ? [options?: I] : [options: I];
 
 /** VNS3 wraps every success in `{"response": …}`; callers want what is inside. */
 export type Unwrap<T> = T extends { response: infer R } ? R : T;
 
+/** What a typed verb resolves with for an operation: its success body without the `response` wrapper. */
 export type ResponseOf<Op> = Op extends Record<string | number, any>
   ? Unwrap<NonNullable<FetchResponse<Op, {}, AnyMedia>['data']>>
   : never;
 
+/** The client's interface for a set of OpenAPI paths (`Vns3Client` is it for the VNS3 spec). */
 export interface Vns3ClientFor<Paths extends {}> {
   /** `host:port`, as used in errors and events. */
   readonly host: string;
@@ -57,25 +54,35 @@ export interface Vns3ClientFor<Paths extends {}> {
   /**
    * The openapi-fetch client over the same transport, auth, TLS, timeout and
    * retry. It returns `{ data, error, response }` and does not throw on HTTP
-   * errors; network failures throw the SDK's typed errors.
+   * errors; network failures throw the SDK's typed errors. Its `use`/`eject`
+   * are the client's: one middleware list for both.
    */
   readonly raw: Client<Paths, AnyMedia>;
   get<P extends PathsFor<Paths, 'get'>>(
     path: P,
-    ...init: InitArgs<CallInit<OperationOf<Paths, P, 'get'>>>
+    ...options: InitArgs<CallInit<OperationOf<Paths, P, 'get'>>>
   ): Promise<ResponseOf<OperationOf<Paths, P, 'get'>>>;
   put<P extends PathsFor<Paths, 'put'>>(
     path: P,
-    ...init: InitArgs<CallInit<OperationOf<Paths, P, 'put'>>>
+    ...options: InitArgs<CallInit<OperationOf<Paths, P, 'put'>>>
   ): Promise<ResponseOf<OperationOf<Paths, P, 'put'>>>;
   post<P extends PathsFor<Paths, 'post'>>(
     path: P,
-    ...init: InitArgs<CallInit<OperationOf<Paths, P, 'post'>>>
+    ...options: InitArgs<CallInit<OperationOf<Paths, P, 'post'>>>
   ): Promise<ResponseOf<OperationOf<Paths, P, 'post'>>>;
   delete<P extends PathsFor<Paths, 'delete'>>(
     path: P,
-    ...init: InitArgs<CallInit<OperationOf<Paths, P, 'delete'>>>
+    ...options: InitArgs<CallInit<OperationOf<Paths, P, 'delete'>>>
   ): Promise<ResponseOf<OperationOf<Paths, P, 'delete'>>>;
+  /**
+   * Registers openapi-fetch middleware for every request of this client (typed verbs and `raw`),
+   * each run once per call, before retries; credentials are added below it and never seen.
+   * While none is registered the typed verbs build no WHATWG Request/Response. Throws
+   * `Vns3ValidationError` for an entry without `onRequest`, `onResponse` or `onError`.
+   */
+  use(...middleware: Middleware[]): void;
+  /** Unregisters middleware registered with `use` (the first occurrence of each). */
+  eject(...middleware: Middleware[]): void;
   /** After `PUT /api_password`, the next request must use the new password. */
   setPassword(password: string): void;
   /** Switches to (or renews) API-token auth. */

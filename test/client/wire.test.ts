@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, type Vns3Client } from '../../src/client/index.js';
+import { createClient, type Middleware, type Vns3Client } from '../../src/client/index.js';
 import { makeSelfSignedCert, sendJson, startHttpsServer, type TestCert, type TestHttpsServer } from '../helpers/tls.js';
 
 const TOKEN = 'wire-token-0123';
@@ -15,9 +15,12 @@ interface Seen {
   body: string;
 }
 
+/** A middleware that changes nothing: registering it moves the typed verbs onto openapi-fetch's Request path. */
+const NOOP: Middleware = { onRequest: () => undefined };
+
 /**
- * The typed helpers build requests themselves while `raw` goes through openapi-fetch; both must put
- * the same request on the wire, so several tests compare one with the other.
+ * The typed verbs take undici's request() without middleware and openapi-fetch's Request path with
+ * it; `raw` always takes the latter. All three must put the same bytes on the wire.
  */
 describe('what the typed helpers put on the wire', () => {
   let cert: TestCert;
@@ -70,24 +73,37 @@ describe('what the typed helpers put on the wire', () => {
     await server?.close();
   });
 
-  it('encodes path parameters and the query exactly as openapi-fetch does', async () => {
+  /** The URL the server saw for one GET of the container logs, through each of the three paths. */
+  async function logsUrls(params: { path: { uuid: string }; query?: unknown }): Promise<string[]> {
     const client = make();
-    const params = { path: { uuid: 'a b/c?d' }, query: { lines: 5 } };
-    await client.get('/container_system/containers/{uuid}/logs', { params });
-    const typed = last().url;
-    await client.raw.GET('/container_system/containers/{uuid}/logs', { params });
-    expect(typed).toBe('/api/container_system/containers/a%20b%2Fc%3Fd/logs?lines=5');
-    expect(last().url).toBe(typed);
+    const typedParams = params as { path: { uuid: string }; query: { lines: number } };
+    const urls: string[] = [];
+    await client.get('/container_system/containers/{uuid}/logs', { params: typedParams });
+    urls.push(last().url);
+    await client.raw.GET('/container_system/containers/{uuid}/logs', { params: typedParams });
+    urls.push(last().url);
+    client.use(NOOP);
+    await client.get('/container_system/containers/{uuid}/logs', { params: typedParams });
+    urls.push(last().url);
+    return urls;
+  }
+
+  it('percent-encodes path parameters (space, slash, question mark, percent, unicode)', async () => {
+    const urls = await logsUrls({ path: { uuid: 'a b/c?d%e#ü' }, query: { lines: 5 } });
+    expect(urls).toEqual(Array(3).fill('/api/container_system/containers/a%20b%2Fc%3Fd%25e%23%C3%BC/logs?lines=5'));
   });
 
   it('repeats array query keys, leaves out undefined and null, and encodes a space as %20', async () => {
-    const client = make();
-    const query = { lines: 3, tag: ['x y', 'z&w'], skip: undefined, none: null } as unknown as { lines: number };
-    await client.get('/container_system/containers/{uuid}/logs', { params: { path: { uuid: 'u1' }, query } });
-    const typed = last().url;
-    await client.raw.GET('/container_system/containers/{uuid}/logs', { params: { path: { uuid: 'u1' }, query } });
-    expect(typed).toBe('/api/container_system/containers/u1/logs?lines=3&tag=x%20y&tag=z%26w');
-    expect(last().url).toBe(typed);
+    const query = { lines: 3, tag: ['x y', 'z&w'], skip: undefined, none: null, empty: [] };
+    const urls = await logsUrls({ path: { uuid: 'u1' }, query });
+    expect(urls).toEqual(Array(3).fill('/api/container_system/containers/u1/logs?lines=3&tag=x%20y&tag=z%26w'));
+  });
+
+  it('sends no query string when every query value is absent, and booleans and numbers as text', async () => {
+    expect(await logsUrls({ path: { uuid: 'u2' }, query: { skip: undefined } })).toEqual(Array(3).fill('/api/container_system/containers/u2/logs'));
+    expect(await logsUrls({ path: { uuid: 'u3' }, query: { force: true, n: 0 } })).toEqual(
+      Array(3).fill('/api/container_system/containers/u3/logs?force=true&n=0'),
+    );
   });
 
   it('sends caller headers once, whatever their case, and never lets them replace the credentials', async () => {
@@ -108,17 +124,35 @@ describe('what the typed helpers put on the wire', () => {
     expect(JSON.parse(req.body)).toEqual({ topology_name: 'wire' });
   });
 
-  it('sends the same headers as the raw client for a JSON body', async () => {
+  it('sends the same headers and body for a JSON body through all three paths', async () => {
     const client = make();
     const body = { cidr: '10.3.0.0/24', description: 'ünïcode ✓' };
     await client.post('/routes', { body });
     const typed = last();
     await client.raw.POST('/routes', { body });
     const viaRaw = last();
-    for (const name of ['accept', 'api-token', 'content-type', 'content-length'] as const) {
-      expect(typed.headers[name], name).toBe(viaRaw.headers[name]);
+    client.use(NOOP);
+    await client.post('/routes', { body });
+    const viaMiddleware = last();
+    for (const other of [viaRaw, viaMiddleware]) {
+      for (const name of ['accept', 'api-token', 'content-type', 'content-length'] as const) {
+        expect(other.headers[name], name).toBe(typed.headers[name]);
+      }
+      expect(other.body).toBe(typed.body);
     }
-    expect(typed.body).toBe(viaRaw.body);
+    expect(typed.headers['content-type']).toBe('application/json');
+  });
+
+  it('sends a string body verbatim as text/plain from the typed verbs, with or without middleware', async () => {
+    const client = make();
+    await client.put('/license', { body: 'LICENSE TEXT\nline 2' } as never);
+    const typed = last();
+    client.use(NOOP);
+    await client.put('/license', { body: 'LICENSE TEXT\nline 2' } as never);
+    for (const req of [typed, last()]) {
+      expect(req.headers['content-type']).toBe('text/plain');
+      expect(req.body).toBe('LICENSE TEXT\nline 2');
+    }
   });
 
   it('answers undefined for a 204 without a body', async () => {

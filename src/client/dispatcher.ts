@@ -1,7 +1,12 @@
+/**
+ * The TLS side of a client: one keep-alive undici dispatcher per client, with the certificate
+ * checks VNS3 needs (a self-signed certificate trusted as `ca`, or pinned by fingerprint).
+ */
 import type { TLSSocket } from 'node:tls';
 import { Agent, buildConnector, type Dispatcher } from 'undici';
 import { Vns3ValidationError } from './errors.js';
 
+/** How a controller's certificate is trusted. */
 export interface TlsOptions {
   /** PEM of a certificate (or CA) to trust instead of the system store. */
   ca?: string | Buffer;
@@ -11,14 +16,16 @@ export interface TlsOptions {
   insecure?: boolean;
 }
 
+/** `createDispatcher`'s options: the trust settings and the pool size. */
 export interface DispatcherOptions extends TlsOptions {
   /** Sockets per origin; controllers are small machines, and macros run many controllers in parallel. */
   connections?: number;
 }
 
+/** The `code` of a `Vns3ConnectionError` raised because the certificate does not match the pin. */
 export const FINGERPRINT_MISMATCH = 'FINGERPRINT_MISMATCH';
 
-/** Returns the canonical "AB:CD:…" form, or throws a validation error naming the field. */
+/** Returns the canonical "AB:CD:…" form; throws `Vns3ValidationError` for anything but 32 hex bytes. */
 export function normalizeFingerprint(input: string): string {
   const hex = typeof input === 'string' ? input.replace(/[:\s]/g, '').toUpperCase() : '';
   if (!/^[0-9A-F]{64}$/.test(hex)) {
@@ -47,7 +54,8 @@ class FingerprintMismatchError extends Error {
  * Node only calls that when the chain verifies, and a controller's self-signed
  * certificate never does. TLS session resumption is off wherever a certificate
  * is checked: a resumed session skips verification and reports no peer
- * certificate, which would let a changed certificate through.
+ * certificate, which would let a changed certificate through. Throws `Vns3ValidationError` for a
+ * malformed `fingerprint256`.
  */
 export function createDispatcher(options: DispatcherOptions = {}): Dispatcher {
   const pin = options.fingerprint256 === undefined ? undefined : normalizeFingerprint(options.fingerprint256);
@@ -57,7 +65,7 @@ export function createDispatcher(options: DispatcherOptions = {}): Dispatcher {
 
   const base = buildConnector({
     rejectUnauthorized: verifyChain,
-    ...(options.ca !== undefined ? { ca: options.ca } : {}),
+    ca: options.ca,
     maxCachedSessions: insecure && pin === undefined ? null : 0,
   });
 

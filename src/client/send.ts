@@ -1,20 +1,29 @@
+/**
+ * The transport under every request of a client: auth, the per-attempt timeout, retries, the
+ * caller's abort, the `onRequest` event and the mapping of failures to typed errors. Everything
+ * above it (the typed verbs, middleware, `client.raw`) ends here, in `send`.
+ */
 import { STATUS_CODES } from 'node:http';
-import { Headers, request as undiciRequest, Response as UndiciResponse, type Dispatcher } from 'undici';
+import { request as undiciRequest, type Dispatcher } from 'undici';
+import { combineSignals, Deadline } from '../abort.js';
 import { excerpt, Vns3ConnectionError, Vns3TimeoutError } from './errors.js';
-import { AttemptSignal, combineSignals } from './signal.js';
 import { isIdempotent, isRetryableStatus, RetryableStatus, withRetry, type ResolvedRetry } from './retry.js';
 
 /** What the `onRequest` hook sees of each attempt: never a header, a body or a credential. */
 export interface RequestEvent {
+  /** `host:port` of the controller. */
   host: string;
   method: string;
   /** Path below the API base, e.g. `/routes/3` (no query string). */
   path: string;
+  /** The HTTP status, when an answer came. */
   status?: number;
-  /** ECONNREFUSED, FINGERPRINT_MISMATCH, TIMEOUT, ABORTED, … */
+  /** ECONNREFUSED, FINGERPRINT_MISMATCH, TIMEOUT, ABORTED, … when no answer came. */
   error?: string;
+  /** 1 for the first attempt. */
   attempt: number;
   durationMs: number;
+  /** Whether another attempt follows this one. */
   willRetry: boolean;
 }
 
@@ -25,6 +34,7 @@ export interface Credentials {
   apiToken?: string;
 }
 
+/** One client's settings, shared by all its requests. */
 export interface TransportContext {
   host: string;
   basePath: string;
@@ -32,18 +42,17 @@ export interface TransportContext {
   credentials: Credentials;
   timeoutMs: number;
   retry: ResolvedRetry;
-  signal?: AbortSignal;
-  onRequest?: (event: RequestEvent) => void;
+  signal?: AbortSignal | undefined;
+  onRequest?: ((event: RequestEvent) => void) | undefined;
   /** The encoded basic-auth header and what it was made from; filled in by the first request. */
   basicAuth?: { username: string; password: string; header: string };
 }
 
+/** One call's overrides of the client's settings. */
 export interface CallSettings {
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Overrides the method's default: POST/DELETE opt in, GET/PUT may opt out. */
-  retry?: boolean;
-  /** Filled in with what was sent, so that the caller can name the request in errors. */
-  sent?: { method: string; path: string };
+  retry?: boolean | undefined;
 }
 
 /** One request as `send` takes it. `headers` has lower-case names and is `send`'s to change (auth, accept). */
@@ -54,89 +63,44 @@ export interface SendRequest {
   /** Path below the API base, for events and errors. */
   path: string;
   headers: Record<string, string>;
-  body?: string | Uint8Array;
-  signal?: AbortSignal;
+  body?: string | Uint8Array | undefined;
+  signal?: AbortSignal | undefined;
 }
 
+/** Response headers as undici gives them: lower-case names, repeated ones as arrays. */
 export type ResponseHeaders = Record<string, string | string[] | undefined>;
 
-export interface SendResult {
-  status: number;
-  statusText: string;
-  headers: ResponseHeaders;
-  /** The whole body as UTF-8 (a leading BOM dropped, as `Response.text()` does). */
-  text: string;
-}
-
-interface Answer<B> {
+/** The answer, its body read whole by the reader `send` was given. */
+export interface Answer<B> {
   status: number;
   statusText: string;
   headers: ResponseHeaders;
   body: B;
 }
 
-type BodyReader<B> = (body: Dispatcher.ResponseData['body']) => Promise<B>;
+/** Reads a whole response body; called inside the attempt, so that the timeout covers reading it. */
+export type BodyReader<B> = (body: Dispatcher.ResponseData['body']) => Promise<B>;
 
-const readText: BodyReader<string> = (body) => body.text();
-const readBytes: BodyReader<Uint8Array> = (body) => body.bytes();
+/** The body as UTF-8 text, a leading BOM dropped (as `Response.text()` does). */
+export const readText: BodyReader<string> = (body) => body.text();
+/** The body byte for byte: raw callers may download binary files (snapshots, clientpacks). */
+export const readBytes: BodyReader<Uint8Array> = (body) => body.bytes();
 
 /**
- * Sends one request with the client's auth, per-attempt timeout, retries,
- * abort and error mapping. Each attempt is a fresh undici request; the body
- * is read inside the attempt so that the timeout also covers reading it, and
- * so that a 503 can be drained and the request sent again.
+ * Sends one request with the client's auth, per-attempt timeout, retries, abort and error
+ * mapping. Each attempt is a fresh undici request; the body is read inside the attempt so that the
+ * timeout also covers reading it, and so that a 503 can be drained and the request sent again.
+ * Throws `Vns3TimeoutError`, `Vns3ConnectionError`, or the caller's abort reason; an HTTP error
+ * status is an answer, not a throw.
  */
-export async function send(ctx: TransportContext, call: CallSettings, req: SendRequest): Promise<SendResult> {
-  const answer = await exchange(ctx, call, req, readText);
-  return { status: answer.status, statusText: answer.statusText, headers: answer.headers, text: answer.body };
-}
-
-export type FetchFn = (request: Request) => Promise<Response>;
-
-const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
-
-/** The fetch given to openapi-fetch (`client.raw`): a Request in, `send`'s transport, a Response out. */
-export function createFetch(ctx: TransportContext, call: CallSettings = {}): FetchFn {
-  return async (request: Request) => {
-    const headers: Record<string, string> = {};
-    // Headers iterates lower-case names with repeated values already joined.
-    for (const [name, value] of request.headers as unknown as Iterable<[string, string]>) headers[name] = value;
-    const answer = await exchange(
-      ctx,
-      call,
-      {
-        method: request.method.toUpperCase(),
-        url: request.url,
-        path: relativePath(new URL(request.url).pathname, ctx.basePath),
-        headers,
-        ...(request.body ? { body: new Uint8Array(await request.arrayBuffer()) } : {}),
-        signal: request.signal,
-      },
-      // Bytes rather than text: raw callers may download binary files (snapshots, clientpacks).
-      readBytes,
-    );
-    const response = new UndiciResponse(NULL_BODY_STATUSES.has(answer.status) ? null : answer.body, {
-      status: answer.status,
-      statusText: answer.statusText,
-      headers: responseHeaders(answer.headers),
-    });
-    return response as unknown as Response;
-  };
-}
-
-async function exchange<B>(ctx: TransportContext, call: CallSettings, req: SendRequest, read: BodyReader<B>): Promise<Answer<B>> {
-  const { method, path } = req;
-  if (call.sent) {
-    call.sent.method = method;
-    call.sent.path = path;
-  }
-  const headers = req.headers;
+export async function send<B>(ctx: TransportContext, call: CallSettings, req: SendRequest, read: BodyReader<B>): Promise<Answer<B>> {
+  const { method, path, headers } = req;
   applyAuth(headers, ctx);
-  if (headers.accept === undefined) headers.accept = 'application/json';
+  headers.accept ??= 'application/json';
 
   const outer = combineSignals(ctx.signal, req.signal);
   const timeoutMs = call.timeoutMs ?? ctx.timeoutMs;
-  const report = (attempt: number, started: number, willRetry: boolean, outcome: { status?: number; error?: string }) => {
+  const report = (attempt: number, started: number, willRetry: boolean, outcome: { status: number } | { error: string }): void => {
     if (!ctx.onRequest) return;
     try {
       ctx.onRequest({ host: ctx.host, method, path, ...outcome, attempt, durationMs: Math.round(performance.now() - started), willRetry });
@@ -148,8 +112,7 @@ async function exchange<B>(ctx: TransportContext, call: CallSettings, req: SendR
   return withRetry<Answer<B>>(
     async ({ attempt, willRetry }) => {
       const started = performance.now();
-      const deadline = new AttemptSignal(timeoutMs, outer);
-      const signal = deadline.signal;
+      const deadline = new Deadline(timeoutMs, { signal: outer, unref: true });
       try {
         // undici's request() rather than its fetch(): every body is buffered anyway, and fetch's web
         // streams cost about a millisecond of CPU per request, which dominates mesh-wide runs.
@@ -157,17 +120,12 @@ async function exchange<B>(ctx: TransportContext, call: CallSettings, req: SendR
         const res = await undiciRequest(req.url, {
           method: method as Dispatcher.HttpMethod,
           headers,
-          ...(req.body !== undefined ? { body: req.body } : {}),
-          signal,
+          body: req.body,
+          signal: deadline.signal,
           dispatcher: ctx.dispatcher,
         });
         const status = res.statusCode;
-        const answer: Answer<B> = {
-          status,
-          statusText: STATUS_CODES[status] ?? '',
-          headers: res.headers,
-          body: await read(res.body),
-        };
+        const answer: Answer<B> = { status, statusText: STATUS_CODES[status] ?? '', headers: res.headers, body: await read(res.body) };
         if (isRetryableStatus(status)) {
           const retryable = new RetryableStatus(answer);
           const again = willRetry(retryable);
@@ -179,9 +137,9 @@ async function exchange<B>(ctx: TransportContext, call: CallSettings, req: SendR
         return answer;
       } catch (err) {
         if (err instanceof RetryableStatus) throw err;
-        if (outer?.aborted) {
+        if (deadline.callerAborted) {
           report(attempt, started, false, { error: 'ABORTED' });
-          throw outer.reason;
+          throw outer!.reason;
         }
         const mapped = deadline.timedOut
           ? new Vns3TimeoutError({ method, path, host: ctx.host, timeoutMs })
@@ -193,17 +151,8 @@ async function exchange<B>(ctx: TransportContext, call: CallSettings, req: SendR
         deadline.dispose();
       }
     },
-    { policy: ctx.retry, retryable: call.retry ?? isIdempotent(method), ...(outer ? { signal: outer } : {}) },
+    { policy: ctx.retry, retryable: call.retry ?? isIdempotent(method), signal: outer },
   );
-}
-
-function responseHeaders(raw: ResponseHeaders): Headers {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(raw)) {
-    if (Array.isArray(value)) for (const v of value) headers.append(name, v);
-    else if (value !== undefined) headers.append(name, value);
-  }
-  return headers;
 }
 
 function applyAuth(headers: Record<string, string>, ctx: TransportContext): void {
@@ -225,6 +174,7 @@ function basicAuth(ctx: TransportContext, username: string, password: string): s
   return header;
 }
 
+/** `/api/routes/3` below the base path `/api` is `/routes/3`; a path outside the base stays whole. */
 export function relativePath(pathname: string, basePath: string): string {
   if (basePath && pathname.startsWith(basePath)) {
     const rest = pathname.slice(basePath.length);
@@ -238,12 +188,13 @@ export function relativePath(pathname: string, basePath: string): string {
  * error in `cause`. We keep only its message and code: the original objects
  * reach into sockets and requests, and a request holds the credentials.
  */
-export function toConnectionError(err: unknown, where: { method: string; path: string; host: string }): Vns3ConnectionError {
+function toConnectionError(err: unknown, where: { method: string; path: string; host: string }): Vns3ConnectionError {
   const root = rootCause(err);
   const code = errorCode(root);
-  const message = root instanceof Error && root.message ? excerpt(root.message) : 'connection failed';
-  const cause = Object.assign(new Error(message), code ? { code } : {});
-  return new Vns3ConnectionError({ ...where, ...(code ? { code } : {}), reason: message, cause });
+  const reason = root instanceof Error && root.message ? excerpt(root.message) : 'connection failed';
+  // No `code` property at all when there is none: an own `code: undefined` would print in logs.
+  const cause = Object.assign(new Error(reason), code ? { code } : {});
+  return new Vns3ConnectionError({ ...where, code, reason, cause });
 }
 
 function rootCause(err: unknown): unknown {
