@@ -1,9 +1,9 @@
 import { connect } from 'node:net';
 import { Client, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, Vns3ApiError, Vns3ConnectionError, Vns3TimeoutError, type Vns3Client } from '../../../src/client/index.js';
+import { Vns3ApiError, Vns3ConnectionError, Vns3TimeoutError, type Vns3Client } from '../../../src/client/index.js';
 import { startSimulator } from '../../../src/testing/simulator/index.js';
-import { startTestMesh, type TestMesh } from '../../helpers/sim.js';
+import { startTestMesh, type TestMesh } from '../../../src/testing/index.js';
 import { failureOf, waitFor } from './steps.js';
 
 /** Whether a TCP connection to the port is refused (nothing listens). */
@@ -21,7 +21,7 @@ describe('simulator: fault injection, request log, write counts', () => {
   beforeAll(async () => {
     mesh = await startTestMesh({ controllers: 1 });
     const ctl = mesh.sim.controllers[0]!;
-    bare = createClient({ host: ctl.host, password: ctl.password, fingerprint256: ctl.fingerprint256, retry: false, timeoutMs: 2_000 });
+    bare = ctl.connect({ retry: false, timeoutMs: 2_000 });
   });
   afterAll(async () => {
     await bare?.close();

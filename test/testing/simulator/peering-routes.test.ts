@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestMesh, type TestMesh } from '../../helpers/sim.js';
+import { startTestMesh, type TestMesh } from '../../../src/testing/index.js';
 import { apiErrorOf, keyAll, waitFor, waitReachable } from './steps.js';
 
 type PeerView = { id: number; self?: boolean; reachable?: boolean; address?: string | null; not_set?: boolean };

@@ -3,7 +3,7 @@
  * licensed, keyed, peered state through the SDK client (each step as a user would take it).
  */
 import { Vns3ApiError, type Vns3Client } from '../../../src/client/index.js';
-import type { TestMesh } from '../../helpers/sim.js';
+import type { TestMesh } from '../../../src/testing/index.js';
 
 /** Polls `probe` until `done` holds; throws after `timeoutMs`. Probe errors count as "not yet". */
 export async function waitFor<T>(
