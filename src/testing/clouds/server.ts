@@ -1,4 +1,5 @@
 import { generate } from 'selfsigned';
+import { sleep } from '../../abort.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 
@@ -42,9 +43,7 @@ export async function applyFaults(
   random: () => number,
 ): Promise<FaultOutcome> {
   if (faults.operations && !faults.operations.includes(operation)) return 'serve';
-  if (faults.latencyMs && faults.latencyMs > 0) {
-    await new Promise((resolve) => setTimeout(resolve, faults.latencyMs));
-  }
+  if (faults.latencyMs && faults.latencyMs > 0) await sleep(faults.latencyMs);
   if (faults.hang) return 'hang';
   if (faults.failRate && random() < faults.failRate) return 'fail';
   return 'serve';

@@ -22,7 +22,7 @@ describe('simulator: system endpoints, request validation, error replies', () =>
       dispatcher: agent,
       method,
       headers: { authorization: `Basic ${Buffer.from(`api:${init.password ?? ctl.password}`).toString('base64')}`, ...init.headers },
-      ...(init.body !== undefined ? { body: init.body } : {}),
+      body: init.body,
     });
     const text = await res.text();
     return { status: res.status, type: res.headers.get('content-type') ?? '', text, json: text.startsWith('{') ? (JSON.parse(text) as unknown) : undefined };
