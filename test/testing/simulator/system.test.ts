@@ -17,12 +17,12 @@ describe('simulator: system endpoints, request validation, error replies', () =>
   });
 
   /** A request outside our client, so that we see the status and body exactly as sent. */
-  async function raw(ctl: SimulatedController, method: string, path: string, init: { body?: string; headers?: Record<string, string>; password?: string } = {}) {
+  async function raw(ctl: SimulatedController, method: string, path: string, options: { body?: string; headers?: Record<string, string>; password?: string } = {}) {
     const res = await undiciFetch(`${ctl.url}${path}`, {
       dispatcher: agent,
       method,
-      headers: { authorization: `Basic ${Buffer.from(`api:${init.password ?? ctl.password}`).toString('base64')}`, ...init.headers },
-      body: init.body,
+      headers: { authorization: `Basic ${Buffer.from(`api:${options.password ?? ctl.password}`).toString('base64')}`, ...options.headers },
+      body: options.body,
     });
     const text = await res.text();
     return { status: res.status, type: res.headers.get('content-type') ?? '', text, json: text.startsWith('{') ? (JSON.parse(text) as unknown) : undefined };
