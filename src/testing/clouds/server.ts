@@ -23,6 +23,7 @@ export interface CloudFaults {
   operations?: string[];
 }
 
+/** One request as a cloud emulator saw it. */
 export interface CloudRequestRecord {
   /** EC2 Action or Azure operation name. */
   operation: string;

@@ -14,25 +14,33 @@ export type SimClientOptions = Omit<
 
 /** One simulated controller as the caller sees it: where to reach it and how to inject faults. */
 export interface SimulatedController {
+  /** Position in `sim.controllers`, 0-based. */
   readonly index: number;
+  /** `vns3-1`, `vns3-2`, … */
   readonly name: string;
   /** `127.0.0.1:<port>`: give this as `host` to the client. */
   readonly host: string;
+  /** The loopback port it listens on (kept across reboots). */
   readonly port: number;
   /** `https://127.0.0.1:<port>/api` */
   readonly url: string;
   /** The current API password (changes after `PUT /api_password`). */
   readonly password: string;
+  /** Accepted in the `api-token` header instead of basic auth. */
   readonly apiToken: string;
   /** PEM of the self-signed certificate: pass as `ca`. */
   readonly certificate: string;
   /** Pass as `fingerprint256` to pin the certificate. */
   readonly fingerprint256: string;
+  /** Who it is on its simulated cloud network: addresses, subnet, ASN, instance id. */
   readonly identity: ControllerIdentity;
+  /** True once a license has been accepted (the controller has rebooted licensed). */
   readonly licensed: boolean;
+  /** Its peering id, once set. */
   readonly peerId: number | undefined;
   /** Write requests (POST, PUT, DELETE) received since start or the last `resetCounters()`. */
   readonly writes: number;
+  /** Every request received since start or the last `resetCounters()`, in arrival order. */
   readonly requestLog: readonly RequestLogEntry[];
   /**
    * A new client for this controller, pinned to its certificate and logged in with its current

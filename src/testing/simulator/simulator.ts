@@ -55,7 +55,9 @@ export interface SimLicenseOptions {
 
 /** A running simulation: its controllers, its clock, and the faults a test can inject. */
 export interface Simulator {
+  /** The controllers, by index. */
   readonly controllers: readonly SimulatedController[];
+  /** The durations in force (the profile scaled, then the overrides). */
   readonly timings: SimTimings;
   /** Issues a license text the simulated controllers accept (and no real controller would). */
   license(options?: SimLicenseOptions): string;
