@@ -12,6 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { sleep } from '../src/abort.js';
 import {
   assertBulkOk,
   createClient,
@@ -77,13 +78,14 @@ async function stopSimProcess(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
-  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+  await Promise.race([exited, sleep(10_000)]);
   if (child.exitCode === null) child.kill('SIGKILL');
 }
 
 async function buildMesh(size: number, scale: number): Promise<{ phases: PhaseFigures[]; wallMs: number; criticalMs: number }> {
   const { child, report } = await startSimProcess(size, scale);
-  // Requests and writes are counted from the client side: every attempt the SDK makes.
+  // Requests and writes are counted from the client side: every attempt the SDK makes. The
+  // controllers live in another process, so the clients are built from its report, pinned alike.
   const counts = { requests: 0, writes: 0 };
   const onRequest = (e: RequestEvent): void => {
     counts.requests++;

@@ -6,18 +6,11 @@
  * against the simulator with the 'realistic' profile scaled down by the same
  * factor, which also scales the baseline's fixed sleeps. Prints figures only.
  */
-import { createClient, Vns3ApiError, type Vns3Client } from '../src/client/index.js';
-import { fetchKeysets, setupController } from '../src/macros/config.js';
-import { sleep } from '../src/macros/wait.js';
-import { startSimulator, type Simulator } from '../src/testing/simulator/index.js';
+import { sleep } from '../src/abort.js';
+import { fetchKeysets, setupController, Vns3ApiError, type Vns3Client } from '../src/index.js';
+import { startSimulator, type Simulator } from '../src/testing/index.js';
 
 const TOKEN = 'bench-keyset-token';
-
-function clientsFor(sim: Simulator): Vns3Client[] {
-  return sim.controllers.map((c) =>
-    createClient({ host: c.host, password: c.password, fingerprint256: c.fingerprint256, timeoutMs: 10_000, retry: { retries: 8, minTimeoutMs: 50, maxTimeoutMs: 1_000 } }),
-  );
-}
 
 async function ours(sim: Simulator, clients: Vns3Client[], scale: number): Promise<void> {
   const [root, ...peers] = clients;
@@ -82,7 +75,7 @@ async function timed(
   fn: (sim: Simulator, clients: Vns3Client[], scale: number) => Promise<void>,
 ): Promise<number> {
   const sim = await startSimulator({ controllers: 4, profile, scale: profile === 'fast' ? 1 : scale });
-  const clients = clientsFor(sim);
+  const clients = sim.connectAll({ timeoutMs: 10_000, retry: { retries: 8, minTimeoutMs: 50, maxTimeoutMs: 1_000 } });
   try {
     const started = performance.now();
     await fn(sim, clients, scale);

@@ -6,7 +6,9 @@
  */
 import { connect, createServer, type Socket } from 'node:net';
 
+/** Where {@link startTcpProxy} forwards to and where it listens. */
 export interface TcpProxyOptions {
+  /** The port of the party behind the proxy (a simulated controller's `port`). */
   targetPort: number;
   /** Default 127.0.0.1; the proxy itself listens on 127.0.0.1 only. */
   targetHost?: string;
@@ -14,6 +16,7 @@ export interface TcpProxyOptions {
   port?: number;
 }
 
+/** A running proxy: connect to `127.0.0.1:<port>` instead of the target, cut and restore the path. */
 export interface TcpProxy {
   readonly port: number;
   /** Connections accepted since start (proxied or refused). */
@@ -21,10 +24,16 @@ export interface TcpProxy {
   readonly isCut: boolean;
   /** Destroys every live connection and resets new ones until `restore()`, as a dead path looks to a client. */
   cut(): void;
+  /** Accepts and forwards new connections again. */
   restore(): void;
+  /** Drops every connection and closes the listener. */
   stop(): Promise<void>;
 }
 
+/**
+ * Starts a TCP proxy on 127.0.0.1 in front of `targetPort`; resolves once it listens. Throws the
+ * listen error when `port` is taken.
+ */
 export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy> {
   const targetHost = options.targetHost ?? '127.0.0.1';
   const live = new Set<Socket>();

@@ -81,11 +81,11 @@ function parseOptions(argv: string[]): CliOptions {
   if (values.password !== undefined && values.password.length === 0) throw new UsageError('--password must not be empty');
   return {
     controllers,
-    ...(port !== undefined ? { port } : {}),
+    port,
     profile,
     scale,
-    ...(values.password !== undefined ? { password: values.password } : {}),
-    ...(values.dir !== undefined ? { dir: values.dir } : {}),
+    password: values.password,
+    dir: values.dir,
     json: values.json ?? false,
     help: values.help ?? false,
   };
@@ -220,8 +220,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       controllers: options.controllers,
       profile: options.profile,
       scale: options.scale,
-      ...(options.port !== undefined ? { firstPort: options.port } : {}),
-      ...(options.password !== undefined ? { password: options.password } : {}),
+      firstPort: options.port,
+      password: options.password,
     };
     sim = await startSimulator(simOptions);
     const license = join(dir, 'license.txt');

@@ -134,7 +134,7 @@ export class AzureModel {
         provisioningState: 'Succeeded',
         addressPrefix: r.addressPrefix,
         nextHopType: r.nextHopType ?? 'VirtualAppliance',
-        ...(r.nextHopIpAddress !== undefined ? { nextHopIpAddress: r.nextHopIpAddress } : {}),
+        nextHopIpAddress: r.nextHopIpAddress, // JSON.stringify leaves it out when undefined
       },
     };
   }
@@ -221,7 +221,7 @@ export class AzureModel {
         provisioningState: 'Succeeded',
         hardwareProfile: { vmSize: 'Standard_B2s' },
         networkProfile: { networkInterfaces: [{ id: this.nicId(vm), properties: { primary: true } }] },
-        ...(expandInstanceView ? { instanceView: this.instanceViewJson(vm) } : {}),
+        instanceView: expandInstanceView ? this.instanceViewJson(vm) : undefined, // left out of the JSON when not expanded
       },
     };
   }

@@ -15,6 +15,7 @@ export type AzureOperation =
   | 'virtualMachines.get'
   | 'virtualMachines.instanceView';
 
+/** A request path resolved to an operation and the names in it. */
 export interface Matched {
   operation: AzureOperation;
   rg?: string;
@@ -39,6 +40,7 @@ const ROUTES: [RegExp, AzureOperation][] = [
   [new RegExp(`^${RG}${CMP}/virtualMachines/([^/]+)/instanceView$`, 'i'), 'virtualMachines.instanceView'],
 ];
 
+/** Resolves method and path to an operation; throws `ArmError` as ARM answers an unknown path or method. */
 export function match(method: string, path: string, subscriptionId: string): Matched {
   for (const [re, op] of ROUTES) {
     const m = re.exec(path);
@@ -53,7 +55,7 @@ export function match(method: string, path: string, subscriptionId: string): Mat
     else if (method !== 'GET') {
       throw new ArmError(405, 'MethodNotAllowed', `The requested method ${method} is not allowed for ${path}.`);
     }
-    return { operation, ...(rg ? { rg } : {}), ...(name ? { name } : {}), ...(child ? { child } : {}) };
+    return { operation, rg, name, child };
   }
   throw new ArmError(404, 'InvalidResourceType', `The resource path '${path}' is not known to the Azure emulator.`);
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import { ArmError, AzureModel, type AzurePowerState, type AzureRouteSpec, type AzureRouteTableState } from './azure-model.js';
+import { serveArm } from './azure-operations.js';
 import { match, type Matched } from './azure-routes.js';
 import {
   applyFaults,
@@ -24,16 +25,40 @@ export interface StaticTokenCredential {
   getToken(scopes: string | string[], options?: unknown): Promise<{ token: string; expiresOnTimestamp: number } | null>;
 }
 
+/** How {@link startAzureEmulator} starts; every field is optional. */
 export interface AzureEmulatorOptions {
+  /** Default `00000000-0000-0000-0000-000000000001`. */
   subscriptionId?: string;
   /** Resource group used when addVm / addRouteTable name none. */
   resourceGroup?: string;
+  /** Faults from the first request on (change them later through `emulator.faults`). */
   faults?: CloudFaults;
+  /** Source of randomness for `failRate`; inject one for reproducible runs. */
   random?: () => number;
   /** Reuse a certificate instead of generating one (saves time when starting many). */
   tls?: { key: string; cert: string };
 }
 
+/** What a test gives to add a VM; it gets one NIC, `<name>-nic`, holding `privateIp`. */
+export interface AzureVmInput {
+  name: string;
+  privateIp: string;
+  /** Default `running`. */
+  powerState?: AzurePowerState;
+  /** Default: the emulator's resource group. */
+  resourceGroup?: string;
+}
+
+/** What a test gives to add a route table. */
+export interface AzureRouteTableInput {
+  name: string;
+  /** Default: the emulator's resource group. */
+  resourceGroup?: string;
+  tags?: Record<string, string>;
+  routes: AzureRouteSpec[];
+}
+
+/** A running Azure Resource Manager emulator: where to reach it, how to log in, controls for tests. */
 export interface AzureEmulator {
   /** `https://127.0.0.1:PORT`, for the ARM clients' `endpoint` / `$host`. */
   readonly endpoint: string;
@@ -48,200 +73,105 @@ export interface AzureEmulator {
   readonly writes: number;
   readonly requests: readonly CloudRequestRecord[];
   /** Adds a VM and its NIC (`<name>-nic`). */
-  addVm(input: { name: string; privateIp: string; powerState?: AzurePowerState; resourceGroup?: string }): {
-    vmId: string;
-    nicId: string;
-  };
+  addVm(input: AzureVmInput): { vmId: string; nicId: string };
+  /** Changes a VM's power state; throws for an unknown VM. */
   setPowerState(vmName: string, state: AzurePowerState): void;
-  addRouteTable(input: {
-    name: string;
-    resourceGroup?: string;
-    tags?: Record<string, string>;
-    routes: AzureRouteSpec[];
-  }): { id: string };
+  /** Adds a route table (routes default to next hop type `VirtualAppliance`); returns its ARM id. */
+  addRouteTable(input: AzureRouteTableInput): { id: string };
+  /** Deep copies: the emulator's state cannot be changed through them. */
   routeTables(): AzureRouteTableState[];
   /** The route of that table with that address prefix. */
   route(tableName: string, addressPrefix: string, resourceGroup?: string): AzureRouteSpec | undefined;
+  /** Simulates a route removed out of band; returns whether there was one. */
   deleteRoute(tableName: string, addressPrefix: string, resourceGroup?: string): boolean;
+  /** Simulates someone re-pointing a route behind the SDK's back (no write counted); throws for an unknown route. */
   setRouteNextHop(tableName: string, addressPrefix: string, nextHopIpAddress: string, resourceGroup?: string): void;
+  /** Closes the listener and every connection, hanging ones included. */
   stop(): Promise<void>;
 }
 
-/** Starts an HTTPS Azure Resource Manager emulator (route tables, NICs, VMs) on 127.0.0.1. */
-export async function startAzureEmulator(opts: AzureEmulatorOptions = {}): Promise<AzureEmulator> {
-  const subscriptionId = opts.subscriptionId ?? '00000000-0000-0000-0000-000000000001';
-  const defaultRg = opts.resourceGroup ?? 'vns3-rg';
-  const model = new AzureModel(subscriptionId);
-  model.groups.add(defaultRg);
-  const random = opts.random ?? Math.random;
-  const requests: CloudRequestRecord[] = [];
-  const hanging = new Set<ServerResponse>();
-  const token = `emulator-${randomUUID()}`;
-  let writes = 0;
+/** The emulator's state a request handler reads and updates. */
+interface ArmState {
+  readonly model: AzureModel;
+  readonly subscriptionId: string;
+  /** The only bearer token accepted. */
+  readonly token: string;
+  readonly random: () => number;
+  readonly requests: CloudRequestRecord[];
+  /** Requests held open by the `hang` fault, destroyed on stop. */
+  readonly hanging: Set<ServerResponse>;
+  faults: CloudFaults;
+  writes: number;
+}
 
-  const pems = opts.tls ?? (await loopbackCertificate());
-
-  function serve(m: Matched, method: string, url: URL, body: unknown): { status: number; json: unknown } {
-    const rg = m.rg ?? '';
-    const name = m.name ?? '';
-    switch (m.operation) {
-      case 'routeTables.listAll':
-        return { status: 200, json: { value: [...model.tables.values()].map((t) => model.tableJson(t)) } };
-      case 'routeTables.list': {
-        model.requireGroup(rg);
-        const value = [...model.tables.values()]
-          .filter((t) => t.resourceGroup.toLowerCase() === rg.toLowerCase())
-          .map((t) => model.tableJson(t));
-        return { status: 200, json: { value } };
-      }
-      case 'routeTables.get':
-        return { status: 200, json: model.tableJson(model.table(rg, name)) };
-      case 'routes.list': {
-        const t = model.table(rg, name);
-        return { status: 200, json: { value: t.routes.map((r) => model.routeJson(t, r)) } };
-      }
-      case 'routes.get': {
-        const t = model.table(rg, name);
-        const r = t.routes.find((x) => x.name.toLowerCase() === m.child?.toLowerCase());
-        if (!r) throw new ArmError(404, 'NotFound', `Route ${m.child} in route table ${name} was not found.`);
-        return { status: 200, json: model.routeJson(t, r) };
-      }
-      case 'routes.createOrUpdate': {
-        const t = model.table(rg, name);
-        const { created, route } = model.putRoute(t, m.child ?? '', body);
-        writes += 1;
-        return { status: created ? 201 : 200, json: model.routeJson(t, route) };
-      }
-      case 'routes.delete': {
-        const t = model.table(rg, name);
-        const before = t.routes.length;
-        t.routes = t.routes.filter((x) => x.name.toLowerCase() !== m.child?.toLowerCase());
-        if (t.routes.length === before) return { status: 204, json: undefined };
-        writes += 1;
-        return { status: 200, json: undefined };
-      }
-      case 'networkInterfaces.listAll':
-        return { status: 200, json: { value: [...model.vms.values()].map((v) => model.nicJson(v)) } };
-      case 'networkInterfaces.list': {
-        model.requireGroup(rg);
-        const value = [...model.vms.values()]
-          .filter((v) => v.resourceGroup.toLowerCase() === rg.toLowerCase())
-          .map((v) => model.nicJson(v));
-        return { status: 200, json: { value } };
-      }
-      case 'networkInterfaces.get': {
-        model.requireGroup(rg);
-        const vm = [...model.vms.values()].find(
-          (v) => v.resourceGroup.toLowerCase() === rg.toLowerCase() && v.nicName.toLowerCase() === name.toLowerCase(),
-        );
-        if (!vm) {
-          throw new ArmError(
-            404,
-            'ResourceNotFound',
-            `The Resource 'Microsoft.Network/networkInterfaces/${name}' under resource group '${rg}' was not found.`,
-          );
-        }
-        return { status: 200, json: model.nicJson(vm) };
-      }
-      case 'virtualMachines.get': {
-        const expand = (url.searchParams.get('$expand') ?? '').toLowerCase() === 'instanceview';
-        return { status: 200, json: model.vmJson(model.vm(rg, name), expand) };
-      }
-      case 'virtualMachines.instanceView':
-        return { status: 200, json: model.instanceViewJson(model.vm(rg, name)) };
-    }
+/** Writes a JSON reply (or an empty one for `json` undefined) and records its status. */
+function reply(res: ServerResponse, record: CloudRequestRecord, status: number, json: unknown): void {
+  record.status = status;
+  const headers: Record<string, string> = { 'x-ms-request-id': randomUUID() };
+  if (json === undefined) {
+    res.writeHead(status, headers);
+    res.end();
+    return;
   }
+  res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8' });
+  res.end(JSON.stringify(json));
+}
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const raw = await readBody(req);
-    const url = new URL(req.url ?? '/', 'https://127.0.0.1');
-    const method = req.method ?? 'GET';
-    const record: CloudRequestRecord = { operation: 'unknown', method, path: url.pathname, params: {}, status: 0 };
-    requests.push(record);
-    const send = (status: number, json: unknown): void => {
-      record.status = status;
-      const headers: Record<string, string> = { 'x-ms-request-id': randomUUID() };
-      if (json === undefined) {
-        res.writeHead(status, headers);
-        res.end();
-        return;
-      }
-      res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8' });
-      res.end(JSON.stringify(json));
-    };
-    const fail = (e: ArmError): void => send(e.status, { error: { code: e.code, message: e.message } });
+/** Resolves the operation and records it with the names in its path. */
+function matchAndRecord(state: ArmState, method: string, url: URL, record: CloudRequestRecord): Matched {
+  const matched = match(method, url.pathname, state.subscriptionId);
+  record.operation = matched.operation;
+  if (matched.rg) record.params['resourceGroup'] = matched.rg;
+  if (matched.name) record.params['name'] = matched.name;
+  if (matched.child) record.params['child'] = matched.child;
+  return matched;
+}
 
-    if (req.headers.authorization !== `Bearer ${token}`) {
+function parseJson(raw: string): unknown {
+  if (!raw) return undefined;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new ArmError(400, 'InvalidRequestContent', 'The request content was invalid and could not be deserialized.');
+  }
+}
+
+/** Answers one ARM request: authentication first, then the path, the faults, the body, the operation. */
+async function handle(state: ArmState, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const raw = await readBody(req);
+  const url = new URL(req.url ?? '/', 'https://127.0.0.1');
+  const method = req.method ?? 'GET';
+  const record: CloudRequestRecord = { operation: 'unknown', method, path: url.pathname, params: {}, status: 0 };
+  state.requests.push(record);
+  try {
+    if (req.headers.authorization !== `Bearer ${state.token}`) {
       // Checked first: an unauthenticated caller learns nothing about resources.
-      fail(new ArmError(401, 'AuthenticationFailed', 'Authentication failed. The Authorization header is missing or invalid.'));
-      return;
+      throw new ArmError(401, 'AuthenticationFailed', 'Authentication failed. The Authorization header is missing or invalid.');
     }
-    let matched: Matched;
-    try {
-      matched = match(method, url.pathname, subscriptionId);
-    } catch (e) {
-      if (e instanceof ArmError) return fail(e);
-      throw e;
-    }
-    record.operation = matched.operation;
-    if (matched.rg) record.params['resourceGroup'] = matched.rg;
-    if (matched.name) record.params['name'] = matched.name;
-    if (matched.child) record.params['child'] = matched.child;
-
-    const outcome = await applyFaults(emulator.faults, matched.operation, random);
+    const matched = matchAndRecord(state, method, url, record);
+    const outcome = await applyFaults(state.faults, matched.operation, state.random);
     if (outcome === 'hang') {
-      hanging.add(res);
-      res.on('close', () => hanging.delete(res));
+      state.hanging.add(res);
+      res.on('close', () => state.hanging.delete(res));
       return;
     }
-    if (outcome === 'fail') {
-      fail(new ArmError(503, 'ServiceUnavailable', 'The service is temporarily unavailable. Please retry.'));
-      return;
-    }
-    let body: unknown = undefined;
-    if (raw) {
-      try {
-        body = JSON.parse(raw);
-      } catch {
-        return fail(new ArmError(400, 'InvalidRequestContent', 'The request content was invalid and could not be deserialized.'));
-      }
-    }
-    try {
-      const { status, json } = serve(matched, method, url, body);
-      send(status, json);
-    } catch (e) {
-      if (e instanceof ArmError) return fail(e);
-      throw e;
-    }
+    if (outcome === 'fail') throw new ArmError(503, 'ServiceUnavailable', 'The service is temporarily unavailable. Please retry.');
+    const { status, json, wrote } = serveArm(state.model, matched, url, parseJson(raw));
+    if (wrote) state.writes += 1;
+    reply(res, record, status, json);
+  } catch (e) {
+    if (!(e instanceof ArmError)) throw e;
+    reply(res, record, e.status, { error: { code: e.code, message: e.message } });
   }
+}
 
-  const server = createServer({ key: pems.key, cert: pems.cert }, (req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent) {
-        res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: { code: 'InternalServerError', message: 'The emulator failed.' } }));
-      }
-    });
-  });
-  const port = await listenOnLoopback(server);
-
+/** The test-facing controls over the model: set up VMs and tables, change routes out of band. */
+function azureControls(model: AzureModel, defaultRg: string) {
   const tableOf = (name: string, rg?: string): AzureRouteTableState => model.table(rg ?? defaultRg, name);
-  const credential: StaticTokenCredential = {
-    getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_600_000 }),
-  };
-
-  const emulator: AzureEmulator = {
-    endpoint: `https://127.0.0.1:${port}`,
-    ca: pems.cert,
-    subscriptionId,
-    resourceGroup: defaultRg,
-    credential,
-    faults: { ...(opts.faults ?? {}) },
-    get writes() {
-      return writes;
-    },
-    requests,
-    addVm(input) {
+  const routeOf = (tableName: string, addressPrefix: string, rg?: string): AzureRouteSpec | undefined =>
+    tableOf(tableName, rg).routes.find((x) => x.addressPrefix === addressPrefix);
+  return {
+    addVm(input: AzureVmInput) {
       const vm = {
         resourceGroup: input.resourceGroup ?? defaultRg,
         name: input.name,
@@ -252,39 +182,86 @@ export async function startAzureEmulator(opts: AzureEmulatorOptions = {}): Promi
       model.addVm(vm);
       return { vmId: model.vmId(vm), nicId: model.nicId(vm) };
     },
-    setPowerState(vmName, state) {
+    setPowerState(vmName: string, state: AzurePowerState) {
       const vm = model.findVmByName(vmName);
       if (!vm) throw new Error(`No VM ${vmName} in the Azure emulator`);
       vm.powerState = state;
     },
-    addRouteTable(input) {
+    addRouteTable(input: AzureRouteTableInput) {
       const t: AzureRouteTableState = {
         resourceGroup: input.resourceGroup ?? defaultRg,
         name: input.name,
-        tags: { ...(input.tags ?? {}) },
+        tags: { ...input.tags },
         routes: input.routes.map((r) => ({ ...r, nextHopType: r.nextHopType ?? 'VirtualAppliance' })),
       };
       model.addTable(t);
       return { id: `${model.rgId(t.resourceGroup)}/providers/Microsoft.Network/routeTables/${t.name}` };
     },
     routeTables: () => [...model.tables.values()].map((t) => structuredClone(t)),
-    route(tableName, addressPrefix, rg) {
-      const r = tableOf(tableName, rg).routes.find((x) => x.addressPrefix === addressPrefix);
+    route(tableName: string, addressPrefix: string, rg?: string) {
+      const r = routeOf(tableName, addressPrefix, rg);
       return r && { ...r };
     },
-    deleteRoute(tableName, addressPrefix, rg) {
+    deleteRoute(tableName: string, addressPrefix: string, rg?: string) {
       const t = tableOf(tableName, rg);
       const before = t.routes.length;
       t.routes = t.routes.filter((x) => x.addressPrefix !== addressPrefix);
       return t.routes.length < before;
     },
-    setRouteNextHop(tableName, addressPrefix, nextHopIpAddress, rg) {
-      const r = tableOf(tableName, rg).routes.find((x) => x.addressPrefix === addressPrefix);
+    setRouteNextHop(tableName: string, addressPrefix: string, nextHopIpAddress: string, rg?: string) {
+      const r = routeOf(tableName, addressPrefix, rg);
       if (!r) throw new Error(`No route ${addressPrefix} in route table ${tableName}`);
       r.nextHopType = 'VirtualAppliance';
       r.nextHopIpAddress = nextHopIpAddress;
     },
-    stop: () => closeServer(server, hanging),
+  } satisfies Partial<AzureEmulator>;
+}
+
+/**
+ * Starts an HTTPS Azure Resource Manager emulator (route tables, NICs, VMs) on 127.0.0.1, for the HA
+ * engine's Azure route provider: give the ARM clients its `endpoint`, its `credential` and trust its
+ * `ca`. Call `stop()` when done. Throws the listen error if no loopback port can be bound.
+ */
+export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Promise<AzureEmulator> {
+  const { subscriptionId = '00000000-0000-0000-0000-000000000001', resourceGroup = 'vns3-rg' } = options;
+  const state: ArmState = {
+    model: new AzureModel(subscriptionId),
+    subscriptionId,
+    token: `emulator-${randomUUID()}`,
+    random: options.random ?? Math.random,
+    requests: [],
+    hanging: new Set(),
+    faults: { ...options.faults },
+    writes: 0,
   };
-  return emulator;
+  state.model.groups.add(resourceGroup);
+  const pems = options.tls ?? (await loopbackCertificate());
+  const server = createServer({ key: pems.key, cert: pems.cert }, (req, res) => {
+    handle(state, req, res).catch(() => {
+      if (!res.headersSent) {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: 'InternalServerError', message: 'The emulator failed.' } }));
+      }
+    });
+  });
+  const port = await listenOnLoopback(server);
+  return {
+    endpoint: `https://127.0.0.1:${port}`,
+    ca: pems.cert,
+    subscriptionId,
+    resourceGroup,
+    credential: { getToken: async () => ({ token: state.token, expiresOnTimestamp: Date.now() + 3_600_000 }) },
+    get faults() {
+      return state.faults;
+    },
+    set faults(faults: CloudFaults) {
+      state.faults = faults;
+    },
+    get writes() {
+      return state.writes;
+    },
+    requests: state.requests,
+    ...azureControls(state.model, resourceGroup),
+    stop: () => closeServer(server, state.hanging),
+  };
 }

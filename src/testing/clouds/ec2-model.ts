@@ -34,7 +34,6 @@ export interface Ec2RouteTable {
   routes: Ec2Route[];
 }
 
-/** An EC2 API error: becomes `<Response><Errors><Error><Code>…` on the wire. */
 /** What a test gives to add an instance; everything but the private IP has a default. */
 export interface Ec2InstanceInput {
   instanceId?: string;
@@ -46,6 +45,15 @@ export interface Ec2InstanceInput {
   secondaryIps?: string[];
 }
 
+/** What a test gives to add a route table; a `gatewayId: 'local'` route is the VPC's own. */
+export interface Ec2RouteTableInput {
+  routeTableId?: string;
+  vpcId: string;
+  tags?: Record<string, string>;
+  routes: ({ destination: string } & Ec2RouteTarget)[];
+}
+
+/** An EC2 API error: becomes `<Response><Errors><Error><Code>…` on the wire. */
 export class Ec2Error extends Error {
   constructor(
     readonly code: string,
@@ -98,22 +106,17 @@ export class Ec2Model {
       vpcId: input.vpcId ?? 'vpc-00000000000000001',
       state: input.state ?? 'running',
       secondaryIps: [...(input.secondaryIps ?? [])],
-      ...(input.name !== undefined ? { name: input.name } : {}),
+      name: input.name,
     };
     this.instances.set(instance.instanceId, instance);
     return instance;
   }
 
-  addRouteTable(input: {
-    routeTableId?: string;
-    vpcId: string;
-    tags?: Record<string, string>;
-    routes: ({ destination: string } & Ec2RouteTarget)[];
-  }): Ec2RouteTable {
+  addRouteTable(input: Ec2RouteTableInput): Ec2RouteTable {
     const table: Ec2RouteTable = {
       routeTableId: input.routeTableId ?? this.nextId('rtb-'),
       vpcId: input.vpcId,
-      tags: { ...(input.tags ?? {}) },
+      tags: { ...input.tags },
       routes: [],
     };
     for (const r of input.routes) {

@@ -8,6 +8,7 @@ import {
   type Ec2InstanceStateName,
   type Ec2Route,
   type Ec2RouteTable,
+  type Ec2RouteTableInput,
   type Ec2RouteTarget,
 } from './ec2-model.js';
 import {
@@ -27,14 +28,17 @@ import {
   type CloudRequestRecord,
 } from './server.js';
 
-export type { Ec2Instance, Ec2InstanceInput, Ec2InstanceStateName, Ec2Route, Ec2RouteTable, Ec2RouteTarget } from './ec2-model.js';
+export type { Ec2Instance, Ec2InstanceInput, Ec2InstanceStateName, Ec2Route, Ec2RouteTable, Ec2RouteTableInput, Ec2RouteTarget } from './ec2-model.js';
 
+/** How {@link startEc2Emulator} starts; both fields are optional. */
 export interface Ec2EmulatorOptions {
+  /** Faults from the first request on (change them later through `emulator.faults`). */
   faults?: CloudFaults;
   /** Source of randomness for `failRate`; inject one for reproducible runs. */
   random?: () => number;
 }
 
+/** A running EC2 emulator: its endpoint, its counters, and controls a test uses to set the scene. */
 export interface Ec2Emulator {
   /** `http://127.0.0.1:PORT`, to pass as the EC2Client `endpoint`. */
   readonly endpoint: string;
@@ -44,21 +48,21 @@ export interface Ec2Emulator {
   readonly writes: number;
   /** Every API request in arrival order. */
   readonly requests: readonly CloudRequestRecord[];
+  /** Adds an instance (running unless told otherwise); returns a copy. */
   addInstance(input: Ec2InstanceInput): Ec2Instance;
+  /** Changes an instance's state (routes to a stopped one turn `blackhole`); throws for an unknown id. */
   setInstanceState(instanceId: string, state: Ec2InstanceStateName): void;
-  addRouteTable(input: {
-    routeTableId?: string;
-    vpcId: string;
-    tags?: Record<string, string>;
-    routes: ({ destination: string } & Ec2RouteTarget)[];
-  }): Ec2RouteTable;
+  /** Adds a route table; returns a copy. */
+  addRouteTable(input: Ec2RouteTableInput): Ec2RouteTable;
   /** Deep copies: the emulator's state cannot be changed through them. */
   routeTables(): Ec2RouteTable[];
+  /** A copy of one route, with its current state. */
   route(routeTableId: string, destination: string): Ec2Route | undefined;
   /** Simulates a route removed out of band; returns whether there was one. */
   deleteRoute(routeTableId: string, destination: string): boolean;
   /** Simulates someone re-pointing a route behind the SDK's back (no write counted). */
   setRouteTarget(routeTableId: string, destination: string, target: Ec2RouteTarget): void;
+  /** Closes the listener and every connection, hanging ones included. */
   stop(): Promise<void>;
 }
 
@@ -90,117 +94,113 @@ function required(params: URLSearchParams, name: string): string {
   return v;
 }
 
-/** Starts an EC2 Query API emulator (route tables and instances) on 127.0.0.1. */
-export async function startEc2Emulator(opts: Ec2EmulatorOptions = {}): Promise<Ec2Emulator> {
-  const model = new Ec2Model();
-  const random = opts.random ?? Math.random;
-  const requests: CloudRequestRecord[] = [];
-  const hanging = new Set<ServerResponse>();
-  let writes = 0;
-
-  function dispatch(action: string, params: URLSearchParams, requestId: string): string {
-    switch (action) {
-      case 'DescribeRouteTables': {
-        const tables = model.describeRouteTables(listParam(params, 'RouteTableId'), filterParams(params));
-        return describeRouteTablesXml(requestId, tables, (r) => model.routeState(r));
-      }
-      case 'DescribeInstances': {
-        const found = model.describeInstances(listParam(params, 'InstanceId'), filterParams(params));
-        return describeInstancesXml(requestId, found);
-      }
-      case 'ReplaceRoute':
-        model.replaceRoute(required(params, 'RouteTableId'), destinationParam(params), routeTarget(params));
-        return returnTrueXml(action, requestId);
-      case 'CreateRoute':
-        model.createRoute(required(params, 'RouteTableId'), destinationParam(params), routeTarget(params));
-        return returnTrueXml(action, requestId);
-      case 'DeleteRoute':
-        model.deleteRoute(required(params, 'RouteTableId'), destinationParam(params));
-        return returnTrueXml(action, requestId);
-      default:
-        throw new Ec2Error('InvalidAction', `The action ${action} is not valid for this web service.`);
+/** Runs one Query API action on the model; returns the reply's XML or throws `Ec2Error`. */
+function dispatch(model: Ec2Model, action: string, params: URLSearchParams, requestId: string): string {
+  switch (action) {
+    case 'DescribeRouteTables': {
+      const tables = model.describeRouteTables(listParam(params, 'RouteTableId'), filterParams(params));
+      return describeRouteTablesXml(requestId, tables, (r) => model.routeState(r));
     }
+    case 'DescribeInstances': {
+      const found = model.describeInstances(listParam(params, 'InstanceId'), filterParams(params));
+      return describeInstancesXml(requestId, found);
+    }
+    case 'ReplaceRoute':
+      model.replaceRoute(required(params, 'RouteTableId'), destinationParam(params), routeTarget(params));
+      return returnTrueXml(action, requestId);
+    case 'CreateRoute':
+      model.createRoute(required(params, 'RouteTableId'), destinationParam(params), routeTarget(params));
+      return returnTrueXml(action, requestId);
+    case 'DeleteRoute':
+      model.deleteRoute(required(params, 'RouteTableId'), destinationParam(params));
+      return returnTrueXml(action, requestId);
+    default:
+      throw new Ec2Error('InvalidAction', `The action ${action} is not valid for this web service.`);
   }
+}
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readBody(req);
-    const query = new URL(req.url ?? '/', 'http://x').searchParams;
-    const params = new URLSearchParams(req.method === 'POST' ? body : query);
-    const action = params.get('Action') ?? '';
-    const record: CloudRequestRecord = {
-      operation: action,
-      method: req.method ?? 'GET',
-      path: req.url ?? '/',
-      params: Object.fromEntries([...params].filter(([k]) => k !== 'Action' && k !== 'Version')),
-      status: 0,
-    };
-    requests.push(record);
-    const requestId = randomUUID();
-    const send = (status: number, xml: string): void => {
-      record.status = status;
-      res.writeHead(status, { 'content-type': 'text/xml;charset=UTF-8', 'x-amzn-requestid': requestId });
-      res.end(xml);
-    };
+/** The emulator's state a request handler reads and updates. */
+interface Ec2State {
+  readonly model: Ec2Model;
+  readonly random: () => number;
+  readonly requests: CloudRequestRecord[];
+  /** Requests held open by the `hang` fault, destroyed on stop. */
+  readonly hanging: Set<ServerResponse>;
+  faults: CloudFaults;
+  writes: number;
+}
 
-    const outcome = await applyFaults(emulator.faults, action, random);
-    if (outcome === 'hang') {
-      hanging.add(res);
-      res.on('close', () => hanging.delete(res));
-      return;
-    }
-    if (outcome === 'fail') {
-      send(503, errorXml('Unavailable', 'The service is unavailable. Please try again shortly.', requestId));
-      return;
-    }
-    try {
-      const xml = dispatch(action, params, requestId);
-      if (MUTATING.has(action)) writes += 1;
-      send(200, xml);
-    } catch (e) {
-      if (!(e instanceof Ec2Error)) throw e;
-      send(e.status, errorXml(e.code, e.message, requestId));
-    }
+/** Answers one Query API request (action in the query or the form body), after the faults. */
+async function handle(state: Ec2State, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const body = await readBody(req);
+  const query = new URL(req.url ?? '/', 'http://x').searchParams;
+  const params = new URLSearchParams(req.method === 'POST' ? body : query);
+  const action = params.get('Action') ?? '';
+  const record: CloudRequestRecord = {
+    operation: action,
+    method: req.method ?? 'GET',
+    path: req.url ?? '/',
+    params: Object.fromEntries([...params].filter(([k]) => k !== 'Action' && k !== 'Version')),
+    status: 0,
+  };
+  state.requests.push(record);
+  const requestId = randomUUID();
+  const send = (status: number, xml: string): void => {
+    record.status = status;
+    res.writeHead(status, { 'content-type': 'text/xml;charset=UTF-8', 'x-amzn-requestid': requestId });
+    res.end(xml);
+  };
+
+  const outcome = await applyFaults(state.faults, action, state.random);
+  if (outcome === 'hang') {
+    state.hanging.add(res);
+    res.on('close', () => state.hanging.delete(res));
+    return;
   }
+  if (outcome === 'fail') {
+    send(503, errorXml('Unavailable', 'The service is unavailable. Please try again shortly.', requestId));
+    return;
+  }
+  try {
+    const xml = dispatch(state.model, action, params, requestId);
+    if (MUTATING.has(action)) state.writes += 1;
+    send(200, xml);
+  } catch (e) {
+    if (!(e instanceof Ec2Error)) throw e;
+    send(e.status, errorXml(e.code, e.message, requestId));
+  }
+}
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent) {
-        res.writeHead(500, { 'content-type': 'text/xml;charset=UTF-8' });
-        res.end(errorXml('InternalError', 'An internal error has occurred', randomUUID()));
-      }
-    });
-  });
-  const port = await listenOnLoopback(server);
+/** A table as the caller sees it: every route with its current state (active or blackhole). */
+function withStates(model: Ec2Model, t: Ec2RouteTable): Ec2RouteTable {
+  return { ...t, routes: t.routes.map((r) => ({ ...r, state: model.routeState(r) })) };
+}
 
+/** The test-facing controls over the model: set up instances and tables, change things out of band. */
+function ec2Controls(model: Ec2Model) {
   const clone = <T>(x: T): T => structuredClone(x);
-  const emulator: Ec2Emulator = {
-    endpoint: `http://127.0.0.1:${port}`,
-    faults: { ...(opts.faults ?? {}) },
-    get writes() {
-      return writes;
-    },
-    requests,
-    addInstance: (input) => clone(model.addInstance(input)),
-    setInstanceState(instanceId, state) {
+  return {
+    addInstance: (input: Ec2InstanceInput) => clone(model.addInstance(input)),
+    setInstanceState(instanceId: string, state: Ec2InstanceStateName) {
       const inst = model.instances.get(instanceId);
       if (!inst) throw new Error(`No instance ${instanceId} in the EC2 emulator`);
       inst.state = state;
     },
-    addRouteTable: (input) => clone(withStates(model.addRouteTable(input))),
-    routeTables: () => [...model.tables.values()].map((t) => clone(withStates(t))),
-    route(routeTableId, destination) {
+    addRouteTable: (input: Ec2RouteTableInput) => clone(withStates(model, model.addRouteTable(input))),
+    routeTables: () => [...model.tables.values()].map((t) => clone(withStates(model, t))),
+    route(routeTableId: string, destination: string) {
       const t = model.tables.get(routeTableId);
       const r = t && model.findRoute(t, destination);
       return r && { ...clone(r), state: model.routeState(r) };
     },
-    deleteRoute(routeTableId, destination) {
+    deleteRoute(routeTableId: string, destination: string) {
       const t = model.tables.get(routeTableId);
       if (!t) return false;
       const before = t.routes.length;
       t.routes = t.routes.filter((r) => r.destination !== destination);
       return t.routes.length < before;
     },
-    setRouteTarget(routeTableId, destination, target) {
+    setRouteTarget(routeTableId: string, destination: string, target: Ec2RouteTarget) {
       const t = model.table(routeTableId);
       const r = model.findRoute(t, destination);
       if (!r) throw new Error(`No route ${destination} in ${routeTableId}`);
@@ -209,12 +209,45 @@ export async function startEc2Emulator(opts: Ec2EmulatorOptions = {}): Promise<E
       delete r.gatewayId;
       Object.assign(r, model.completeTarget(target, false));
     },
-    stop: () => closeServer(server, hanging),
+  } satisfies Partial<Ec2Emulator>;
+}
+
+/**
+ * Starts an EC2 Query API emulator (route tables and instances) on 127.0.0.1, for the HA engine's
+ * AWS route provider (point the EC2 client's `endpoint` at it). Call `stop()` when done. Throws the
+ * listen error if no loopback port can be bound.
+ */
+export async function startEc2Emulator(options: Ec2EmulatorOptions = {}): Promise<Ec2Emulator> {
+  const state: Ec2State = {
+    model: new Ec2Model(),
+    random: options.random ?? Math.random,
+    requests: [],
+    hanging: new Set(),
+    faults: { ...options.faults },
+    writes: 0,
   };
-
-  function withStates(t: Ec2RouteTable): Ec2RouteTable {
-    return { ...t, routes: t.routes.map((r) => ({ ...r, state: model.routeState(r) })) };
-  }
-
-  return emulator;
+  const server = createServer((req, res) => {
+    handle(state, req, res).catch(() => {
+      if (!res.headersSent) {
+        res.writeHead(500, { 'content-type': 'text/xml;charset=UTF-8' });
+        res.end(errorXml('InternalError', 'An internal error has occurred', randomUUID()));
+      }
+    });
+  });
+  const port = await listenOnLoopback(server);
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    get faults() {
+      return state.faults;
+    },
+    set faults(faults: CloudFaults) {
+      state.faults = faults;
+    },
+    get writes() {
+      return state.writes;
+    },
+    requests: state.requests,
+    ...ec2Controls(state.model),
+    stop: () => closeServer(server, state.hanging),
+  };
 }

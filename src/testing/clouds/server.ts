@@ -1,4 +1,5 @@
 import { generate } from 'selfsigned';
+import { sleep } from '../../abort.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 
@@ -22,6 +23,7 @@ export interface CloudFaults {
   operations?: string[];
 }
 
+/** One request as a cloud emulator saw it. */
 export interface CloudRequestRecord {
   /** EC2 Action or Azure operation name. */
   operation: string;
@@ -42,9 +44,7 @@ export async function applyFaults(
   random: () => number,
 ): Promise<FaultOutcome> {
   if (faults.operations && !faults.operations.includes(operation)) return 'serve';
-  if (faults.latencyMs && faults.latencyMs > 0) {
-    await new Promise((resolve) => setTimeout(resolve, faults.latencyMs));
-  }
+  if (faults.latencyMs && faults.latencyMs > 0) await sleep(faults.latencyMs);
   if (faults.hang) return 'hang';
   if (faults.failRate && random() < faults.failRate) return 'fail';
   return 'serve';

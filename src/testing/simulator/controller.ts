@@ -76,6 +76,7 @@ export interface KeysetState {
 
 /** Runtime faults of one controller, changed through the simulator's fault API. */
 export interface FaultSettings {
+  /** Added to every reply's delay. */
   latencyMs: number;
   /** Probability (0–1) that a request's connection is destroyed without an answer. */
   dropRate: number;
@@ -89,10 +90,14 @@ export interface FaultSettings {
   hangNext: number;
 }
 
+/** One request as the simulated controller saw it (never its headers or body). */
 export interface RequestLogEntry {
   method: string;
+  /** The path without the query, `/api/…`. */
   path: string;
+  /** The status answered, or what a fault did to the request instead. */
   status: number | 'dropped' | 'hung' | 'refused';
+  /** Epoch milliseconds of arrival. */
   at: number;
   durationMs: number;
 }

@@ -1,5 +1,6 @@
 export { startSimulator } from './simulator.js';
-export type { Simulator, SimulatorOptions, SimulatedController, ControllerRef } from './simulator.js';
+export type { Simulator, SimulatorOptions, SimLicenseOptions, ControllerRef } from './simulator.js';
+export type { SimulatedController, SimClientOptions } from './handle.js';
 export type { FaultSettings, RequestLogEntry } from './controller.js';
 export type { ControllerIdentity } from './identity.js';
 export { issueLicense, verifyLicense, type LicenseTerms } from './license.js';

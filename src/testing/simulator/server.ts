@@ -5,7 +5,7 @@ import type { Listener, RequestLogEntry, SimController } from './controller.js';
 import { MESSAGES, SimApiError } from './errors.js';
 import { settleKeyset } from './operations/keyset.js';
 import type { OperationTable } from './operations/types.js';
-import type { SpecValidator } from './validate.js';
+import type { OperationSpec, SpecValidator } from './validate.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -67,124 +67,141 @@ function pickFault(ctl: SimController): 'drop' | 'error' | 'hang' | undefined {
   return undefined;
 }
 
+/** Turns the request's text into the body the operation takes, refusing what the spec refuses. */
+function parseBody(op: OperationSpec, text: string, validator: SpecValidator): unknown {
+  if (op.bodyContentType === 'text/plain') {
+    if (op.bodyRequired && text.trim() === '') throw new SimApiError(400, 'Request body is required.', 'APIArgumentError');
+    return text;
+  }
+  if (!op.validateBody) return undefined;
+  // Clients send `Content-Type: application/json` even on GET; only a body that is present must parse.
+  if (text.trim() === '') {
+    if (op.bodyRequired) throw new SimApiError(400, 'Request body is required.', 'APIArgumentError');
+    return {};
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new SimApiError(400, 'Invalid JSON in request body.', 'APIArgumentError');
+  }
+  const problem = validator.checkBody(op, body);
+  if (problem) throw new SimApiError(400, problem, 'APIArgumentError');
+  return body;
+}
+
+/** Finds the operation, runs it and wraps its result; throws `SimApiError` for every refusal. */
+async function runOperation(ctl: SimController, req: IncomingMessage, method: string, url: URL, options: ServerOptions): Promise<string> {
+  const path = url.pathname.slice(4);
+  const found = options.validator.match(method, path);
+  if (found === 'method-not-allowed') throw new SimApiError(405, `Method ${method} not allowed on ${path}.`, 'MethodNotAllowed');
+  if (!found) throw new SimApiError(404, `Unknown API endpoint: ${method} /api${path}`, 'NotFound');
+  const op = options.operations[`${method} ${found.op.template}`];
+  if (!op) throw new SimApiError(501, `${method} ${found.op.template} is not simulated.`, 'NotImplemented');
+  const body = parseBody(found.op, await readBody(req), options.validator);
+  settleKeyset(ctl);
+  const result = await op({ ctl, params: found.params, query: url.searchParams, body });
+  const envelope = { response: result };
+  if (options.validateResponses) {
+    const problem = options.validator.checkResponse(method, path, 200, envelope);
+    if (problem) throw new SimApiError(500, `Simulator reply violates spec: ${problem}`, 'SpecViolation');
+  }
+  return JSON.stringify(envelope);
+}
+
+/**
+ * What a request meets before the API sees it: injected faults, the latency, the web front while
+ * the API reboots, the path and the credentials. Returns the status it was answered with, or
+ * undefined when the API should serve it.
+ */
+async function screen(ctl: SimController, req: IncomingMessage, res: ServerResponse, url: URL, options: ServerOptions): Promise<RequestLogEntry['status'] | undefined> {
+  const fault = pickFault(ctl);
+  if (fault === 'hang') return 'hung'; // the socket is destroyed only when the controller stops
+  if (fault === 'drop') {
+    req.socket.destroy();
+    return 'dropped';
+  }
+  const latency = ctl.faults.latencyMs + ctl.world.timings.requestLatencyMs;
+  if (latency > 0) await options.sleep(latency);
+  if (fault === 'error') {
+    sendGatewayPage(res, 503);
+    return 503;
+  }
+  const now = Date.now();
+  if (now < ctl.unavailableUntil) {
+    // First the proxy finds nothing behind it (502), then the app reports itself starting (503).
+    const status = ctl.unavailableUntil - now > ctl.world.timings.reboot5xxMs / 2 ? 502 : 503;
+    sendGatewayPage(res, status);
+    return status;
+  }
+  if (!url.pathname.startsWith('/api/')) {
+    sendError(res, 404, 'NotFound', `Not found: ${url.pathname}`);
+    return 404;
+  }
+  if (!authorized(ctl, req)) {
+    sendError(res, 401, 'Unauthorized', MESSAGES.authFailed);
+    return 401;
+  }
+  return undefined;
+}
+
+/** Answers one request as the controller's web front and API would, and logs it. */
+async function handle(ctl: SimController, req: IncomingMessage, res: ServerResponse, options: ServerOptions): Promise<void> {
+  const started = Date.now();
+  const url = new URL(req.url ?? '/', 'https://controller');
+  const method = (req.method ?? 'GET').toUpperCase();
+  const log = (status: RequestLogEntry['status']): void => {
+    ctl.requestLog.push({ method, path: url.pathname, status, at: started, durationMs: Date.now() - started });
+  };
+  const refused = await screen(ctl, req, res, url, options);
+  if (refused !== undefined) return log(refused);
+  if (method !== 'GET' && method !== 'HEAD') ctl.writes++;
+  let status = 200;
+  try {
+    send(res, 200, await runOperation(ctl, req, method, url, options));
+  } catch (err) {
+    const known = err instanceof SimApiError;
+    status = known ? err.status : 500;
+    sendError(res, status, known ? err.errorName : 'ServerError', known ? err.message : 'Internal server error.');
+  }
+  log(status);
+  if (ctl.rebootAfterReply) {
+    ctl.rebootAfterReply = false;
+    // The reply must reach the client before the controller goes down, as on a real one.
+    res.once('finish', () => void ctl.reboot());
+  }
+}
+
+/** Listens on 127.0.0.1 at the controller's port (any free one for port 0) and records the port taken. */
+async function listen(ctl: SimController, sockets: Set<Socket>, options: ServerOptions): Promise<Server> {
+  const server = createServer({ key: ctl.certificate.key, cert: ctl.certificate.cert, keepAliveTimeout: 30_000, noDelay: true }, (req, res) => {
+    handle(ctl, req, res, options).catch(() => res.destroy());
+  });
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  server.on('tlsClientError', () => undefined);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(ctl.port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  if (address && typeof address === 'object') ctl.port = address.port;
+  return server;
+}
+
+/** The controller's HTTPS front, opened and closed as it boots, reboots and crashes. */
 export function attachServer(ctl: SimController, options: ServerOptions): Listener {
   let server: Server | undefined;
   const sockets = new Set<Socket>();
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const started = Date.now();
-    const url = new URL(req.url ?? '/', 'https://controller');
-    const method = (req.method ?? 'GET').toUpperCase();
-    const entry: RequestLogEntry = { method, path: url.pathname, status: 0, at: started, durationMs: 0 };
-    const finish = (status: RequestLogEntry['status']): void => {
-      entry.status = status;
-      entry.durationMs = Date.now() - started;
-      ctl.requestLog.push(entry);
-    };
-
-    const fault = pickFault(ctl);
-    if (fault === 'hang') return finish('hung'); // the socket is destroyed only when the controller stops
-    if (fault === 'drop') {
-      req.socket.destroy();
-      return finish('dropped');
-    }
-    const latency = ctl.faults.latencyMs + ctl.world.timings.requestLatencyMs;
-    if (latency > 0) await options.sleep(latency);
-    if (fault === 'error') {
-      sendGatewayPage(res, 503);
-      return finish(503);
-    }
-    const now = Date.now();
-    if (now < ctl.unavailableUntil) {
-      // First the proxy finds nothing behind it (502), then the app reports itself starting (503).
-      const status = ctl.unavailableUntil - now > ctl.world.timings.reboot5xxMs / 2 ? 502 : 503;
-      sendGatewayPage(res, status);
-      return finish(status);
-    }
-    if (!url.pathname.startsWith('/api/')) {
-      sendError(res, 404, 'NotFound', `Not found: ${url.pathname}`);
-      return finish(404);
-    }
-    if (!authorized(ctl, req)) {
-      sendError(res, 401, 'Unauthorized', MESSAGES.authFailed);
-      return finish(401);
-    }
-    if (method !== 'GET' && method !== 'HEAD') ctl.writes++;
-
-    let status = 200;
-    try {
-      const path = url.pathname.slice(4);
-      const found = options.validator.match(method, path);
-      if (found === 'method-not-allowed') throw new SimApiError(405, `Method ${method} not allowed on ${path}.`, 'MethodNotAllowed');
-      if (!found) throw new SimApiError(404, `Unknown API endpoint: ${method} /api${path}`, 'NotFound');
-      const op = options.operations[`${method} ${found.op.template}`];
-      if (!op) throw new SimApiError(501, `${method} ${found.op.template} is not simulated.`, 'NotImplemented');
-      const text = await readBody(req);
-      let body: unknown;
-      if (found.op.bodyContentType === 'text/plain') {
-        body = text;
-        if (found.op.bodyRequired && text.trim() === '') throw new SimApiError(400, 'Request body is required.', 'APIArgumentError');
-      } else if (found.op.validateBody) {
-        // Clients send `Content-Type: application/json` even on GET; only a body that is present must parse.
-        if (text.trim() === '') {
-          if (found.op.bodyRequired) throw new SimApiError(400, 'Request body is required.', 'APIArgumentError');
-          body = {};
-        } else {
-          try {
-            body = JSON.parse(text);
-          } catch {
-            throw new SimApiError(400, 'Invalid JSON in request body.', 'APIArgumentError');
-          }
-          const problem = options.validator.checkBody(found.op, body);
-          if (problem) throw new SimApiError(400, problem, 'APIArgumentError');
-        }
-      }
-      settleKeyset(ctl);
-      const result = await op({ ctl, params: found.params, query: url.searchParams, body });
-      const envelope = { response: result };
-      if (options.validateResponses) {
-        const problem = options.validator.checkResponse(method, path, 200, envelope);
-        if (problem) throw new SimApiError(500, `Simulator reply violates spec: ${problem}`, 'SpecViolation');
-      }
-      send(res, 200, JSON.stringify(envelope));
-    } catch (err) {
-      if (err instanceof SimApiError) {
-        status = err.status;
-        sendError(res, err.status, err.errorName, err.message);
-      } else {
-        status = 500;
-        sendError(res, 500, 'ServerError', 'Internal server error.');
-      }
-    }
-    finish(status);
-    if (ctl.rebootAfterReply) {
-      ctl.rebootAfterReply = false;
-      // The reply must reach the client before the controller goes down, as on a real one.
-      res.once('finish', () => void ctl.reboot());
-    }
-  }
-
   return {
     async open() {
       if (server?.listening) return;
-      const s = createServer({ key: ctl.certificate.key, cert: ctl.certificate.cert, keepAliveTimeout: 30_000, noDelay: true }, (req, res) => {
-        handle(req, res).catch(() => res.destroy());
-      });
-      s.on('connection', (socket: Socket) => {
-        sockets.add(socket);
-        socket.once('close', () => sockets.delete(socket));
-      });
-      s.on('tlsClientError', () => undefined);
-      await new Promise<void>((resolve, reject) => {
-        s.once('error', reject);
-        s.listen(ctl.port, '127.0.0.1', () => {
-          s.off('error', reject);
-          resolve();
-        });
-      });
-      const address = s.address();
-      if (address && typeof address === 'object') ctl.port = address.port;
-      server = s;
+      server = await listen(ctl, sockets, options);
     },
     async close() {
       const s = server;

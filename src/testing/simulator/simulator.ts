@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { Vns3ValidationError, type Vns3Client } from '../../client/index.js';
 import { makeCertificate } from './certs.js';
-import { type FaultSettings, type RequestLogEntry, SimController, type SimWorld, emptyFaults } from './controller.js';
+import { type FaultSettings, SimController, type SimWorld, emptyFaults } from './controller.js';
 import { Fabric } from './fabric.js';
+import { ControllerHandle, type SimClientOptions, type SimulatedController } from './handle.js';
 import { type ControllerIdentity, defaultIdentity } from './identity.js';
 import { issueLicense } from './license.js';
 import { containerOperations } from './operations/containers.js';
@@ -15,6 +17,7 @@ import { attachServer } from './server.js';
 import { type SimTimings, type TimingProfile, resolveTimings } from './timings.js';
 import { specValidator } from './validate.js';
 
+/** How {@link startSimulator} builds the simulation; every field is optional. */
 export interface SimulatorOptions {
   /** Number of controllers (default 4). */
   controllers?: number;
@@ -26,6 +29,7 @@ export interface SimulatorOptions {
   timings?: Partial<SimTimings>;
   /** Subnet of each controller, by index (default 10.<i+1>.1.0/24 in VPC 10.<i+1>.0.0/16). */
   subnets?: string[];
+  /** The cloud every controller reports it runs in (default `ec2`). */
   cloudType?: ControllerIdentity['cloudType'];
   /** API password of every controller, or one per index; default a random one each. */
   password?: string | ((index: number) => string);
@@ -39,51 +43,52 @@ export interface SimulatorOptions {
   seed?: number;
 }
 
-/** One simulated controller as the caller sees it: where to reach it and how to inject faults. */
-export interface SimulatedController {
-  readonly index: number;
-  readonly name: string;
-  /** `127.0.0.1:<port>`: give this as `host` to the client. */
-  readonly host: string;
-  readonly port: number;
-  /** `https://127.0.0.1:<port>/api` */
-  readonly url: string;
-  /** The current API password (changes after `PUT /api_password`). */
-  readonly password: string;
-  readonly apiToken: string;
-  /** PEM of the self-signed certificate: pass as `ca`. */
-  readonly certificate: string;
-  /** Pass as `fingerprint256` to pin the certificate. */
-  readonly fingerprint256: string;
-  readonly identity: ControllerIdentity;
-  readonly licensed: boolean;
-  readonly peerId: number | undefined;
-  /** Write requests (POST, PUT, DELETE) received since start or the last `resetCounters()`. */
-  readonly writes: number;
-  readonly requestLog: readonly RequestLogEntry[];
+/** What {@link Simulator.license} puts in a license; any field left out gets a default. */
+export interface SimLicenseOptions {
+  /** Number of controllers the license covers (default: all of the simulation's). */
+  controllers?: number;
+  /** Number of overlay clients (default 100). */
+  clients?: number;
+  /** Topology name (default a random `sim-topology-…`). */
+  topology?: string;
 }
 
+/** A running simulation: its controllers, its clock, and the faults a test can inject. */
 export interface Simulator {
+  /** The controllers, by index. */
   readonly controllers: readonly SimulatedController[];
+  /** The durations in force (the profile scaled, then the overrides). */
   readonly timings: SimTimings;
-  /** Issues a license text the simulated controllers accept. */
-  license(options?: { controllers?: number; clients?: number; topology?: string }): string;
+  /** Issues a license text the simulated controllers accept (and no real controller would). */
+  license(options?: SimLicenseOptions): string;
+  /** The controller a reference names; throws `Vns3ValidationError` when none matches. */
   controller(ref: ControllerRef): SimulatedController;
+  /**
+   * One client per controller, in order, each pinned to its controller's certificate (see
+   * {@link SimulatedController.connect}). The caller closes them.
+   */
+  connectAll(options?: SimClientOptions): Vns3Client[];
   /** Stops answering (listener closed, connections dropped); peers see it unreachable. */
   crash(ref: ControllerRef): Promise<void>;
+  /** Brings a crashed controller back with its state as it was. */
   restore(ref: ControllerRef): Promise<void>;
   /** Reboots as after licensing: down, then 502/503, then back. */
   reboot(ref: ControllerRef): Promise<void>;
+  /** Cuts the simulated network path between two controllers (both stay reachable to clients). */
   partition(a: ControllerRef, b: ControllerRef): void;
+  /** Restores the path {@link partition} cut. */
   heal(a: ControllerRef, b: ControllerRef): void;
+  /** Restores every cut path. */
   healAll(): void;
   /** Merges fault settings (latency, drop/error/hang rates, one-shot counts) into the controller's. */
   setFaults(ref: ControllerRef, faults: Partial<FaultSettings>): void;
+  /** Removes the faults of one controller, or of all without a reference. */
   clearFaults(ref?: ControllerRef): void;
   /** Image imports on the controller whose source or name contains `match` fail with `message`. */
   failImageImport(ref: ControllerRef, match: string, message: string): void;
   /** Total writes across controllers. */
   totalWrites(): number;
+  /** Zeroes every controller's write counter and empties its request log. */
   resetCounters(): void;
   /** Closes every listener and socket and cancels every timer. */
   stop(): Promise<void>;
@@ -91,28 +96,6 @@ export interface Simulator {
 
 /** A controller by index, name (`vns3-1`), host (`127.0.0.1:port`) or any of its simulated addresses. */
 export type ControllerRef = number | string;
-
-class Handle implements SimulatedController {
-  constructor(private readonly ctl: SimController) {}
-  get index() { return this.ctl.identity.index; }
-  get name() { return this.ctl.identity.name; }
-  get host() { return this.ctl.host; }
-  get port() { return this.ctl.port; }
-  get url() { return `https://${this.ctl.host}/api`; }
-  get password() { return this.ctl.password; }
-  get apiToken() { return this.ctl.apiToken; }
-  get certificate() { return this.ctl.certificate.cert; }
-  get fingerprint256() { return this.ctl.certificate.fingerprint256; }
-  get identity() { return this.ctl.identity; }
-  get licensed() { return this.ctl.licensed; }
-  get peerId() { return this.ctl.peerId; }
-  get writes() { return this.ctl.writes; }
-  get requestLog() { return this.ctl.requestLog; }
-  // Never show the password when a test or log prints the handle.
-  toJSON() {
-    return { name: this.name, host: this.host, identity: this.identity, fingerprint256: this.fingerprint256 };
-  }
-}
 
 /** A tiny seeded PRNG (mulberry32): fault injection must be repeatable for a given seed. */
 function seededRandom(seed: number): () => number {
@@ -136,18 +119,11 @@ const OPERATIONS = {
   ...containerOperations,
 };
 
-export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
-  const count = options.controllers ?? 4;
-  if (!Number.isInteger(count) || count < 1 || count > 1000) throw new RangeError(`controllers must be an integer from 1 to 1000, got ${count}`);
-  const timings = resolveTimings(options.profile, options.scale, options.timings);
-  const fabric = new Fabric();
+/** Timers the simulation owns: all cancelled on stop, none started after it. */
+function simulationClock(): { later: SimWorld['later']; stop(): void } {
   const timers = new Set<NodeJS.Timeout>();
-  const controllers: SimController[] = [];
   let stopped = false;
-  const world: SimWorld = {
-    fabric,
-    timings,
-    controllerAt: (address, from) => fabric.reach(from, address) as SimController | undefined,
+  return {
     later(ms, fn) {
       if (stopped) return;
       const t = setTimeout(() => {
@@ -156,46 +132,84 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       }, ms);
       timers.add(t);
     },
-    random: seededRandom(options.seed ?? 0x5eed),
+    stop() {
+      stopped = true;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+    },
   };
+}
+
+/** Builds the controllers (not yet listening), each with its certificate, identity and HTTPS front. */
+async function buildControllers(count: number, options: SimulatorOptions, world: SimWorld): Promise<SimController[]> {
+  // The front's latency waits run on the simulation's clock, so that stop() cancels them too.
   const sleep = (ms: number) => new Promise<void>((resolve) => world.later(ms, resolve));
   const validator = specValidator();
-
+  const validateResponses = options.validateResponses ?? false;
   const certificates = await Promise.all(Array.from({ length: count }, (_, i) => makeCertificate(`vns3-${i + 1}`)));
-  for (let i = 0; i < count; i++) {
+  return certificates.map((certificate, i) => {
     const identity = defaultIdentity(i, { subnet: options.subnets?.[i], cloudType: options.cloudType });
     const password =
       typeof options.password === 'function' ? options.password(i) : (options.password ?? randomBytes(12).toString('base64url'));
     const port = options.firstPort ? options.firstPort + i : 0;
-    const ctl = new SimController(identity, password, randomBytes(24).toString('hex'), certificates[i]!, port, world, {
+    const ctl = new SimController(identity, password, randomBytes(24).toString('hex'), certificate, port, world, {
       containerSystemRunning: options.containerSystemRunning,
     });
-    ctl.listener = attachServer(ctl, { operations: OPERATIONS, validator, validateResponses: options.validateResponses ?? false, sleep });
-    fabric.add(ctl);
-    controllers.push(ctl);
+    ctl.listener = attachServer(ctl, { operations: OPERATIONS, validator, validateResponses, sleep });
+    world.fabric.add(ctl);
+    return ctl;
+  });
+}
+
+/**
+ * Starts simulated VNS3 controllers, each an HTTPS server on 127.0.0.1 with its own self-signed
+ * certificate, joined by a simulated network. Resolves once every controller listens; call `stop()`
+ * when done. Throws `Vns3ValidationError` for a bad controller count or timing option, and the
+ * listen error when a port is taken (every controller started so far is stopped first).
+ */
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const count = options.controllers ?? 4;
+  if (!Number.isInteger(count) || count < 1 || count > 1000) {
+    throw new Vns3ValidationError('controllers', options.controllers, 'must be an integer from 1 to 1000');
   }
+  const timings = resolveTimings(options.profile, options.scale, options.timings);
+  const fabric = new Fabric();
+  const clock = simulationClock();
+  const world: SimWorld = {
+    fabric,
+    timings,
+    controllerAt: (address, from) => fabric.reach(from, address) as SimController | undefined,
+    later: clock.later,
+    random: seededRandom(options.seed ?? 0x5eed),
+  };
+  const controllers = await buildControllers(count, options, world);
   try {
     await Promise.all(controllers.map((c) => c.listener?.open()));
   } catch (err) {
     await Promise.all(controllers.map((c) => c.stop()));
     throw err;
   }
+  return simulatorOver(controllers, world, () => clock.stop());
+}
 
+/** The caller's face of a started simulation. */
+function simulatorOver(controllers: SimController[], world: SimWorld, stopClock: () => void): Simulator {
+  const { fabric, timings } = world;
   const find = (ref: ControllerRef): SimController => {
     const ctl =
       typeof ref === 'number'
         ? controllers[ref]
         : controllers.find((c) => c.name === ref || c.host === ref || c.addresses.includes(ref));
-    if (!ctl) throw new RangeError(`no simulated controller ${JSON.stringify(ref)}`);
+    if (!ctl) throw new Vns3ValidationError('ref', ref, 'no simulated controller has this index, name, host or address');
     return ctl;
   };
-  const handles = controllers.map((c) => new Handle(c));
-
+  const handles = controllers.map((c) => new ControllerHandle(c));
   return {
     controllers: handles,
     timings,
-    license: (o) => issueLicense({ controllers: count, ...o }),
+    license: (options = {}) => issueLicense({ ...options, controllers: options.controllers ?? controllers.length }),
     controller: (ref) => handles[find(ref).identity.index]!,
+    connectAll: (options) => handles.map((h) => h.connect(options)),
     crash: (ref) => find(ref).crash(),
     restore: (ref) => find(ref).restore(),
     reboot: (ref) => find(ref).reboot(),
@@ -215,9 +229,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       }
     },
     async stop() {
-      stopped = true;
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
+      stopClock();
       await Promise.all(controllers.map((c) => c.stop()));
     },
   };

@@ -1,3 +1,5 @@
+import { Vns3ValidationError } from '../../client/index.js';
+
 /**
  * How long the slow parts of a controller take. Tests want them near zero; benchmarks want the
  * proportions of a real controller (minutes for a reboot, tens of seconds for a keyset) scaled down.
@@ -77,20 +79,25 @@ const PROFILES: Record<TimingProfile, SimTimings> = { fast: FAST_TIMINGS, standa
 
 /**
  * Resolves a profile, scales its durations (`scale` 0.01 turns a 90 s reboot into 0.9 s) and applies
- * overrides, which are taken as given (not scaled).
+ * overrides, which are taken as given (not scaled). Throws `Vns3ValidationError` for a scale that is
+ * not a positive number or an unknown profile.
  */
 export function resolveTimings(
   profile: TimingProfile = 'fast',
   scale = 1,
   overrides: Partial<SimTimings> = {},
 ): SimTimings {
-  if (!(scale > 0) || !Number.isFinite(scale)) throw new RangeError(`timing scale must be a positive number, got ${scale}`);
+  if (!(scale > 0) || !Number.isFinite(scale)) throw new Vns3ValidationError('scale', scale, 'must be a positive number');
   const base = PROFILES[profile];
-  if (!base) throw new RangeError(`timing profile must be fast, standard or realistic, got ${String(profile)}`);
+  if (!base) throw new Vns3ValidationError('profile', profile, "must be 'fast', 'standard' or 'realistic'");
   const scaled = { ...base };
   for (const key of Object.keys(scaled) as (keyof SimTimings)[]) {
     const value = scaled[key];
     if (typeof value === 'number') (scaled[key] as number) = Math.round(value * scale);
   }
-  return { ...scaled, ...overrides };
+  // Merged key by key: an override given as `undefined` means "not overridden", not "no timing".
+  for (const [key, value] of Object.entries(overrides) as [keyof SimTimings, number | boolean | undefined][]) {
+    if (value !== undefined) (scaled as Record<keyof SimTimings, number | boolean>)[key] = value;
+  }
+  return scaled;
 }

@@ -11,11 +11,12 @@ async function arm(method: string, path: string, body?: unknown, auth = true): P
   const res = await fetch(`${emu.endpoint}/subscriptions/${emu.subscriptionId}${path}${path.includes('?') ? '&' : '?'}api-version=2024-05-01`, {
     method,
     dispatcher: agent,
+    // Header values are sent as strings, so an absent header must be left out, not set to undefined.
     headers: {
       ...(auth ? { authorization: `Bearer ${token}` } : {}),
       ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
     },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
   return { status: res.status, json: text ? JSON.parse(text) : undefined };

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEc2Emulator, type Ec2Emulator } from '../../../src/testing/clouds/index.js';
+import { sleep } from '../../../src/abort.js';
 
 let emu: Ec2Emulator;
 
@@ -101,7 +102,7 @@ describe('EC2 emulator wire protocol', () => {
       () => 'answered',
       () => 'closed',
     );
-    for (let i = 0; i < 200 && other.requests.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 200 && other.requests.length === 0; i++) await sleep(10);
     expect(other.requests).toHaveLength(1);
     await other.stop();
     expect(await pending).toBe('closed');

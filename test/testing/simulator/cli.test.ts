@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Agent, fetch } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../../../src/testing/cli/sim.js';
+import { sleep } from '../../../src/abort.js';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -121,7 +122,7 @@ describe('vns3-sim command', () => {
     const stop = new AbortController();
     const running = main(['--controllers', '1'], { stdout: out, stderr: sink(), signal: stop.signal });
     const deadline = Date.now() + 10_000;
-    while (!out.text().includes('Press Ctrl+C') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (!out.text().includes('Press Ctrl+C') && Date.now() < deadline) await sleep(20);
     expect(out.text()).toMatch(/vns3-1\s+127\.0\.0\.1:\d+\s+\S+\s+10\.1\.1\.10\s+198\.18\.0\.1\s+10\.1\.1\.0\/24/);
     const port = Number(/127\.0\.0\.1:(\d+)/.exec(out.text())?.[1]);
     expect(await refused(port)).toBe(false);

@@ -1,10 +1,11 @@
 import { connect } from 'node:net';
 import { Client, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, Vns3ApiError, Vns3ConnectionError, Vns3TimeoutError, type Vns3Client } from '../../../src/client/index.js';
+import { Vns3ApiError, Vns3ConnectionError, Vns3TimeoutError, type Vns3Client } from '../../../src/client/index.js';
 import { startSimulator } from '../../../src/testing/simulator/index.js';
-import { startTestMesh, type TestMesh } from '../../helpers/sim.js';
+import { startTestMesh, type TestMesh } from '../../../src/testing/index.js';
 import { failureOf, waitFor } from './steps.js';
+import { sleep } from '../../../src/abort.js';
 
 /** Whether a TCP connection to the port is refused (nothing listens). */
 function refused(port: number): Promise<boolean> {
@@ -21,7 +22,7 @@ describe('simulator: fault injection, request log, write counts', () => {
   beforeAll(async () => {
     mesh = await startTestMesh({ controllers: 1 });
     const ctl = mesh.sim.controllers[0]!;
-    bare = createClient({ host: ctl.host, password: ctl.password, fingerprint256: ctl.fingerprint256, retry: false, timeoutMs: 2_000 });
+    bare = ctl.connect({ retry: false, timeoutMs: 2_000 });
   });
   afterAll(async () => {
     await bare?.close();
@@ -110,7 +111,7 @@ describe('simulator: stop()', () => {
       await waitFor('the request to reach the simulator', async () => ctl.requestLog.length, (n) => n > 0, { timeoutMs: 2_000 });
       await sim.stop();
       // Bounded: if stop() left the socket open, this resolves as 'still hanging' and fails.
-      const outcome = await Promise.race([hung, new Promise((r) => setTimeout(() => r('still hanging'), 3_000))]);
+      const outcome = await Promise.race([hung, sleep(3_000).then(() => 'still hanging')]);
       expect(outcome).toBe('closed');
       expect(await refused(port)).toBe(true);
       expect(await refused(sim.controllers[0]!.port)).toBe(true);

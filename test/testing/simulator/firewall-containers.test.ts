@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { specValidator } from '../../../src/testing/simulator/index.js';
-import { startTestMesh, type TestMesh } from '../../helpers/sim.js';
+import { startTestMesh, type TestMesh } from '../../../src/testing/index.js';
 import { apiErrorOf, waitFor } from './steps.js';
 
 type Docker = {

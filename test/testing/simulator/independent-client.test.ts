@@ -7,6 +7,7 @@
 import { Agent, fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../../src/testing/simulator/index.js';
+import { sleep } from '../../../src/abort.js';
 
 interface Target {
   base: string;
@@ -66,7 +67,7 @@ describe('an independent client builds a 3-controller mesh', () => {
         if (seen) seen.down++;
       }
       if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 25));
+      await sleep(25);
     }
   }
 

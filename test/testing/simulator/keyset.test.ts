@@ -1,6 +1,6 @@
 import { Client, fetch as undiciFetch } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startTestMesh, type TestMesh } from '../../helpers/sim.js';
+import { startTestMesh, type TestMesh } from '../../../src/testing/index.js';
 import { apiErrorOf, licenseRoot, waitFor, waitKeyset, waitLicensed } from './steps.js';
 
 describe('simulator: keysets', () => {

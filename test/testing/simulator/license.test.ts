@@ -1,7 +1,7 @@
 import { Client, fetch as undiciFetch } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createClient, Vns3ApiError, Vns3ConnectionError } from '../../../src/client/index.js';
-import { startTestMesh, type TestMesh } from '../../helpers/sim.js';
+import { Vns3ApiError, Vns3ConnectionError } from '../../../src/client/index.js';
+import { startTestMesh, type TestMesh } from '../../../src/testing/index.js';
 import { apiErrorOf, failureOf, waitFor } from './steps.js';
 
 const basic = (password: string): string => `Basic ${Buffer.from(`api:${password}`).toString('base64')}`;
@@ -75,7 +75,7 @@ describe('simulator: licensing and the reboot that follows', () => {
     }
 
     // Retries off: we see each phase as it is.
-    const bare = createClient({ host: sim.host, password: sim.password, fingerprint256: sim.fingerprint256, retry: false, timeoutMs: 2_000 });
+    const bare = sim.connect({ retry: false, timeoutMs: 2_000 });
     try {
       const down = await failureOf(bare.get('/config'));
       expect(down).toBeInstanceOf(Vns3ConnectionError);

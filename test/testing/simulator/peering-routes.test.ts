@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestMesh, type TestMesh } from '../../helpers/sim.js';
+import { startTestMesh, type TestMesh } from '../../../src/testing/index.js';
 import { apiErrorOf, keyAll, waitFor, waitReachable } from './steps.js';
+import { sleep } from '../../../src/abort.js';
 
 type PeerView = { id: number; self?: boolean; reachable?: boolean; address?: string | null; not_set?: boolean };
 type RouteView = { id: number; cidr: string; interface: string; gateway: string; advertise: boolean; enabled: boolean; editable?: boolean };
@@ -31,7 +32,7 @@ describe('simulator: peering and routes', () => {
 
     await c1!.post('/peering/peers', { body: { id: 2, name: ip(1) } });
     // One direction only: never reachable, however long we look.
-    await new Promise((r) => setTimeout(r, mesh.sim.timings.peerLinkUpMs * 3));
+    await sleep(mesh.sim.timings.peerLinkUpMs * 3);
     expect((await peersOf(0))['2']?.reachable).toBe(false);
 
     await c2!.post('/peering/peers', { body: { id: 1, name: mesh.sim.controllers[0]!.identity.publicDns } });
@@ -157,7 +158,7 @@ describe('simulator: unfinalized peers (force: false)', () => {
     await c2!.put('/peering/self', { body: { id: 2 } });
     await c1!.post('/peering/peers', { body: { id: 2, name: ip(1), force: false } });
     await c2!.post('/peering/peers', { body: { id: 1, name: ip(0) } });
-    await new Promise((r) => setTimeout(r, mesh.sim.timings.peerLinkUpMs * 3));
+    await sleep(mesh.sim.timings.peerLinkUpMs * 3);
     const before = (await c1!.get('/peering')).managers as Record<string, { reachable?: boolean }>;
     expect(before['2']?.reachable).toBe(false);
     // A reconfigure: any peer call with force (the default) finalizes what is pending.

@@ -3,7 +3,8 @@
  * licensed, keyed, peered state through the SDK client (each step as a user would take it).
  */
 import { Vns3ApiError, type Vns3Client } from '../../../src/client/index.js';
-import type { TestMesh } from '../../helpers/sim.js';
+import type { TestMesh } from '../../../src/testing/index.js';
+import { sleep } from '../../../src/abort.js';
 
 /** Polls `probe` until `done` holds; throws after `timeoutMs`. Probe errors count as "not yet". */
 export async function waitFor<T>(
@@ -23,7 +24,7 @@ export async function waitFor<T>(
       last = err;
     }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${String((last as Error)?.message ?? JSON.stringify(last))}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
+    await sleep(intervalMs);
   }
 }
 

@@ -1,8 +1,7 @@
 import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient } from '../../../src/client/index.js';
 import { specValidator, type SimulatedController } from '../../../src/testing/simulator/index.js';
-import { startTestMesh, type TestMesh } from '../../helpers/sim.js';
+import { startTestMesh, type TestMesh } from '../../../src/testing/index.js';
 import { apiErrorOf, waitFor } from './steps.js';
 
 describe('simulator: system endpoints, request validation, error replies', () => {
@@ -18,12 +17,12 @@ describe('simulator: system endpoints, request validation, error replies', () =>
   });
 
   /** A request outside our client, so that we see the status and body exactly as sent. */
-  async function raw(ctl: SimulatedController, method: string, path: string, init: { body?: string; headers?: Record<string, string>; password?: string } = {}) {
+  async function raw(ctl: SimulatedController, method: string, path: string, options: { body?: string; headers?: Record<string, string>; password?: string } = {}) {
     const res = await undiciFetch(`${ctl.url}${path}`, {
       dispatcher: agent,
       method,
-      headers: { authorization: `Basic ${Buffer.from(`api:${init.password ?? ctl.password}`).toString('base64')}`, ...init.headers },
-      ...(init.body !== undefined ? { body: init.body } : {}),
+      headers: { authorization: `Basic ${Buffer.from(`api:${options.password ?? ctl.password}`).toString('base64')}`, ...options.headers },
+      body: options.body,
     });
     const text = await res.text();
     return { status: res.status, type: res.headers.get('content-type') ?? '', text, json: text.startsWith('{') ? (JSON.parse(text) as unknown) : undefined };
@@ -64,7 +63,7 @@ describe('simulator: system endpoints, request validation, error replies', () =>
 
   it('PUT /admin_ui: the API answers 502 for a moment, then is back', async () => {
     const ctl = mesh.sim.controllers[0]!;
-    const bare = createClient({ host: ctl.host, password: ctl.password, fingerprint256: ctl.fingerprint256, retry: false });
+    const bare = ctl.connect({ retry: false });
     try {
       const settings = await bare.put('/admin_ui', { body: { enabled: true, admin_username: 'admin', admin_password: 'ui-secret' } });
       expect(JSON.stringify(settings)).not.toContain('ui-secret');

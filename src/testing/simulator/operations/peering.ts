@@ -60,7 +60,7 @@ export function peeringView(ctl: SimController): Record<string, unknown> {
       address: peer.address,
       reachable,
       mtu: peer.mtu,
-      ...(other ? { overlay_ipaddress: other.identity.overlayIp } : {}),
+      overlay_ipaddress: other?.identity.overlayIp,
     };
   }
   // Older versions call the map `managers`, newer ones `controllers`; existing clients read either.

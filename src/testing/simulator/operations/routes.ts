@@ -22,7 +22,7 @@ function routeView(r: RouteEntry, editable: boolean): Record<string, unknown> {
     editable,
     table: r.table,
     netmask: netmaskOf(Number(prefix ?? 32)),
-    ...(r.tunnel !== undefined ? { tunnel: { id: r.tunnel } } : {}),
+    tunnel: r.tunnel === undefined ? undefined : { id: r.tunnel },
   };
 }
 
@@ -93,7 +93,7 @@ export const routeOperations: OperationTable = {
       metric: b.metric ?? 0,
       enabled: true,
       table,
-      ...(b.tunnel !== undefined ? { tunnel: b.tunnel } : {}),
+      tunnel: b.tunnel,
     });
     return routeMap(ctl);
   },

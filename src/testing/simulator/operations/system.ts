@@ -14,7 +14,7 @@ export function configOf(ctl: SimController): Record<string, unknown> {
     topology_name: ctl.config.topologyName,
     controller_name: ctl.config.controllerName,
     topology_checksum: ctl.keyset.checksum ?? '',
-    ...(ctl.peerId !== undefined ? { manager_id: ctl.peerId } : {}),
+    manager_id: ctl.peerId,
     ntp_hosts: ctl.config.ntpHosts,
     vns3_version: VNS3_VERSION,
     licensed: ctl.licensed,
