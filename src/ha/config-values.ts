@@ -7,10 +7,7 @@
  */
 import { load } from 'js-yaml';
 import { isIPv4, isIp } from '../net/index.js';
-import type { HaStandby } from './config.js';
-
-/** A value that does not fit its setting; the message is the reason alone. */
-export class BadValue extends Error {}
+import { BadValue } from './errors.js';
 
 export function str(v: unknown): string {
   if (typeof v === 'string') return v.trim();
@@ -34,12 +31,12 @@ export function ipv4(v: unknown): string {
   if (!isIPv4(s)) throw new BadValue('must be an IPv4 address');
   return s;
 }
-export function num(opts: { min: number; integer?: boolean; max?: number; unit?: string }) {
+export function num(options: { min: number; integer?: boolean; max?: number; unit?: string }) {
   return (v: unknown): number => {
     const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : NaN;
-    const what = opts.integer ? 'a whole number' : `a number${opts.unit ? ` of ${opts.unit}` : ''}`;
-    const range = opts.max === undefined ? `at least ${opts.min}` : `from ${opts.min} to ${opts.max}`;
-    if (!Number.isFinite(n) || (opts.integer && !Number.isInteger(n)) || n < opts.min || (opts.max !== undefined && n > opts.max)) {
+    const what = options.integer ? 'a whole number' : `a number${options.unit ? ` of ${options.unit}` : ''}`;
+    const range = options.max === undefined ? `at least ${options.min}` : `from ${options.min} to ${options.max}`;
+    if (!Number.isFinite(n) || (options.integer && !Number.isInteger(n)) || n < options.min || (options.max !== undefined && n > options.max)) {
       throw new BadValue(`must be ${what}, ${range}`);
     }
     return n;
@@ -111,73 +108,4 @@ export function apiUrlFor(host: string, port: number): string {
 /** Empty counts as unset, so that a blank `HAENV_X=` or `x:` in vars.yml takes the default. */
 export function isAbsent(v: unknown): boolean {
   return v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
-}
-
-/** Records a problem with a setting (key as the operator writes it, e.g. `standbys[1].name`). */
-export type BadFn = (key: string, reason: string, value?: unknown, hasValue?: boolean) => void;
-
-/**
- * The `standbys` list (YAML list, or JSON from the environment). Problems go to
- * `bad` rather than being thrown, so that one run reports every bad standby field.
- */
-export function parseStandbys(values: Map<string, unknown>, apiPort: number, bad: BadFn): HaStandby[] {
-  if (!values.has('standbys')) return [];
-  let list = values.get('standbys');
-  if (typeof list === 'string') {
-    try {
-      list = load(list, { json: true });
-    } catch {
-      // The value may hold passwords, so it is never echoed.
-      bad('standbys', 'is not valid JSON (expected a list of {name, underlay_ip, priority, ...})');
-      return [];
-    }
-  }
-  if (!Array.isArray(list)) {
-    bad('standbys', 'must be a list of {name, underlay_ip, priority, ...}');
-    return [];
-  }
-  const out: HaStandby[] = [];
-  const names = new Set<string>();
-  list.forEach((item: unknown, i) => {
-    const at = `standbys[${i}]`;
-    if (item === null || typeof item !== 'object' || Array.isArray(item)) {
-      bad(at, 'must be a map with name, underlay_ip and priority');
-      return;
-    }
-    const o = item as Record<string, unknown>;
-    const field = <T>(k: string, parse: (v: unknown) => T, required: boolean): T | undefined => {
-      if (isAbsent(o[k])) {
-        if (required) bad(`${at}.${k}`, 'is required');
-        return undefined;
-      }
-      try {
-        return parse(o[k]);
-      } catch (e) {
-        if (!(e instanceof BadValue)) throw e;
-        bad(`${at}.${k}`, e.message, o[k]);
-        return undefined;
-      }
-    };
-    for (const k of Object.keys(o)) {
-      if (!['name', 'underlay_ip', 'public_ip', 'priority', 'api_url', 'api_password'].includes(k)) bad(`${at}.${k}`, 'is not a standby setting');
-    }
-    const name = field('name', nonEmpty, true);
-    const underlayIp = field('underlay_ip', ip, true);
-    const publicIp = field('public_ip', ip, false);
-    const priority = field('priority', num({ min: 0, integer: true }), true);
-    const apiUrl = field('api_url', url, false);
-    const apiPassword = field('api_password', nonEmpty, false);
-    if (name !== undefined && names.has(name)) bad(`${at}.name`, 'is used by an earlier standby', name);
-    if (name === undefined || underlayIp === undefined || priority === undefined) return;
-    names.add(name);
-    out.push({
-      name,
-      underlayIp,
-      ...(publicIp !== undefined ? { publicIp } : {}),
-      priority,
-      apiUrl: apiUrl ?? apiUrlFor(underlayIp, apiPort),
-      ...(apiPassword !== undefined ? { apiPassword } : {}),
-    });
-  });
-  return out;
 }

@@ -7,3 +7,4 @@
 export * from './simulator/index.js';
 export * from './clouds/index.js';
 export { startTcpProxy, type TcpProxy, type TcpProxyOptions } from './netcut.js';
+export { startHaBed, type HaBed, type HaBedAgent, type HaBedOptions } from './ha-bed.js';
