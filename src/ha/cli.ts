@@ -7,7 +7,7 @@
  */
 import { Vns3Error } from '../client/index.js';
 import type { Vns3Event } from '../events.js';
-import { createHaAgent, type HaAgentDeps } from './agent.js';
+import { createHaAgent, type HaAgent, type HaAgentDeps } from './agent.js';
 import { loadHaConfig } from './config-file.js';
 import { DEFAULT_HA_CONFIG_FILE, type HaLogLevel } from './config.js';
 import { HaUsageError, Vns3HaConfigError } from './errors.js';
@@ -86,7 +86,7 @@ export async function main(argv: readonly string[], streams: CliStreams, options
     if (LEVELS[e.level ?? 'info'] >= minLevel) line({ level: e.level ?? 'info', ...e });
   };
 
-  let agent;
+  let agent: HaAgent;
   try {
     const cfg = await loadHaConfig({
       file: args.config,
@@ -105,23 +105,38 @@ export async function main(argv: readonly string[], streams: CliStreams, options
     return 1;
   }
 
-  if (args.once) {
-    try {
-      const check = await agent.checkOnce();
-      if (args.dryRun) await agent.plan();
-      return check.error ? 1 : 0;
-    } catch (e) {
-      line({ level: 'error', controller: '*', step: 'ha.error', detail: (e as Error).message });
-      return 1;
-    } finally {
-      await agent.stop();
-    }
+  if (args.once) return runOnce(agent, args.dryRun, line);
+  const stopped = stopRequested(options.signal, log);
+  await agent.start();
+  if (args.dryRun) {
+    // The first scheduled check has run (or is running) once plan() gets its turn in the queue.
+    await agent.checkOnce().then(() => agent.plan()).catch((e: unknown) => log({ controller: '*', step: 'ha.error', detail: (e as Error).message, level: 'error' }));
   }
+  await stopped;
+  await agent.stop();
+  return 0;
+}
 
-  const stopped = new Promise<void>((resolve) => {
-    if (options.signal) {
-      if (options.signal.aborted) resolve();
-      options.signal.addEventListener('abort', () => resolve(), { once: true });
+/** `--once`: one check (and the plan with `--dry-run`); exit 1 when the check failed. */
+async function runOnce(agent: HaAgent, dryRun: boolean, line: (o: Record<string, unknown>) => void): Promise<number> {
+  try {
+    const check = await agent.checkOnce();
+    if (dryRun) await agent.plan();
+    return check.error ? 1 : 0;
+  } catch (e) {
+    line({ level: 'error', controller: '*', step: 'ha.error', detail: (e as Error).message });
+    return 1;
+  } finally {
+    await agent.stop();
+  }
+}
+
+/** Resolves when the caller's signal aborts or, without one, on SIGTERM or SIGINT (logged). */
+function stopRequested(signal: AbortSignal | undefined, log: (e: Vns3Event) => void): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal) {
+      if (signal.aborted) resolve();
+      signal.addEventListener('abort', () => resolve(), { once: true });
       return;
     }
     const onSignal = (name: string) => () => {
@@ -135,13 +150,4 @@ export async function main(argv: readonly string[], streams: CliStreams, options
     process.once('SIGTERM', term);
     process.once('SIGINT', int);
   });
-
-  await agent.start();
-  if (args.dryRun) {
-    // The first scheduled check has run (or is running) once plan() gets its turn in the queue.
-    await agent.checkOnce().then(() => agent.plan()).catch((e: unknown) => log({ controller: '*', step: 'ha.error', detail: (e as Error).message, level: 'error' }));
-  }
-  await stopped;
-  await agent.stop();
-  return 0;
 }

@@ -164,6 +164,45 @@ function cloudSettings(ec2: Ec2Emulator | undefined, azure: AzureEmulator | unde
   return { cloud: 'overlay' };
 }
 
+function apiUrl(sim: Simulator, i: number): string {
+  return `https://127.0.0.1:${sim.controllers[i]!.port}`;
+}
+
+/** Agent configurations on the bed: `common` (cloud, interval, CA) plus each role's addresses and passwords. */
+function agentConfigs(sim: Simulator, underlay: TcpProxy, common: Record<string, unknown>): Pick<HaBed, 'standbyConfig' | 'primaryConfig'> {
+  const ids = sim.controllers.map((c) => c.identity);
+  return {
+    standbyConfig: (i, extra = {}) =>
+      parseHaConfig({
+        mode: 'secondary',
+        ...common,
+        peer_public_ip: ids[0]!.publicIp,
+        my_underlay_ip: ids[i]!.privateIp,
+        peer_underlay_ip: ids[0]!.privateIp,
+        peer_overlay_ip: ids[0]!.overlayIp,
+        my_api_password: sim.controllers[i]!.password,
+        peer_api_password: sim.controllers[0]!.password,
+        my_api_url: apiUrl(sim, i),
+        peer_api_url: `https://127.0.0.1:${underlay.port}`,
+        peer_public_api_url: apiUrl(sim, 0),
+        ...extra,
+      }),
+    primaryConfig: (standby, extra = {}) =>
+      parseHaConfig({
+        mode: 'primary',
+        ...common,
+        peer_public_ip: ids[standby]!.publicIp,
+        my_underlay_ip: ids[0]!.privateIp,
+        peer_underlay_ip: ids[standby]!.privateIp,
+        my_api_password: sim.controllers[0]!.password,
+        peer_api_password: sim.controllers[standby]!.password,
+        my_api_url: apiUrl(sim, 0),
+        peer_public_api_url: apiUrl(sim, standby),
+        ...extra,
+      }),
+  };
+}
+
 /**
  * Starts an HA test bed (see the top of this file): `controllers` simulated controllers (default
  * 3) meshed and keyed, and with `cloud: 'aws' | 'azure'` an emulator whose route tables point at
@@ -183,8 +222,6 @@ export async function startHaBed(options: HaBedOptions = {}): Promise<HaBed> {
   const azureCaFile = join(dir, 'azure-ca.pem');
   if (azure) await writeFile(azureCaFile, azure.ca);
   const cloudKeys = cloudSettings(ec2, azure, azureCaFile);
-  const url = (i: number): string => `https://127.0.0.1:${sim.controllers[i]!.port}`;
-  const common = { check_interval: INTERVAL_MS / 1000, fall: 3, rise: 3, ca_file: caFile };
   const clock = { t: Date.now(), now: (): number => clock.t };
 
   return {
@@ -201,7 +238,7 @@ export async function startHaBed(options: HaBedOptions = {}): Promise<HaBed> {
     rounds: (agents, rounds_, until) => rounds(agents, rounds_, until, () => void (clock.t += INTERVAL_MS)),
     waitFor,
     ip: (i) => ids[i]!.privateIp,
-    url,
+    url: (i) => apiUrl(sim, i),
     deps: (events) => ({
       awsCredentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' },
       azureCredential: azure?.credential,
@@ -215,36 +252,7 @@ export async function startHaBed(options: HaBedOptions = {}): Promise<HaBed> {
       const map = (await clients[i]!.get('/routes')) as Record<string, { cidr: string; description: string | null; advertise: boolean; editable?: boolean }>;
       return Object.values(map);
     },
-    standbyConfig: (i, extra = {}) =>
-      parseHaConfig({
-        mode: 'secondary',
-        ...cloudKeys,
-        ...common,
-        peer_public_ip: ids[0]!.publicIp,
-        my_underlay_ip: ids[i]!.privateIp,
-        peer_underlay_ip: ids[0]!.privateIp,
-        peer_overlay_ip: ids[0]!.overlayIp,
-        my_api_password: sim.controllers[i]!.password,
-        peer_api_password: sim.controllers[0]!.password,
-        my_api_url: url(i),
-        peer_api_url: `https://127.0.0.1:${underlay.port}`,
-        peer_public_api_url: url(0),
-        ...extra,
-      }),
-    primaryConfig: (standby, extra = {}) =>
-      parseHaConfig({
-        mode: 'primary',
-        ...cloudKeys,
-        ...common,
-        peer_public_ip: ids[standby]!.publicIp,
-        my_underlay_ip: ids[0]!.privateIp,
-        peer_underlay_ip: ids[standby]!.privateIp,
-        my_api_password: sim.controllers[0]!.password,
-        peer_api_password: sim.controllers[standby]!.password,
-        my_api_url: url(0),
-        peer_public_api_url: url(standby),
-        ...extra,
-      }),
+    ...agentConfigs(sim, underlay, { ...cloudKeys, check_interval: INTERVAL_MS / 1000, fall: 3, rise: 3, ca_file: caFile }),
     async crash(i, cloudState = 'stopped') {
       await sim.crash(i);
       ec2?.setInstanceState(`i-vns3${i}`, cloudState);
