@@ -48,7 +48,7 @@ async function lossyRun(checks: number): Promise<{ checks: number; lossyChecks: 
   const bed = await startHaBed({ controllers: 2, cloud: 'overlay' });
   const standby = createHaAgent(bed.standbyConfig(1, { check_interval: 0.2, fall: 3, rise: 3 }), bed.deps());
   try {
-    // Two checks to see the primary healthy; the bed's clock stays put, as in the agent's own loop.
+    // Two checks to see the primary healthy before the probes start getting lost.
     for (let i = 0; i < 2; i++) await standby.checkOnce();
     bed.sim.setFaults(0, { dropRate: 0.2 });
     bed.sim.setFaults(1, { dropRate: 0.2 });

@@ -9,11 +9,13 @@ import { load } from 'js-yaml';
 import { isIPv4, isIp } from '../net/index.js';
 import { BadValue } from './errors.js';
 
+/** A string, trimmed; numbers and booleans as written. */
 export function str(v: unknown): string {
   if (typeof v === 'string') return v.trim();
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   throw new BadValue('must be a string');
 }
+/** One of `allowed`, any case. */
 export function oneOf<T extends string>(allowed: readonly T[]) {
   return (v: unknown): T => {
     const s = str(v).toLowerCase();
@@ -21,16 +23,19 @@ export function oneOf<T extends string>(allowed: readonly T[]) {
     throw new BadValue(`must be one of ${allowed.join(', ')}`);
   };
 }
+/** An IPv4 or IPv6 address. */
 export function ip(v: unknown): string {
   const s = str(v);
   if (!isIp(s)) throw new BadValue('must be an IP address');
   return s;
 }
+/** An IPv4 address (the overlay is IPv4 only). */
 export function ipv4(v: unknown): string {
   const s = str(v);
   if (!isIPv4(s)) throw new BadValue('must be an IPv4 address');
   return s;
 }
+/** A number within bounds, from a YAML number or a decimal string. */
 export function num(options: { min: number; integer?: boolean; max?: number; unit?: string }) {
   return (v: unknown): number => {
     const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : NaN;
@@ -42,6 +47,7 @@ export function num(options: { min: number; integer?: boolean; max?: number; uni
     return n;
   };
 }
+/** true/false, yes/no, 1/0, on/off. */
 export function bool(v: unknown): boolean {
   if (typeof v === 'boolean') return v;
   const s = typeof v === 'number' || typeof v === 'string' ? String(v).trim().toLowerCase() : '';
@@ -49,6 +55,7 @@ export function bool(v: unknown): boolean {
   if (['false', 'no', '0', 'off'].includes(s)) return false;
   throw new BadValue('must be true or false (also yes/no, 1/0)');
 }
+/** An http(s) URL, trailing slashes dropped. */
 export function url(v: unknown): string {
   const s = str(v);
   let u: URL;
@@ -60,11 +67,13 @@ export function url(v: unknown): string {
   if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new BadValue('must be an http(s) URL');
   return s.replace(/\/+$/, '');
 }
+/** A SHA-256 fingerprint, normalised to upper-case hex pairs joined by colons. */
 export function fingerprint(v: unknown): string {
   const hex = str(v).replace(/:/g, '').toUpperCase();
   if (!/^[0-9A-F]{64}$/.test(hex)) throw new BadValue('must be a SHA-256 fingerprint (64 hex digits, colons optional)');
   return hex.match(/../g)!.join(':');
 }
+/** A string that is not blank. */
 export function nonEmpty(v: unknown): string {
   const s = str(v);
   if (s === '') throw new BadValue('must not be empty');

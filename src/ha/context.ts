@@ -49,6 +49,7 @@ function newCounters(): HaCounters {
 /** Counters a role bumps by itself; the others move with the records below. */
 type PlainCounter = 'yields' | 'vetoes' | 'splits' | 'releases' | 'errors';
 
+/** One agent's shared state; its status changes only through the methods below. */
 export class AgentContext {
   readonly config: HaConfig;
   readonly dryRun: boolean;
@@ -127,10 +128,12 @@ export class AgentContext {
     return this.refs.get(privateIp);
   }
 
+  /** The role now. */
   get role(): HaRole {
     return this.state.role;
   }
 
+  /** Why the agent is in its role (or not acting), in a few words. */
   get reason(): string {
     return this.state.reason;
   }
@@ -160,10 +163,12 @@ export class AgentContext {
     this.state.reason = reason;
   }
 
+  /** Whether the check loop runs. */
   setRunning(running: boolean): void {
     this.state.running = running;
   }
 
+  /** One more yield, veto, split, release or error. */
   count(counter: PlainCounter): void {
     this.state.counters[counter]++;
   }
@@ -242,6 +247,7 @@ export class AgentContext {
     if (s.recentChecks.length > this.historySize) s.recentChecks.splice(0, s.recentChecks.length - this.historySize);
   }
 
+  /** The plan `agent.plan()` computed last. */
   recordPlan(plan: HaPlan): void {
     this.state.lastPlan = plan;
   }

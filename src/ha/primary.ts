@@ -31,6 +31,7 @@ type StandbyHold = 'holding' | 'released' | 'down' | 'unobservable';
 
 const routeAddress = (c: RouteChange): RouteAddress => ({ tableId: c.tableId, destination: c.destination });
 
+/** The primary's decisions, check by check (see the top of this file). */
 export class PrimaryRole implements RoleLogic {
   /** This controller's private IP: configured, or read from its own API. */
   private myIp: string | undefined;

@@ -21,6 +21,7 @@ import { advertisedRoutes, assumedElsewhere, assumeVns3Routes, mergeRoutes, plan
 import { classifyApiOutcome, judge, probeApi, probeCloud, probeMesh, type WitnessReport } from './monitor.js';
 import type { CheckResult } from './status.js';
 
+/** The secondary's decisions, check by check (see the top of this file). */
 export class StandbyRole implements RoleLogic {
   private readonly primaryIp: string;
   private readonly me: string;

@@ -68,6 +68,7 @@ function routeTarget(to: ControllerRef): { NetworkInterfaceId: string } | { Inst
   throw new Vns3ValidationError('to', to.privateIp, 'needs instanceId or networkInterfaceId; resolve() it first');
 }
 
+/** Routes in EC2 route tables, targeting a controller's ENI (or instance). */
 class AwsRouteProvider implements CloudRouteProvider {
   readonly cloud = 'aws' as const;
   private readonly call = cloudCaller('aws', awsErrorParts);

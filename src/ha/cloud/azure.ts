@@ -126,6 +126,7 @@ async function collect<T>(iter: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
+/** Routes in Azure route tables, with a controller's private IP as the virtual appliance next hop. */
 class AzureRouteProvider implements CloudRouteProvider {
   readonly cloud = 'azure' as const;
   private readonly call = cloudCaller('azure', azureErrorParts);
