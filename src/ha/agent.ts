@@ -94,7 +94,9 @@ function providerLoader(config: HaConfig, deps: HaAgentDeps): () => Promise<Clou
 /**
  * Creates an HA agent for one controller (primary or secondary mode); it does nothing until
  * `start()` or `checkOnce()`. Throws `Vns3HaConfigError` listing every problem when the
- * configuration cannot work (see {@link agentConfigProblems}), and when `ca_file` cannot be read.
+ * configuration cannot work for its mode (the addresses it watches missing, a standby list naming
+ * itself or the primary, the cloud's settings missing, a probe timeout that is not positive), and
+ * an error when `ca_file` cannot be read.
  */
 export function createHaAgent(config: HaAgentConfig, deps: HaAgentDeps = {}): HaAgent {
   const problems = agentConfigProblems(config, deps);
