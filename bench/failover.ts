@@ -9,8 +9,8 @@
  * Options: --quick (1 s interval only), --runs N (crashes per setting, default 3),
  * --checks N (checks in the lossy run, default 200).
  */
-import { createHaAgent } from '../src/ha/agent.js';
-import { rounds, startHaBed, waitFor } from '../test/ha/fixture.js';
+import { createHaAgent } from '../src/ha/index.js';
+import { startHaBed } from '../src/testing/index.js';
 
 type Cloud = 'aws' | 'azure' | 'overlay';
 
@@ -28,12 +28,12 @@ async function crashOnce(cloud: Cloud, intervalS: number): Promise<{ toLastRoute
   const standby = createHaAgent(bed.standbyConfig(1, { check_interval: intervalS, fall: 3, rise: 3 }), deps);
   try {
     await standby.start();
-    await waitFor('standby sees a healthy primary', () => standby.status().health === 'healthy', intervalS * 1000 * 3 + 10_000);
+    await bed.waitFor('standby sees a healthy primary', () => standby.status().health === 'healthy', intervalS * 1000 * 3 + 10_000);
     // A crash lands anywhere between two checks.
     await new Promise((r) => setTimeout(r, Math.random() * intervalS * 1000));
     const crashedAt = Date.now();
     await bed.crash(0, 'stopped');
-    await waitFor('failover', () => standby.status().lastFailover !== undefined, intervalS * 1000 * 10 + 10_000);
+    await bed.waitFor('failover', () => standby.status().lastFailover !== undefined, intervalS * 1000 * 10 + 10_000);
     const f = standby.status().lastFailover!;
     const moved = f.cloudRoutes.filter((c) => c.action !== 'unchanged').length + f.vns3Routes.length;
     if (f.errors.length > 0 || moved === 0) throw new Error(`failover incomplete: ${f.errors.join('; ') || 'nothing moved'}`);
@@ -48,7 +48,8 @@ async function lossyRun(checks: number): Promise<{ checks: number; lossyChecks: 
   const bed = await startHaBed({ controllers: 2, cloud: 'overlay' });
   const standby = createHaAgent(bed.standbyConfig(1, { check_interval: 0.2, fall: 3, rise: 3 }), bed.deps());
   try {
-    await rounds([standby], 2);
+    // Two checks to see the primary healthy before the probes start getting lost.
+    for (let i = 0; i < 2; i++) await standby.checkOnce();
     bed.sim.setFaults(0, { dropRate: 0.2 });
     bed.sim.setFaults(1, { dropRate: 0.2 });
     let lossy = 0;

@@ -6,72 +6,56 @@
  * never overlap; `checkOnce()` queues behind a running one. `stop()` aborts
  * the check in flight and leaves no timer or connection behind.
  */
-import { readFileSync } from 'node:fs';
-import { createClient, type Vns3Client } from '../client/index.js';
+import { sleep } from '../abort.js';
 import type { Vns3EventHandler } from '../events.js';
-import { sleep } from '../macros/wait.js';
-import type { CloudRouteProvider, ControllerRef } from './cloud/provider.js';
-import { haEnvName, redactHaConfig, Vns3HaConfigError, type HaConfigProblem } from './config.js';
-import {
-  errorText,
-  makeEmitter,
-  type AgentContext,
-  type CheckResult,
-  type HaAgentConfig,
-  type HaCounters,
-  type HaPlan,
-  type HaRole,
-  type HaStatus,
-} from './context.js';
-import { HealthTracker } from './monitor.js';
-import { createPrimaryLogic } from './primary.js';
+import { createAgentClients, type HaClientFactory } from './clients.js';
+import type { CloudRouteProvider } from './cloud/types.js';
+import { haEnvName, redactHaConfig, type HaConfig } from './config.js';
+import { AgentContext, errorText, type RoleLogic } from './context.js';
+import { Vns3HaConfigError, type HaConfigProblem } from './errors.js';
+import { PrimaryRole } from './primary.js';
 import { cloudConfigProblems, createCloudProvider, type CloudProviderOptions } from './providers.js';
-import { createStandbyLogic } from './standby.js';
+import { StandbyRole } from './standby.js';
+import type { CheckResult, HaPlan, HaStatus } from './status.js';
 
-export interface HaClientTarget {
-  role: 'own' | 'peer-underlay' | 'peer-public' | 'standby';
-  url: string;
-  /** The standby's name from `standbys`. */
-  name?: string;
-  password?: string;
-  fingerprint256?: string;
-  ca?: string;
-  insecure: boolean;
-  timeoutMs: number;
-}
+/** The agent's configuration: an {@link HaConfig}, as `loadHaConfig` or `parseHaConfig` return it. */
+export type HaAgentConfig = HaConfig;
 
-/** Makes the agent's API clients; the agent closes them on stop(). Retries must stay off: the loop is the retry. */
-export type HaClientFactory = (target: HaClientTarget) => Vns3Client;
-
+/** What the agent runs with besides its configuration; every field has a default fit for production. */
 export interface HaAgentDeps extends CloudProviderOptions {
-  provider?: CloudRouteProvider;
-  clientFactory?: HaClientFactory;
+  /** A ready provider (a test double, or one of your own); default: built from the configuration. */
+  provider?: CloudRouteProvider | undefined;
+  clientFactory?: HaClientFactory | undefined;
   /** Epoch ms; for timestamps and delays (the loop's own ticks use the real clock). */
-  now?: () => number;
-  onEvent?: Vns3EventHandler;
+  now?: (() => number) | undefined;
+  onEvent?: Vns3EventHandler | undefined;
   /** Checks kept in `status().recentChecks` (default 50). */
-  historySize?: number;
+  historySize?: number | undefined;
   /** Per probe; default 80% of the interval, within 0.5 to 5 s (a probe may outlast a short interval: checks never overlap). */
-  probeTimeoutMs?: number;
+  probeTimeoutMs?: number | undefined;
   /** How often a healthy peer's cloud routes are re-read into the snapshot (default 60 s). */
-  cloudSnapshotIntervalMs?: number;
+  cloudSnapshotIntervalMs?: number | undefined;
 }
 
+/** A running (or runnable) HA agent. */
 export interface HaAgent {
+  /** Starts the check loop; does nothing when it runs or was stopped. */
   start(): Promise<void>;
+  /** Aborts the check in flight, ends the loop and closes every client; an agent cannot restart. */
   stop(): Promise<void>;
   /** Runs one check (and what it calls for) now, between the loop's checks if it runs. */
   checkOnce(): Promise<CheckResult>;
   /** What a failover (standby) or a take-back (primary) would change now; writes nothing. */
   plan(options?: { signal?: AbortSignal }): Promise<HaPlan>;
+  /** A copy of the agent's observable state. */
   status(): HaStatus;
 }
 
-function newCounters(): HaCounters {
-  return { checks: 0, failovers: 0, failbacks: 0, releases: 0, yields: 0, vetoes: 0, splits: 0, deferrals: 0, cloudRouteWrites: 0, vns3RouteWrites: 0, errors: 0 };
-}
-
-/** What the agent itself needs beyond what config.ts checks; every problem at once. */
+/**
+ * What the agent itself needs beyond what `parseHaConfig` checks (the addresses its mode watches,
+ * a standby list that names neither itself nor the primary, the cloud's settings, a positive probe
+ * timeout); every problem at once.
+ */
 export function agentConfigProblems(cfg: HaAgentConfig, deps: HaAgentDeps = {}): HaConfigProblem[] {
   const out: HaConfigProblem[] = [];
   const need = (key: string, ok: unknown, reason: string): void => {
@@ -93,215 +77,143 @@ export function agentConfigProblems(cfg: HaAgentConfig, deps: HaAgentDeps = {}):
   return out;
 }
 
+/** The given provider, or one built from the configuration on first use and again after a failed build. */
+function providerLoader(config: HaConfig, deps: HaAgentDeps): () => Promise<CloudRouteProvider> {
+  const given = deps.provider;
+  if (given) return () => Promise.resolve(given);
+  let pending: Promise<CloudRouteProvider> | undefined;
+  return () => {
+    pending ??= createCloudProvider(config, deps).catch((e: unknown) => {
+      pending = undefined;
+      throw e;
+    });
+    return pending;
+  };
+}
+
+/**
+ * Creates an HA agent for one controller (primary or secondary mode); it does nothing until
+ * `start()` or `checkOnce()`. Throws `Vns3HaConfigError` listing every problem when the
+ * configuration cannot work for its mode (the addresses it watches missing, a standby list naming
+ * itself or the primary, the cloud's settings missing, a probe timeout that is not positive), and
+ * an error when `ca_file` cannot be read.
+ */
 export function createHaAgent(config: HaAgentConfig, deps: HaAgentDeps = {}): HaAgent {
   const problems = agentConfigProblems(config, deps);
   if (problems.length > 0) throw new Vns3HaConfigError(problems, config.warnings);
-  const now = deps.now ?? Date.now;
-  const interval = config.checkIntervalMs;
-  const probeTimeoutMs = deps.probeTimeoutMs ?? Math.max(500, Math.min(5_000, Math.round(interval * 0.8)));
-  const historySize = deps.historySize ?? 50;
-  const ca = config.caFile ? readFileSync(config.caFile, 'utf8') : undefined;
-  const factory: HaClientFactory =
-    deps.clientFactory ??
-    ((t) =>
-      createClient({
-        host: t.url,
-        ...(t.password !== undefined ? { password: t.password } : {}),
-        ...(t.fingerprint256 ? { fingerprint256: t.fingerprint256 } : t.ca ? { ca: t.ca } : {}),
-        ...(t.insecure ? { insecure: true } : {}),
-        timeoutMs: t.timeoutMs,
-        retry: false,
-      }));
-  const target = (role: HaClientTarget['role'], url: string, password: string | undefined, fingerprint256?: string, name?: string): Vns3Client =>
-    factory({
-      role,
-      url,
-      ...(name ? { name } : {}),
-      ...(password !== undefined ? { password } : {}),
-      ...(fingerprint256 ? { fingerprint256 } : {}),
-      ...(ca ? { ca } : {}),
-      insecure: config.insecure,
-      timeoutMs: probeTimeoutMs,
-    });
-
-  const clients: AgentContext['clients'] = { standbys: new Map() };
-  if (config.myApiUrl && (config.mode === 'secondary' || config.myApiPassword)) clients.own = target('own', config.myApiUrl, config.myApiPassword, config.myFingerprint256);
-  if (config.mode === 'secondary' && config.peerApiUrl) clients.peerUnderlay = target('peer-underlay', config.peerApiUrl, config.peerApiPassword, config.peerFingerprint256);
-  if (config.peerPublicApiUrl) clients.peerPublic = target('peer-public', config.peerPublicApiUrl, config.peerApiPassword, config.peerFingerprint256);
-  for (const s of config.standbys) clients.standbys.set(s.name, target('standby', s.apiUrl, s.apiPassword, undefined, s.name));
-
-  const me = config.myUnderlayIp ?? clients.own?.host ?? 'ha';
-  const event = makeEmitter(deps.onEvent, me);
-  const dryRun = config.dryRun;
-  const status: HaStatus = {
-    mode: config.mode,
-    cloud: config.cloud,
-    dryRun,
-    running: false,
-    role: 'starting',
-    reason: 'no check yet',
-    roleSince: now(),
-    health: 'unknown',
-    fallCount: 0,
-    riseCount: 0,
-    recentChecks: [],
-    routesHeld: { cloud: [], vns3: [] },
-    snapshot: { cloud: [], vns3: [] },
-    counters: newCounters(),
-  };
-
-  let providerPromise: Promise<CloudRouteProvider> | undefined;
-  const refs = new Map<string, ControllerRef>();
-  const ctx: AgentContext = {
+  const probeTimeoutMs = deps.probeTimeoutMs ?? Math.max(500, Math.min(5_000, Math.round(config.checkIntervalMs * 0.8)));
+  const clients = createAgentClients(config, probeTimeoutMs, deps.clientFactory);
+  const ctx = new AgentContext({
     config,
-    dryRun,
-    cloudVeto: config.cloudVeto,
+    clients,
+    provider: providerLoader(config, deps),
+    name: config.myUnderlayIp ?? clients.own?.host ?? 'ha',
+    now: deps.now ?? Date.now,
     probeTimeoutMs,
     cloudSnapshotIntervalMs: deps.cloudSnapshotIntervalMs ?? 60_000,
-    now,
-    tracker: new HealthTracker(config.fall, config.rise),
-    clients,
-    provider() {
-      if (deps.provider) return Promise.resolve(deps.provider);
-      providerPromise ??= createCloudProvider(config, deps).catch((e) => {
-        providerPromise = undefined;
-        throw e;
-      });
-      return providerPromise;
-    },
-    async ref(privateIp, signal) {
-      if (!privateIp) return undefined;
-      const hit = refs.get(privateIp);
-      if (hit) return hit;
-      try {
-        const ref = await (await ctx.provider()).resolve(privateIp, signal ? { signal } : {});
-        refs.set(privateIp, ref);
-        return ref;
-      } catch (e) {
-        if (signal?.aborted) throw e;
-        event('ha.resolve', `cloud does not know ${privateIp} yet: ${errorText(e)}`, undefined, 'debug');
-        return undefined;
-      }
-    },
-    cachedRef: (ip) => refs.get(ip),
-    status,
-    snapshot: new Map(),
-    vns3Snapshot: [],
-    setRole(role: HaRole, reason: string) {
-      const from = status.role;
-      status.reason = reason;
-      if (from === role) return;
-      status.role = role;
-      status.roleSince = now();
-      event('ha.role', `${from} → ${role}: ${reason}`, { from, to: role, reason }, role === 'active' ? 'warn' : 'info');
-    },
-    event,
-  };
-  const logic = config.mode === 'secondary' ? createStandbyLogic(ctx) : createPrimaryLogic(ctx);
+    historySize: deps.historySize ?? 50,
+    onEvent: deps.onEvent,
+  });
+  const logic = config.mode === 'secondary' ? new StandbyRole(ctx) : new PrimaryRole(ctx);
   if (config.mode === 'secondary') ctx.setRole('passive', 'watching the primary');
+  return new Agent(ctx, logic);
+}
 
-  let seq = 0;
-  let queue: Promise<unknown> = Promise.resolve();
-  let loop: Promise<void> | undefined;
-  let controller: AbortController | undefined;
-  let closed = false;
+/** The loop around one role: scheduling, queueing, recording and stopping. */
+class Agent implements HaAgent {
+  private seq = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+  private loop: Promise<void> | undefined;
+  private controller: AbortController | undefined;
+  private closed = false;
 
-  async function runCheck(signal: AbortSignal | undefined): Promise<CheckResult> {
-    const record: CheckResult = {
-      seq: ++seq,
-      startedAt: now(),
-      durationMs: 0,
-      verdict: 'unknown',
-      witnesses: [],
-      health: ctx.tracker.state,
-      fallCount: 0,
-      riseCount: 0,
-      role: status.role,
-      actions: [],
-    };
-    const t0 = performance.now();
-    try {
-      await logic.check(signal, record);
-    } catch (e) {
-      if (signal?.aborted) throw e;
-      record.error = errorText(e);
-      status.counters.errors++;
-      event('ha.error', `check ${record.seq}: ${record.error}`, { seq: record.seq }, 'error');
-    }
-    record.durationMs = Math.round(performance.now() - t0);
-    record.health = status.health = ctx.tracker.state;
-    record.fallCount = status.fallCount = ctx.tracker.fallCount;
-    record.riseCount = status.riseCount = ctx.tracker.riseCount;
-    record.role = status.role;
-    status.counters.checks++;
-    status.lastCheck = record;
-    status.recentChecks.push(record);
-    if (status.recentChecks.length > historySize) status.recentChecks.splice(0, status.recentChecks.length - historySize);
-    const summary = record.witnesses.map((w) => `${w.name}=${w.result}`).join(' ');
-    event('ha.check', `#${record.seq} ${record.verdict} (${summary}) ${record.health} ${record.role} in ${record.durationMs} ms`, { ...record }, record.error ? 'warn' : 'info');
-    return record;
+  constructor(
+    private readonly ctx: AgentContext,
+    private readonly logic: RoleLogic,
+  ) {}
+
+  async start(): Promise<void> {
+    if (this.loop || this.closed) return;
+    const { ctx } = this;
+    const { config } = ctx;
+    this.controller = new AbortController();
+    ctx.setRunning(true);
+    ctx.event('ha.start', `${config.mode} agent (${config.cloud}${ctx.dryRun ? ', dry run' : ''}) every ${config.checkIntervalMs} ms, fall ${config.fall}, rise ${config.rise}`, {
+      config: redactHaConfig(config) as unknown as Record<string, unknown>,
+      probeTimeoutMs: ctx.probeTimeoutMs,
+    });
+    this.loop = this.run(this.controller.signal, config.checkIntervalMs);
   }
 
-  function enqueue(signal: AbortSignal | undefined): Promise<CheckResult> {
-    const next = queue.then(() => runCheck(signal));
-    queue = next.catch(() => undefined);
+  async stop(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.controller?.abort(new Error('HA agent stopped'));
+    await this.loop;
+    await this.queue;
+    this.ctx.setRunning(false);
+    this.ctx.setRole('stopped', 'stopped');
+    const { own, peerUnderlay, peerPublic, standbys } = this.ctx.clients;
+    await Promise.all([own, peerUnderlay, peerPublic, ...standbys.values()].map((c) => c?.close()));
+    this.ctx.event('ha.stop', 'agent stopped', { counters: this.ctx.counters() });
+  }
+
+  checkOnce(): Promise<CheckResult> {
+    if (this.closed) return Promise.reject(new Error('HA agent is stopped'));
+    return this.enqueue(this.controller?.signal);
+  }
+
+  async plan(options: { signal?: AbortSignal } = {}): Promise<HaPlan> {
+    const { ctx } = this;
+    const p = await this.logic.plan(options.signal);
+    const self = await ctx.ref(ctx.config.myUnderlayIp, options.signal);
+    const plan: HaPlan = {
+      computedAt: ctx.now(),
+      to: self?.networkInterfaceId ?? self?.instanceId ?? ctx.config.myUnderlayIp ?? ctx.name,
+      cloudRoutes: p.cloud.filter((c) => c.action !== 'unchanged'),
+      vns3Routes: p.vns3 ?? [],
+    };
+    ctx.recordPlan(plan);
+    ctx.event('ha.plan', `would move ${plan.cloudRoutes.length} cloud and create ${plan.vns3Routes.length} VNS3 route(s)`, { ...plan });
+    return plan;
+  }
+
+  status(): HaStatus {
+    return this.ctx.status();
+  }
+
+  /** Checks on the grid `t0 + k × interval` until stopped; a check that overran skips the ticks it missed. */
+  private async run(signal: AbortSignal, interval: number): Promise<void> {
+    const t0 = Date.now();
+    let tick = 0;
+    while (!signal.aborted) {
+      await this.enqueue(signal).catch(() => undefined);
+      tick = Math.max(tick + 1, Math.floor((Date.now() - t0) / interval) + 1);
+      await sleep(Math.max(0, t0 + tick * interval - Date.now()), signal).catch(() => undefined);
+    }
+  }
+
+  private enqueue(signal: AbortSignal | undefined): Promise<CheckResult> {
+    const next = this.queue.then(() => this.runCheck(signal));
+    this.queue = next.catch(() => undefined);
     return next;
   }
 
-  return {
-    async start() {
-      if (loop || closed) return;
-      controller = new AbortController();
-      const { signal } = controller;
-      status.running = true;
-      event('ha.start', `${config.mode} agent (${config.cloud}${dryRun ? ', dry run' : ''}) every ${interval} ms, fall ${config.fall}, rise ${config.rise}`, {
-        config: redactHaConfig(config) as unknown as Record<string, unknown>,
-        probeTimeoutMs,
-      });
-      const t0 = Date.now();
-      loop = (async () => {
-        let tick = 0;
-        while (!signal.aborted) {
-          await enqueue(signal).catch(() => undefined);
-          tick = Math.max(tick + 1, Math.floor((Date.now() - t0) / interval) + 1);
-          await sleep(Math.max(0, t0 + tick * interval - Date.now()), signal).catch(() => undefined);
-        }
-      })();
-    },
-
-    async stop() {
-      if (closed) return;
-      closed = true;
-      controller?.abort(new Error('HA agent stopped'));
-      await loop;
-      await queue;
-      status.running = false;
-      ctx.setRole('stopped', 'stopped');
-      await Promise.all([clients.own, clients.peerUnderlay, clients.peerPublic, ...clients.standbys.values()].map((c) => c?.close()));
-      event('ha.stop', 'agent stopped', { counters: { ...status.counters } });
-    },
-
-    checkOnce() {
-      if (closed) return Promise.reject(new Error('HA agent is stopped'));
-      return enqueue(controller?.signal);
-    },
-
-    async plan(options = {}) {
-      const p = await logic.plan(options.signal);
-      const self = await ctx.ref(config.myUnderlayIp, options.signal);
-      const plan: HaPlan = {
-        computedAt: now(),
-        to: self?.networkInterfaceId ?? self?.instanceId ?? config.myUnderlayIp ?? me,
-        cloudRoutes: p.cloud.filter((c) => c.action !== 'unchanged'),
-        vns3Routes: 'vns3' in p ? (p.vns3 as HaPlan['vns3Routes']) : [],
-      };
-      status.lastPlan = plan;
-      event('ha.plan', `would move ${plan.cloudRoutes.length} cloud and create ${plan.vns3Routes.length} VNS3 route(s)`, { ...plan });
-      return plan;
-    },
-
-    status() {
-      return structuredClone(status);
-    },
-  };
+  private async runCheck(signal: AbortSignal | undefined): Promise<CheckResult> {
+    const { ctx } = this;
+    const record: CheckResult = { seq: ++this.seq, startedAt: ctx.now(), durationMs: 0, verdict: 'unknown', witnesses: [], health: ctx.tracker.state, fallCount: 0, riseCount: 0, role: ctx.role, actions: [] };
+    const t0 = performance.now();
+    try {
+      await this.logic.check(signal, record);
+    } catch (e) {
+      if (signal?.aborted) throw e;
+      ctx.recordError(record, errorText(e));
+      ctx.event('ha.error', `check ${record.seq}: ${record.error}`, { seq: record.seq }, 'error');
+    }
+    record.durationMs = Math.round(performance.now() - t0);
+    ctx.recordCheck(record);
+    const summary = record.witnesses.map((w) => `${w.name}=${w.result}`).join(' ');
+    ctx.event('ha.check', `#${record.seq} ${record.verdict} (${summary}) ${record.health} ${record.role} in ${record.durationMs} ms`, { ...record }, record.error ? 'warn' : 'info');
+    return record;
+  }
 }

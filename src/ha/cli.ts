@@ -5,22 +5,26 @@
  * expect). Exit codes: 0 stopped cleanly, 1 runtime failure, 2 bad
  * configuration or usage.
  */
-import { Vns3Error } from '../client/errors.js';
+import { Vns3Error } from '../client/index.js';
 import type { Vns3Event } from '../events.js';
-import { createHaAgent, type HaAgentDeps } from './agent.js';
-import { DEFAULT_HA_CONFIG_FILE, loadHaConfig, Vns3HaConfigError, type HaLogLevel } from './config.js';
+import { createHaAgent, type HaAgent, type HaAgentDeps } from './agent.js';
+import { loadHaConfig } from './config-file.js';
+import { DEFAULT_HA_CONFIG_FILE, type HaLogLevel } from './config.js';
+import { HaUsageError, Vns3HaConfigError } from './errors.js';
 
+/** Where the command writes: JSON log lines to stdout, usage errors to stderr. */
 export interface CliStreams {
   stdout: { write(text: string): unknown };
   stderr: { write(text: string): unknown };
 }
 
+/** What a test (or an embedding process) gives the command instead of the process's own. */
 export interface CliOptions {
-  env?: NodeJS.ProcessEnv;
+  env?: NodeJS.ProcessEnv | undefined;
   /** Stops the agent when aborted (default: SIGTERM / SIGINT). */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** For tests: cloud provider, client factory, … */
-  deps?: HaAgentDeps;
+  deps?: HaAgentDeps | undefined;
 }
 
 const USAGE = `Usage: vns3-ha [--config FILE] [--dry-run] [--once] [--help]
@@ -53,17 +57,16 @@ function parseArgs(argv: readonly string[]): Args {
     else if (a === '--once') args.once = true;
     else if (a === '--config' || a.startsWith('--config=')) {
       const value = a === '--config' ? argv[++i] : a.slice('--config='.length);
-      if (!value) throw new UsageError('--config needs a file name');
+      if (!value) throw new HaUsageError('--config needs a file name');
       args.config = value;
-    } else throw new UsageError(`unknown option ${a}`);
+    } else throw new HaUsageError(`unknown option ${a}`);
   }
   return args;
 }
 
-class UsageError extends Error {}
-
 const LEVELS: Record<HaLogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
+/** Runs `vns3-ha` with `argv` (without the node and script names); resolves with the exit code. */
 export async function main(argv: readonly string[], streams: CliStreams, options: CliOptions = {}): Promise<number> {
   const line = (o: Record<string, unknown>): void => void streams.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...o })}\n`);
   let args: Args;
@@ -83,12 +86,12 @@ export async function main(argv: readonly string[], streams: CliStreams, options
     if (LEVELS[e.level ?? 'info'] >= minLevel) line({ level: e.level ?? 'info', ...e });
   };
 
-  let agent;
+  let agent: HaAgent;
   try {
     const cfg = await loadHaConfig({
-      ...(args.config !== undefined ? { file: args.config } : {}),
+      file: args.config,
       env: options.env ?? process.env,
-      ...(args.dryRun ? { overrides: { dry_run: true } } : {}),
+      overrides: args.dryRun ? { dry_run: true } : undefined,
     });
     minLevel = LEVELS[cfg.logLevel];
     for (const w of cfg.warnings) log({ controller: '*', step: 'ha.config.warning', detail: w, level: 'warn' });
@@ -102,23 +105,38 @@ export async function main(argv: readonly string[], streams: CliStreams, options
     return 1;
   }
 
-  if (args.once) {
-    try {
-      const check = await agent.checkOnce();
-      if (args.dryRun) await agent.plan();
-      return check.error ? 1 : 0;
-    } catch (e) {
-      line({ level: 'error', controller: '*', step: 'ha.error', detail: (e as Error).message });
-      return 1;
-    } finally {
-      await agent.stop();
-    }
+  if (args.once) return runOnce(agent, args.dryRun, line);
+  const stopped = stopRequested(options.signal, log);
+  await agent.start();
+  if (args.dryRun) {
+    // The first scheduled check has run (or is running) once plan() gets its turn in the queue.
+    await agent.checkOnce().then(() => agent.plan()).catch((e: unknown) => log({ controller: '*', step: 'ha.error', detail: (e as Error).message, level: 'error' }));
   }
+  await stopped;
+  await agent.stop();
+  return 0;
+}
 
-  const stopped = new Promise<void>((resolve) => {
-    if (options.signal) {
-      if (options.signal.aborted) resolve();
-      options.signal.addEventListener('abort', () => resolve(), { once: true });
+/** `--once`: one check (and the plan with `--dry-run`); exit 1 when the check failed. */
+async function runOnce(agent: HaAgent, dryRun: boolean, line: (o: Record<string, unknown>) => void): Promise<number> {
+  try {
+    const check = await agent.checkOnce();
+    if (dryRun) await agent.plan();
+    return check.error ? 1 : 0;
+  } catch (e) {
+    line({ level: 'error', controller: '*', step: 'ha.error', detail: (e as Error).message });
+    return 1;
+  } finally {
+    await agent.stop();
+  }
+}
+
+/** Resolves when the caller's signal aborts or, without one, on SIGTERM or SIGINT (logged). */
+function stopRequested(signal: AbortSignal | undefined, log: (e: Vns3Event) => void): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal) {
+      if (signal.aborted) resolve();
+      signal.addEventListener('abort', () => resolve(), { once: true });
       return;
     }
     const onSignal = (name: string) => () => {
@@ -132,13 +150,4 @@ export async function main(argv: readonly string[], streams: CliStreams, options
     process.once('SIGTERM', term);
     process.once('SIGINT', int);
   });
-
-  await agent.start();
-  if (args.dryRun) {
-    // The first scheduled check has run (or is running) once plan() gets its turn in the queue.
-    await agent.checkOnce().then(() => agent.plan()).catch((e: unknown) => log({ controller: '*', step: 'ha.error', detail: (e as Error).message, level: 'error' }));
-  }
-  await stopped;
-  await agent.stop();
-  return 0;
 }

@@ -7,16 +7,15 @@
  */
 import { load } from 'js-yaml';
 import { isIPv4, isIp } from '../net/index.js';
-import type { HaStandby } from './config.js';
+import { BadValue } from './errors.js';
 
-/** A value that does not fit its setting; the message is the reason alone. */
-export class BadValue extends Error {}
-
+/** A string, trimmed; numbers and booleans as written. */
 export function str(v: unknown): string {
   if (typeof v === 'string') return v.trim();
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   throw new BadValue('must be a string');
 }
+/** One of `allowed`, any case. */
 export function oneOf<T extends string>(allowed: readonly T[]) {
   return (v: unknown): T => {
     const s = str(v).toLowerCase();
@@ -24,27 +23,31 @@ export function oneOf<T extends string>(allowed: readonly T[]) {
     throw new BadValue(`must be one of ${allowed.join(', ')}`);
   };
 }
+/** An IPv4 or IPv6 address. */
 export function ip(v: unknown): string {
   const s = str(v);
   if (!isIp(s)) throw new BadValue('must be an IP address');
   return s;
 }
+/** An IPv4 address (the overlay is IPv4 only). */
 export function ipv4(v: unknown): string {
   const s = str(v);
   if (!isIPv4(s)) throw new BadValue('must be an IPv4 address');
   return s;
 }
-export function num(opts: { min: number; integer?: boolean; max?: number; unit?: string }) {
+/** A number within bounds, from a YAML number or a decimal string. */
+export function num(options: { min: number; integer?: boolean; max?: number; unit?: string }) {
   return (v: unknown): number => {
     const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : NaN;
-    const what = opts.integer ? 'a whole number' : `a number${opts.unit ? ` of ${opts.unit}` : ''}`;
-    const range = opts.max === undefined ? `at least ${opts.min}` : `from ${opts.min} to ${opts.max}`;
-    if (!Number.isFinite(n) || (opts.integer && !Number.isInteger(n)) || n < opts.min || (opts.max !== undefined && n > opts.max)) {
+    const what = options.integer ? 'a whole number' : `a number${options.unit ? ` of ${options.unit}` : ''}`;
+    const range = options.max === undefined ? `at least ${options.min}` : `from ${options.min} to ${options.max}`;
+    if (!Number.isFinite(n) || (options.integer && !Number.isInteger(n)) || n < options.min || (options.max !== undefined && n > options.max)) {
       throw new BadValue(`must be ${what}, ${range}`);
     }
     return n;
   };
 }
+/** true/false, yes/no, 1/0, on/off. */
 export function bool(v: unknown): boolean {
   if (typeof v === 'boolean') return v;
   const s = typeof v === 'number' || typeof v === 'string' ? String(v).trim().toLowerCase() : '';
@@ -52,6 +55,7 @@ export function bool(v: unknown): boolean {
   if (['false', 'no', '0', 'off'].includes(s)) return false;
   throw new BadValue('must be true or false (also yes/no, 1/0)');
 }
+/** An http(s) URL, trailing slashes dropped. */
 export function url(v: unknown): string {
   const s = str(v);
   let u: URL;
@@ -63,11 +67,13 @@ export function url(v: unknown): string {
   if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new BadValue('must be an http(s) URL');
   return s.replace(/\/+$/, '');
 }
+/** A SHA-256 fingerprint, normalised to upper-case hex pairs joined by colons. */
 export function fingerprint(v: unknown): string {
   const hex = str(v).replace(/:/g, '').toUpperCase();
   if (!/^[0-9A-F]{64}$/.test(hex)) throw new BadValue('must be a SHA-256 fingerprint (64 hex digits, colons optional)');
   return hex.match(/../g)!.join(':');
 }
+/** A string that is not blank. */
 export function nonEmpty(v: unknown): string {
   const s = str(v);
   if (s === '') throw new BadValue('must not be empty');
@@ -111,73 +117,4 @@ export function apiUrlFor(host: string, port: number): string {
 /** Empty counts as unset, so that a blank `HAENV_X=` or `x:` in vars.yml takes the default. */
 export function isAbsent(v: unknown): boolean {
   return v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
-}
-
-/** Records a problem with a setting (key as the operator writes it, e.g. `standbys[1].name`). */
-export type BadFn = (key: string, reason: string, value?: unknown, hasValue?: boolean) => void;
-
-/**
- * The `standbys` list (YAML list, or JSON from the environment). Problems go to
- * `bad` rather than being thrown, so that one run reports every bad standby field.
- */
-export function parseStandbys(values: Map<string, unknown>, apiPort: number, bad: BadFn): HaStandby[] {
-  if (!values.has('standbys')) return [];
-  let list = values.get('standbys');
-  if (typeof list === 'string') {
-    try {
-      list = load(list, { json: true });
-    } catch {
-      // The value may hold passwords, so it is never echoed.
-      bad('standbys', 'is not valid JSON (expected a list of {name, underlay_ip, priority, ...})');
-      return [];
-    }
-  }
-  if (!Array.isArray(list)) {
-    bad('standbys', 'must be a list of {name, underlay_ip, priority, ...}');
-    return [];
-  }
-  const out: HaStandby[] = [];
-  const names = new Set<string>();
-  list.forEach((item: unknown, i) => {
-    const at = `standbys[${i}]`;
-    if (item === null || typeof item !== 'object' || Array.isArray(item)) {
-      bad(at, 'must be a map with name, underlay_ip and priority');
-      return;
-    }
-    const o = item as Record<string, unknown>;
-    const field = <T>(k: string, parse: (v: unknown) => T, required: boolean): T | undefined => {
-      if (isAbsent(o[k])) {
-        if (required) bad(`${at}.${k}`, 'is required');
-        return undefined;
-      }
-      try {
-        return parse(o[k]);
-      } catch (e) {
-        if (!(e instanceof BadValue)) throw e;
-        bad(`${at}.${k}`, e.message, o[k]);
-        return undefined;
-      }
-    };
-    for (const k of Object.keys(o)) {
-      if (!['name', 'underlay_ip', 'public_ip', 'priority', 'api_url', 'api_password'].includes(k)) bad(`${at}.${k}`, 'is not a standby setting');
-    }
-    const name = field('name', nonEmpty, true);
-    const underlayIp = field('underlay_ip', ip, true);
-    const publicIp = field('public_ip', ip, false);
-    const priority = field('priority', num({ min: 0, integer: true }), true);
-    const apiUrl = field('api_url', url, false);
-    const apiPassword = field('api_password', nonEmpty, false);
-    if (name !== undefined && names.has(name)) bad(`${at}.name`, 'is used by an earlier standby', name);
-    if (name === undefined || underlayIp === undefined || priority === undefined) return;
-    names.add(name);
-    out.push({
-      name,
-      underlayIp,
-      ...(publicIp !== undefined ? { publicIp } : {}),
-      priority,
-      apiUrl: apiUrl ?? apiUrlFor(underlayIp, apiPort),
-      ...(apiPassword !== undefined ? { apiPassword } : {}),
-    });
-  });
-  return out;
 }

@@ -1,49 +1,40 @@
 /**
  * The HA agent's configuration, as the VNS3 HA plugin defines it: a YAML file
  * (default /opt/hacontainer/conf/vars.yml) and/or `HAENV_`-prefixed
- * environment variables, the environment winning over the file. Our own
- * settings (fall/rise, preemption, extra standbys, TLS, cloud details) use the
- * same two channels. Every problem is collected and reported at once, by the
- * name the operator writes, because a container that dies on the first bad
- * variable takes a restart per typo.
+ * environment variables, the environment winning over the file (reading
+ * both: config-file.ts). Our own settings (fall/rise, preemption, extra
+ * standbys, TLS, cloud details) use the same two channels. Every problem is
+ * collected and reported at once, by the name the operator writes, because a
+ * container that dies on the first bad variable takes a restart per typo.
  */
-import { access, readFile } from 'node:fs/promises';
 import { load } from 'js-yaml';
-import { Vns3Error } from '../client/errors.js';
-import {
-  apiUrlFor,
-  BadValue,
-  bool,
-  fingerprint,
-  ip,
-  ipv4,
-  isAbsent,
-  nonEmpty,
-  num,
-  oneOf,
-  parseStandbys,
-  tags,
-  url,
-} from './config-values.js';
+import { apiUrlFor, bool, fingerprint, ip, ipv4, isAbsent, nonEmpty, num, oneOf, tags, url } from './config-values.js';
+import { BadValue, Vns3HaConfigError, type HaConfigProblem } from './errors.js';
 
+/** Where the plugin container reads its variables. */
 export const DEFAULT_HA_CONFIG_FILE = '/opt/hacontainer/conf/vars.yml';
+/** The prefix of the environment variables that set HA settings (`HAENV_PEER_PUBLIC_IP`). */
 export const HA_ENV_PREFIX = 'HAENV_';
 
+/** `primary` keeps its routes; `secondary` watches the primary and takes them over. */
 export type HaMode = 'primary' | 'secondary';
+/** Whose route tables a failover moves; `overlay` moves VNS3 routes only. */
 export type HaCloud = 'aws' | 'azure' | 'overlay';
+/** The lowest level `vns3-ha` prints. */
 export type HaLogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 /** A further standby peer, for meshes with more than one secondary. */
 export interface HaStandby {
   name: string;
   underlayIp: string;
-  publicIp?: string;
+  publicIp?: string | undefined;
   priority: number;
   /** Default `https://<underlay_ip>:<api_port>`. */
   apiUrl: string;
-  apiPassword?: string;
+  apiPassword?: string | undefined;
 }
 
+/** A validated HA configuration: the plugin's variables plus ours, defaults applied. */
 export interface HaConfig {
   mode: HaMode;
   cloud: HaCloud;
@@ -91,6 +82,7 @@ export interface HaConfig {
   warnings: string[];
 }
 
+/** Every setting the agent reads, by the name the operator writes. */
 export const HA_CONFIG_KEYS = [
   'mode', 'cloud', 'peer_public_ip', 'my_underlay_ip', 'peer_underlay_ip', 'peer_overlay_ip',
   'my_api_password', 'peer_api_password', 'sleep_time', 'log_level',
@@ -100,6 +92,7 @@ export const HA_CONFIG_KEYS = [
   'aws_region', 'aws_vpc_id', 'aws_route_table_tags', 'aws_endpoint',
   'azure_subscription_id', 'azure_resource_group', 'azure_route_table_tags', 'azure_endpoint', 'azure_ca_file',
 ] as const;
+/** One of {@link HA_CONFIG_KEYS}. */
 export type HaConfigKey = (typeof HA_CONFIG_KEYS)[number];
 
 const KNOWN = new Set<string>(HA_CONFIG_KEYS);
@@ -109,37 +102,14 @@ const REQUIRED: Record<HaMode, HaConfigKey[]> = {
   secondary: ['mode', 'cloud', 'peer_public_ip', 'my_underlay_ip', 'peer_underlay_ip', 'peer_overlay_ip', 'my_api_password', 'peer_api_password'],
 };
 
+/** The environment variable that sets `key` (`peer_public_ip` → `HAENV_PEER_PUBLIC_IP`). */
 export function haEnvName(key: string): string {
   return HA_ENV_PREFIX + key.toUpperCase();
 }
 
-export interface HaConfigProblem {
-  /** As the operator writes it in vars.yml, e.g. `peer_overlay_ip` or `standbys[1].underlay_ip`. */
-  key: string;
-  envName: string;
-  reason: string;
-  /** The bad value as shown in messages; passwords are `[redacted]`. */
-  shown?: string;
-  /** Where the value came from (file path, `environment`, `overrides`). */
-  origin?: string;
-}
-
-export class Vns3HaConfigError extends Vns3Error {
-  readonly problems: HaConfigProblem[];
-  readonly warnings: string[];
-
-  constructor(problems: HaConfigProblem[], warnings: string[] = []) {
-    const lines = problems.map((p) => {
-      const value = p.shown === undefined ? '' : ` = ${p.shown}`;
-      const origin = p.origin ? ` [from ${p.origin}]` : '';
-      return `  - ${p.key} (${p.envName})${value}: ${p.reason}${origin}`;
-    });
-    const n = problems.length;
-    super(`Invalid HA configuration (${n} problem${n === 1 ? '' : 's'}):\n${lines.join('\n')}`);
-    this.name = 'Vns3HaConfigError';
-    this.problems = problems;
-    this.warnings = warnings;
-  }
+/** A key as the rest of the module uses it: known snake_case as is, camelCase (`peerPublicIp`) mapped to it. */
+export function settingKey(key: string): string {
+  return KNOWN.has(key) ? key : key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
 /** Where each key's value came from, for messages. */
@@ -154,192 +124,189 @@ function show(key: string, v: unknown): string {
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
 
-/** Maps camelCase override keys (`peerPublicIp`) to the snake_case the rest of the module uses. */
-function snake(key: string): string {
-  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-}
+/** Records a problem with a setting (key as the operator writes it, e.g. `standbys[1].name`). */
+type BadFn = (key: string, reason: string, value?: unknown, hasValue?: boolean) => void;
 
-/** Validates a merged snake_case map (values as YAML or env strings) into an HaConfig; pure. */
-export function parseHaConfig(raw: Record<string, unknown>, source: HaConfigSource = {}): HaConfig {
-  const problems: HaConfigProblem[] = [];
-  const warnings: string[] = [];
-  const origins = source.origins ?? {};
-  const values = new Map<string, unknown>();
-  for (const [k, v] of Object.entries(raw)) {
-    const key = KNOWN.has(k) ? k : snake(k);
-    if (!KNOWN.has(key)) {
-      warnings.push(`unknown HA setting ${k}${origins[k] ? ` (from ${origins[k]})` : ''} ignored`);
-      continue;
+/** The settings of one parse: the known, non-empty values, and every problem and warning found. */
+class Settings {
+  readonly values = new Map<string, unknown>();
+  readonly problems: HaConfigProblem[] = [];
+  readonly warnings: string[] = [];
+
+  constructor(
+    raw: Record<string, unknown>,
+    private readonly origins: Partial<Record<string, string>>,
+  ) {
+    for (const [k, v] of Object.entries(raw)) {
+      const key = settingKey(k);
+      if (!KNOWN.has(key)) {
+        this.warnings.push(`unknown HA setting ${k}${origins[k] ? ` (from ${origins[k]})` : ''} ignored`);
+        continue;
+      }
+      if (!isAbsent(v)) this.values.set(key, v);
     }
-    if (!isAbsent(v)) values.set(key, v);
   }
-  const bad = (key: string, reason: string, value?: unknown, hasValue = value !== undefined): void => {
+
+  readonly bad: BadFn = (key, reason, value, hasValue = value !== undefined) => {
     const top = key.replace(/\[.*$/, '');
-    problems.push({
-      key,
-      envName: haEnvName(top),
-      reason,
-      ...(hasValue ? { shown: show(key, value) } : {}),
-      ...(origins[top] ? { origin: origins[top] } : {}),
-    });
+    this.problems.push({ key, envName: haEnvName(top), reason, shown: hasValue ? show(key, value) : undefined, origin: this.origins[top] || undefined });
   };
-  function get<T>(key: HaConfigKey, parse: (v: unknown) => T): T | undefined;
-  function get<T>(key: HaConfigKey, parse: (v: unknown) => T, dflt: T): T;
-  function get<T>(key: HaConfigKey, parse: (v: unknown) => T, dflt?: T): T | undefined {
-    if (!values.has(key)) return dflt;
-    const v = values.get(key);
+
+  has(key: HaConfigKey): boolean {
+    return this.values.has(key);
+  }
+
+  /** The parsed value, `fallback` when unset, or `fallback` and a problem when it does not parse. */
+  get<T>(key: HaConfigKey, parse: (v: unknown) => T): T | undefined;
+  get<T>(key: HaConfigKey, parse: (v: unknown) => T, fallback: T): T;
+  get<T>(key: HaConfigKey, parse: (v: unknown) => T, fallback?: T): T | undefined {
+    if (!this.values.has(key)) return fallback;
+    const v = this.values.get(key);
     try {
       return parse(v);
     } catch (e) {
       if (!(e instanceof BadValue)) throw e;
-      bad(key, e.message, v);
-      return dflt;
+      this.bad(key, e.message, v);
+      return fallback;
     }
   }
+}
 
-  const mode = get('mode', oneOf(['primary', 'secondary'] as const));
-  const cloudAllowed = mode === 'primary' ? (['aws', 'azure'] as const) : (['aws', 'azure', 'overlay'] as const);
-  const cloud = get('cloud', oneOf<HaCloud>(cloudAllowed));
-  if (!values.has('mode')) bad('mode', 'is required (primary or secondary)');
-  // Without a valid mode, only what both modes need is reported, to keep the list short.
-  for (const key of REQUIRED[mode ?? 'primary']) {
-    if (key !== 'mode' && !values.has(key)) bad(key, mode ? `is required in ${mode} mode` : 'is required');
-  }
-
-  const sleepTimeS = get('sleep_time', num({ min: 0.001, unit: 'seconds' }), 15);
-  const apiPort = get('api_port', num({ min: 1, max: 65535, integer: true }), 8000);
-  const peerPublicIp = get('peer_public_ip', ip);
-  const myUnderlayIp = get('my_underlay_ip', ip);
-  const peerUnderlayIp = get('peer_underlay_ip', ip);
-  const standbys = parseStandbys(values, apiPort, bad);
-
-  const cfg: HaConfig = {
-    mode: mode ?? 'secondary',
-    cloud: cloud ?? 'overlay',
-    peerPublicIp,
-    myUnderlayIp,
-    peerUnderlayIp,
-    peerOverlayIp: get('peer_overlay_ip', ipv4),
-    myApiPassword: get('my_api_password', nonEmpty),
-    peerApiPassword: get('peer_api_password', nonEmpty),
-    sleepTimeS,
-    logLevel: get('log_level', oneOf<HaLogLevel>(['debug', 'info', 'warn', 'error']), 'info'),
-    checkIntervalMs: Math.round(get('check_interval', num({ min: 0.001, unit: 'seconds' }), sleepTimeS) * 1000),
-    fall: get('fall', num({ min: 1, integer: true }), 3),
-    rise: get('rise', num({ min: 1, integer: true }), 3),
-    preempt: get('preempt', bool, true),
-    preemptDelayMs: Math.round(get('preempt_delay', num({ min: 0, unit: 'seconds' }), 0) * 1000),
-    priority: get('priority', num({ min: 0, integer: true }), 100),
-    standbys,
-    dryRun: get('dry_run', bool, false),
-    cloudVeto: get('cloud_veto', bool, true),
-    apiPort,
-    myApiUrl: get('my_api_url', url, myUnderlayIp && apiUrlFor(myUnderlayIp, apiPort)),
-    peerApiUrl: get('peer_api_url', url, peerUnderlayIp && apiUrlFor(peerUnderlayIp, apiPort)),
-    peerPublicApiUrl: get('peer_public_api_url', url, peerPublicIp && apiUrlFor(peerPublicIp, apiPort)),
-    caFile: get('ca_file', nonEmpty),
-    myFingerprint256: get('my_fingerprint256', fingerprint),
-    peerFingerprint256: get('peer_fingerprint256', fingerprint),
-    insecure: get('insecure', bool, false),
-    awsRegion: get('aws_region', nonEmpty),
-    awsVpcId: get('aws_vpc_id', nonEmpty),
-    awsRouteTableTags: get('aws_route_table_tags', tags, {}),
-    awsEndpoint: get('aws_endpoint', url),
-    azureSubscriptionId: get('azure_subscription_id', nonEmpty),
-    azureResourceGroup: get('azure_resource_group', nonEmpty),
-    azureRouteTableTags: get('azure_route_table_tags', tags, {}),
-    azureEndpoint: get('azure_endpoint', url),
-    azureCaFile: get('azure_ca_file', nonEmpty),
-    warnings,
-  };
-  if (cfg.insecure) warnings.push('insecure is true: TLS certificates of controllers are not verified');
-
-  if (problems.length > 0) throw new Vns3HaConfigError(problems, warnings);
+/**
+ * Validates a merged snake_case (or camelCase) map of settings, values as YAML or environment
+ * strings, into an HaConfig; pure. Throws `Vns3HaConfigError` listing every problem at once.
+ */
+export function parseHaConfig(raw: Record<string, unknown>, source: HaConfigSource = {}): HaConfig {
+  const s = new Settings(raw, source.origins ?? {});
+  const cfg = readSettings(s);
+  if (cfg.insecure) s.warnings.push('insecure is true: TLS certificates of controllers are not verified');
+  if (s.problems.length > 0) throw new Vns3HaConfigError(s.problems, s.warnings);
   // Optional fields that stayed undefined are left out so that the object prints cleanly.
   for (const k of Object.keys(cfg) as (keyof HaConfig)[]) if (cfg[k] === undefined) delete cfg[k];
   return cfg;
 }
 
-export interface LoadHaConfigOptions {
-  /** The YAML file; default /opt/hacontainer/conf/vars.yml (may be absent); `null` reads no file. */
-  file?: string | null;
-  /** Default `process.env`. */
-  env?: NodeJS.ProcessEnv;
-  /** Win over both file and environment; snake_case or camelCase keys. */
-  overrides?: Record<string, unknown>;
+/** Every setting with its default, problems going to `s` (read in the order problems are listed). */
+function readSettings(s: Settings): HaConfig {
+  const mode = s.get('mode', oneOf(['primary', 'secondary'] as const));
+  const cloud = s.get('cloud', oneOf<HaCloud>(mode === 'primary' ? ['aws', 'azure'] : ['aws', 'azure', 'overlay']));
+  if (!s.has('mode')) s.bad('mode', 'is required (primary or secondary)');
+  // Without a valid mode, only what both modes need is reported, to keep the list short.
+  for (const key of REQUIRED[mode ?? 'primary']) {
+    if (key !== 'mode' && !s.has(key)) s.bad(key, mode ? `is required in ${mode} mode` : 'is required');
+  }
+  const sleepTimeS = s.get('sleep_time', num({ min: 0.001, unit: 'seconds' }), 15);
+  const apiPort = s.get('api_port', num({ min: 1, max: 65535, integer: true }), 8000);
+  const peerPublicIp = s.get('peer_public_ip', ip);
+  const myUnderlayIp = s.get('my_underlay_ip', ip);
+  const peerUnderlayIp = s.get('peer_underlay_ip', ip);
+  const standbys = parseStandbys(s.values, apiPort, s.bad);
+  return {
+    mode: mode ?? 'secondary',
+    cloud: cloud ?? 'overlay',
+    peerPublicIp,
+    myUnderlayIp,
+    peerUnderlayIp,
+    peerOverlayIp: s.get('peer_overlay_ip', ipv4),
+    myApiPassword: s.get('my_api_password', nonEmpty),
+    peerApiPassword: s.get('peer_api_password', nonEmpty),
+    sleepTimeS,
+    logLevel: s.get('log_level', oneOf<HaLogLevel>(['debug', 'info', 'warn', 'error']), 'info'),
+    checkIntervalMs: Math.round(s.get('check_interval', num({ min: 0.001, unit: 'seconds' }), sleepTimeS) * 1000),
+    fall: s.get('fall', num({ min: 1, integer: true }), 3),
+    rise: s.get('rise', num({ min: 1, integer: true }), 3),
+    preempt: s.get('preempt', bool, true),
+    preemptDelayMs: Math.round(s.get('preempt_delay', num({ min: 0, unit: 'seconds' }), 0) * 1000),
+    priority: s.get('priority', num({ min: 0, integer: true }), 100),
+    standbys,
+    dryRun: s.get('dry_run', bool, false),
+    cloudVeto: s.get('cloud_veto', bool, true),
+    apiPort,
+    myApiUrl: s.get('my_api_url', url, myUnderlayIp && apiUrlFor(myUnderlayIp, apiPort)),
+    peerApiUrl: s.get('peer_api_url', url, peerUnderlayIp && apiUrlFor(peerUnderlayIp, apiPort)),
+    peerPublicApiUrl: s.get('peer_public_api_url', url, peerPublicIp && apiUrlFor(peerPublicIp, apiPort)),
+    caFile: s.get('ca_file', nonEmpty),
+    myFingerprint256: s.get('my_fingerprint256', fingerprint),
+    peerFingerprint256: s.get('peer_fingerprint256', fingerprint),
+    insecure: s.get('insecure', bool, false),
+    awsRegion: s.get('aws_region', nonEmpty),
+    awsVpcId: s.get('aws_vpc_id', nonEmpty),
+    awsRouteTableTags: s.get('aws_route_table_tags', tags, {}),
+    awsEndpoint: s.get('aws_endpoint', url),
+    azureSubscriptionId: s.get('azure_subscription_id', nonEmpty),
+    azureResourceGroup: s.get('azure_resource_group', nonEmpty),
+    azureRouteTableTags: s.get('azure_route_table_tags', tags, {}),
+    azureEndpoint: s.get('azure_endpoint', url),
+    azureCaFile: s.get('azure_ca_file', nonEmpty),
+    warnings: s.warnings,
+  };
 }
 
-function errCode(e: unknown): string | undefined {
-  return e && typeof e === 'object' && 'code' in e ? String((e as { code: unknown }).code) : undefined;
-}
+const STANDBY_KEYS = ['name', 'underlay_ip', 'public_ip', 'priority', 'api_url', 'api_password'];
 
-async function readVarsFile(path: string, mustExist: boolean): Promise<Record<string, unknown> | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    if (!mustExist && errCode(e) === 'ENOENT') return undefined;
-    throw new Vns3HaConfigError([{ key: 'file', envName: path, reason: `cannot be read (${errCode(e) ?? 'error'})` }]);
-  }
-  // js-yaml 5 refuses an empty document; an empty vars.yml just means "all from the environment".
-  if (text.split('\n').every((line) => /^\s*(#.*)?$/.test(line))) return {};
-  let doc: unknown;
-  try {
-    // json: true lets a repeated key (the plugin's own example repeats sleep_time) override the earlier one.
-    doc = load(text, { json: true, filename: path });
-  } catch (e) {
-    // js-yaml's message quotes the offending lines, which may hold passwords: keep only reason and position.
-    const y = e as { reason?: string; mark?: { line?: number; column?: number } };
-    const where = y.mark?.line !== undefined ? ` at line ${y.mark.line + 1}, column ${(y.mark.column ?? 0) + 1}` : '';
-    throw new Vns3HaConfigError([{ key: 'file', envName: path, reason: `is not valid YAML: ${y.reason ?? 'parse error'}${where}` }]);
-  }
-  if (doc === undefined || doc === null) return {};
-  if (typeof doc !== 'object' || Array.isArray(doc)) {
-    throw new Vns3HaConfigError([{ key: 'file', envName: path, reason: 'must be a YAML map of variable: value' }]);
-  }
-  return doc as Record<string, unknown>;
-}
-
-/** Reads the file (if any) and `HAENV_*`, environment winning, then overrides; validates everything at once. */
-export async function loadHaConfig(opts: LoadHaConfigOptions = {}): Promise<HaConfig> {
-  const env = opts.env ?? process.env;
-  const raw: Record<string, unknown> = {};
-  const origins: Record<string, string> = {};
-  const file = opts.file === undefined ? DEFAULT_HA_CONFIG_FILE : opts.file;
-  if (file !== null) {
-    const fromFile = await readVarsFile(file, opts.file !== undefined);
-    for (const [k, v] of Object.entries(fromFile ?? {})) {
-      raw[k] = v;
-      origins[k] = file;
-    }
-  }
-  for (const [name, v] of Object.entries(env)) {
-    // An empty variable counts as unset, so that `HAENV_X=` in a compose file does not hide the file's value.
-    if (!name.startsWith(HA_ENV_PREFIX) || v === undefined || v.trim() === '') continue;
-    const key = name.slice(HA_ENV_PREFIX.length).toLowerCase();
-    raw[key] = v;
-    origins[key] = name;
-  }
-  for (const [k, v] of Object.entries(opts.overrides ?? {})) {
-    const key = KNOWN.has(k) ? k : snake(k);
-    raw[key] = v;
-    origins[key] = 'overrides';
-  }
-  const cfg = parseHaConfig(raw, { origins });
-  const missing: HaConfigProblem[] = [];
-  for (const [key, path] of [['ca_file', cfg.caFile], ['azure_ca_file', cfg.azureCaFile]] as const) {
-    if (path === undefined) continue;
+/**
+ * The `standbys` list (YAML list, or JSON from the environment). Problems go to `bad` rather than
+ * being thrown, so that one run reports every bad standby field.
+ */
+function parseStandbys(values: Map<string, unknown>, apiPort: number, bad: BadFn): HaStandby[] {
+  if (!values.has('standbys')) return [];
+  let list = values.get('standbys');
+  if (typeof list === 'string') {
     try {
-      await access(path);
-    } catch (e) {
-      missing.push({ key, envName: haEnvName(key), reason: `file cannot be read (${errCode(e) ?? 'error'})`, shown: JSON.stringify(path), ...(origins[key] ? { origin: origins[key] } : {}) });
+      list = load(list, { json: true });
+    } catch {
+      // The value may hold passwords, so it is never echoed.
+      bad('standbys', 'is not valid JSON (expected a list of {name, underlay_ip, priority, ...})');
+      return [];
     }
   }
-  if (missing.length > 0) throw new Vns3HaConfigError(missing, cfg.warnings);
-  return cfg;
+  if (!Array.isArray(list)) {
+    bad('standbys', 'must be a list of {name, underlay_ip, priority, ...}');
+    return [];
+  }
+  const out: HaStandby[] = [];
+  const names = new Set<string>();
+  list.forEach((item: unknown, i) => {
+    const standby = parseStandby(item, `standbys[${i}]`, apiPort, names, bad);
+    if (standby) out.push(standby);
+  });
+  return out;
 }
 
-/** A copy safe to log: passwords replaced. */
+/** One entry of `standbys`, or undefined (its problems reported) when it lacks a name, IP or priority. */
+function parseStandby(item: unknown, at: string, apiPort: number, names: Set<string>, bad: BadFn): HaStandby | undefined {
+  if (item === null || typeof item !== 'object' || Array.isArray(item)) {
+    bad(at, 'must be a map with name, underlay_ip and priority');
+    return undefined;
+  }
+  const o = item as Record<string, unknown>;
+  const field = <T>(k: string, parse: (v: unknown) => T, required: boolean): T | undefined => {
+    if (isAbsent(o[k])) {
+      if (required) bad(`${at}.${k}`, 'is required');
+      return undefined;
+    }
+    try {
+      return parse(o[k]);
+    } catch (e) {
+      if (!(e instanceof BadValue)) throw e;
+      bad(`${at}.${k}`, e.message, o[k]);
+      return undefined;
+    }
+  };
+  for (const k of Object.keys(o)) if (!STANDBY_KEYS.includes(k)) bad(`${at}.${k}`, 'is not a standby setting');
+  const name = field('name', nonEmpty, true);
+  const underlayIp = field('underlay_ip', ip, true);
+  const publicIp = field('public_ip', ip, false);
+  const priority = field('priority', num({ min: 0, integer: true }), true);
+  const apiUrl = field('api_url', url, false);
+  const apiPassword = field('api_password', nonEmpty, false);
+  if (name !== undefined && names.has(name)) bad(`${at}.name`, 'is used by an earlier standby', name);
+  if (name === undefined || underlayIp === undefined || priority === undefined) return undefined;
+  names.add(name);
+  return { name, underlayIp, publicIp, priority, apiUrl: apiUrl ?? apiUrlFor(underlayIp, apiPort), apiPassword };
+}
+
+/** A copy safe to log: passwords replaced by `[redacted]`. */
 export function redactHaConfig(cfg: HaConfig): HaConfig {
   const r = (s: string | undefined): string | undefined => (s === undefined ? undefined : '[redacted]');
   const out: HaConfig = { ...cfg, standbys: cfg.standbys.map((s) => (s.apiPassword === undefined ? { ...s } : { ...s, apiPassword: '[redacted]' })) };

@@ -7,7 +7,7 @@
  */
 import { Vns3ApiError, type Vns3Client } from '../client/index.js';
 import type { components } from '../generated/vns3.js';
-import type { CloudRoute, CloudRouteProvider, ControllerRef, RouteChange } from './cloud/provider.js';
+import type { CloudRoute, CloudRouteProvider, ControllerRef, RouteAddress, RouteChange } from './cloud/types.js';
 
 type RouteView = components['schemas']['Route'];
 type RouteMap = Record<string, RouteView>;
@@ -18,6 +18,7 @@ type RouteMap = Record<string, RouteView>;
  */
 export const ASSUMED_PREFIX = 'vns3-ha: assumed from ';
 
+/** The description that marks a route as assumed from `primaryIp`. */
 export function assumedDescription(primaryIp: string): string {
   return `${ASSUMED_PREFIX}${primaryIp}`;
 }
@@ -29,6 +30,7 @@ export interface Vns3RouteSpec {
   metric: number;
 }
 
+/** A VNS3 route a failover created on the standby, or a release deleted. */
 export interface Vns3RouteChange {
   action: 'created' | 'deleted';
   cidr: string;
@@ -65,10 +67,16 @@ export function assumedElsewhere(map: unknown, primaryIp: string): string[] {
     .map((r) => r.cidr);
 }
 
+/** How the VNS3 route writes run; `dryRun` computes the changes and writes nothing. */
 export interface Vns3WriteOptions {
-  signal?: AbortSignal;
-  timeoutMs?: number;
-  dryRun?: boolean;
+  signal?: AbortSignal | undefined;
+  timeoutMs?: number | undefined;
+  dryRun?: boolean | undefined;
+}
+
+/** The request options of every read and write; a zero timeout means the client's default. */
+function requestOptions(options: Vns3WriteOptions): { signal: AbortSignal | undefined; timeoutMs: number | undefined } {
+  return { signal: options.signal, timeoutMs: options.timeoutMs || undefined };
 }
 
 /**
@@ -82,9 +90,9 @@ export async function assumeVns3Routes(
   routes: readonly Vns3RouteSpec[],
   primaryIp: string,
   gateway: string | undefined,
-  opts: Vns3WriteOptions = {},
+  options: Vns3WriteOptions = {},
 ): Promise<Vns3RouteChange[]> {
-  const call = { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) };
+  const call = requestOptions(options);
   const map = await own.get('/routes', call);
   const held = new Set(assumedRoutes(map, primaryIp).map((r) => r.cidr));
   const changes: Vns3RouteChange[] = [];
@@ -92,7 +100,7 @@ export async function assumeVns3Routes(
     if (held.has(r.cidr)) continue;
     held.add(r.cidr);
     changes.push({ action: 'created', cidr: r.cidr });
-    if (opts.dryRun) continue;
+    if (options.dryRun) continue;
     try {
       await own.post('/routes', {
         ...call,
@@ -118,13 +126,13 @@ export async function assumeVns3Routes(
 }
 
 /** Deletes exactly the routes this standby assumed from `primaryIp`. */
-export async function withdrawVns3Routes(own: Vns3Client, primaryIp: string, opts: Vns3WriteOptions = {}): Promise<Vns3RouteChange[]> {
-  const call = { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) };
+export async function withdrawVns3Routes(own: Vns3Client, primaryIp: string, options: Vns3WriteOptions = {}): Promise<Vns3RouteChange[]> {
+  const call = requestOptions(options);
   const map = await own.get('/routes', call);
   const changes: Vns3RouteChange[] = [];
   for (const r of assumedRoutes(map, primaryIp)) {
     changes.push({ action: 'deleted', cidr: r.cidr, id: r.id });
-    if (opts.dryRun) continue;
+    if (options.dryRun) continue;
     try {
       await own.delete('/routes/{route_id}', { ...call, params: { path: { route_id: r.id } } });
     } catch (e) {
@@ -157,13 +165,13 @@ export interface CloudPlan {
  */
 export async function planCloudRoutes(
   provider: CloudRouteProvider,
-  routes: readonly Pick<CloudRoute, 'tableId' | 'destination'>[],
+  routes: readonly RouteAddress[],
   to: ControllerRef,
   claimants: readonly string[],
-  opts: { signal?: AbortSignal } = {},
+  options: { signal?: AbortSignal | undefined } = {},
 ): Promise<CloudPlan> {
   if (routes.length === 0) return { pending: [], claimed: [], unchanged: 0 };
-  const changes = await provider.pointRoutesAt(routes, to, { ...opts, dryRun: true });
+  const changes = await provider.pointRoutesAt(routes, to, { signal: options.signal, dryRun: true });
   const claim = new Set(claimants);
   const plan: CloudPlan = { pending: [], claimed: [], unchanged: 0 };
   for (const c of changes) {
@@ -174,12 +182,13 @@ export async function planCloudRoutes(
   return plan;
 }
 
-export function routeKey(r: Pick<CloudRoute, 'tableId' | 'destination'>): string {
+/** The snapshot's key of a route: its table and destination. */
+export function routeKey(r: RouteAddress): string {
   return `${r.tableId} ${r.destination}`;
 }
 
 /** Adds `more` to `into` (by table and destination), keeping routes that vanished from the cloud. */
-export function mergeRoutes(into: Map<string, Pick<CloudRoute, 'tableId' | 'destination'>>, more: readonly CloudRoute[]): number {
+export function mergeRoutes(into: Map<string, RouteAddress>, more: readonly CloudRoute[]): number {
   let added = 0;
   for (const r of more) {
     const key = routeKey(r);

@@ -1,39 +1,32 @@
-/** `vns3-sdk/ha`: the HA failover engine, its configuration and its cloud route providers. */
-export { createHaAgent, agentConfigProblems, type HaAgent, type HaAgentDeps, type HaClientFactory, type HaClientTarget } from './agent.js';
-export type { CheckResult, FailoverRecord, HaAgentConfig, HaCounters, HaPlan, HaRole, HaStatus } from './context.js';
+/**
+ * `vns3-sdk/ha`: the HA failover engine, its configuration and its cloud route providers. Embed
+ * the engine with `createHaAgent(await loadHaConfig())`; the `vns3-ha` command runs exactly that
+ * in the plugin container. To test an HA setup offline, `startHaBed` of `vns3-sdk/testing` runs
+ * simulated controllers and cloud emulators for it.
+ */
+export { createHaAgent, type HaAgent, type HaAgentConfig, type HaAgentDeps } from './agent.js';
+export type { HaClientFactory, HaClientTarget } from './clients.js';
+export type { CheckResult, FailoverRecord, HaCounters, HaPlan, HaRole, HaStatus } from './status.js';
+export type { CheckVerdict, PrimaryHealth, WitnessName, WitnessReport, WitnessResult } from './monitor.js';
 export {
   DEFAULT_HA_CONFIG_FILE,
   HA_CONFIG_KEYS,
   HA_ENV_PREFIX,
-  haEnvName,
-  loadHaConfig,
   parseHaConfig,
   redactHaConfig,
-  Vns3HaConfigError,
   type HaCloud,
   type HaConfig,
-  type HaConfigProblem,
+  type HaConfigKey,
+  type HaConfigSource,
   type HaLogLevel,
   type HaMode,
   type HaStandby,
-  type LoadHaConfigOptions,
-  type HaConfigSource,
 } from './config.js';
-export { HealthTracker, judge, type CheckVerdict, type PrimaryHealth, type WitnessName, type WitnessReport, type WitnessResult } from './monitor.js';
-export { ASSUMED_PREFIX, assumedDescription, advertisedRoutes, assumeVns3Routes, withdrawVns3Routes, type Vns3RouteChange, type Vns3RouteSpec, type Vns3WriteOptions } from './failover.js';
-export { createCloudProvider, cloudConfigProblems, type CloudProviderOptions } from './providers.js';
+export { loadHaConfig, type LoadHaConfigOptions } from './config-file.js';
+export { ASSUMED_PREFIX, type Vns3RouteChange, type Vns3RouteSpec } from './failover.js';
+export { createCloudProvider, type CloudProviderOptions } from './providers.js';
 export { createOverlayRouteProvider } from './cloud/overlay.js';
-export {
-  CloudApiError,
-  RouteChangeError,
-  type CloudRoute,
-  type CloudRouteProvider,
-  type ControllerRef,
-  type InstanceState,
-  type RouteChange,
-  type RouteFailure,
-  type CloudApiErrorInit,
-} from './cloud/provider.js';
 export { createAwsRouteProvider, type AwsRouteProviderOptions } from './cloud/aws.js';
 export { createAzureRouteProvider, type AzureRouteProviderOptions } from './cloud/azure.js';
-export { main as runHaCli, type CliOptions as HaCliOptions, type CliStreams as HaCliStreams } from './cli.js';
+export type { CloudCallOptions, CloudRoute, CloudRouteProvider, ControllerRef, InstanceState, RouteAddress, RouteChange } from './cloud/types.js';
+export { CloudApiError, RouteChangeError, Vns3HaConfigError, type CloudApiErrorInit, type HaConfigProblem, type RouteFailure } from './errors.js';

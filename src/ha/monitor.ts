@@ -15,8 +15,9 @@
  * the pair's own path (underlay and overlay down, public API answering) is a
  * `split` check and moves nothing.
  */
-import { isAbortError, Vns3ApiError, Vns3ConnectionError, Vns3TimeoutError, type Vns3Client } from '../client/index.js';
-import type { InstanceState } from './cloud/provider.js';
+import { isAbortError } from '../abort.js';
+import { Vns3ApiError, Vns3ConnectionError, Vns3TimeoutError, type Vns3Client } from '../client/index.js';
+import type { InstanceState } from './cloud/types.js';
 
 /** `self` and `standby` are the primary agent's: its own controller's API and the standby's. */
 export type WitnessName = 'underlay' | 'public' | 'mesh' | 'cloud' | 'self' | 'standby';
@@ -44,7 +45,8 @@ const NETWORK: readonly WitnessName[] = ['underlay', 'public', 'mesh'];
 const GONE: readonly InstanceState[] = ['stopped', 'stopping', 'terminated', 'deallocated'];
 const ALIVE: readonly InstanceState[] = ['running', 'pending'];
 
-export function judge(witnesses: readonly WitnessReport[], opts: { cloudVeto: boolean }): CheckVerdict {
+/** The verdict of one check from its witnesses' reports, by the rule above. */
+export function judge(witnesses: readonly WitnessReport[], options: { cloudVeto: boolean }): CheckVerdict {
   const network = witnesses.filter((w) => NETWORK.includes(w.name) && w.result !== 'unknown');
   const cloud = witnesses.find((w) => w.name === 'cloud')?.instanceState;
   const downs = network.filter((w) => w.result === 'down').length;
@@ -55,7 +57,7 @@ export function judge(witnesses: readonly WitnessReport[], opts: { cloudVeto: bo
   // Every answering network witness says down from here on.
   if (cloud !== undefined && GONE.includes(cloud)) return 'down';
   if (downs < 2) return 'unknown';
-  if (opts.cloudVeto && cloud !== undefined && ALIVE.includes(cloud)) return 'vetoed';
+  if (options.cloudVeto && cloud !== undefined && ALIVE.includes(cloud)) return 'vetoed';
   return 'down';
 }
 
@@ -122,7 +124,7 @@ export function classifyApiOutcome(error: unknown): { result: WitnessResult; det
 }
 
 export interface ProbeOptions {
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   timeoutMs: number;
 }
 
@@ -143,17 +145,17 @@ function rethrowAbort(error: unknown, signal: AbortSignal | undefined): void {
 /** The primary's API: any HTTP answer but a gateway error means it is serving. Returns the body when it could be read. */
 export async function probeApi<T>(
   name: WitnessName,
-  request: (opts: { signal?: AbortSignal; timeoutMs: number; retry: false }) => Promise<T>,
-  opts: ProbeOptions,
-): Promise<{ report: WitnessReport; body?: T }> {
-  const r = await timed(() => request({ ...(opts.signal ? { signal: opts.signal } : {}), timeoutMs: opts.timeoutMs, retry: false }));
-  rethrowAbort(r.error, opts.signal);
+  request: (options: { signal?: AbortSignal | undefined; timeoutMs: number; retry: false }) => Promise<T>,
+  options: ProbeOptions,
+): Promise<{ report: WitnessReport; body?: T | undefined }> {
+  const r = await timed(() => request({ signal: options.signal, timeoutMs: options.timeoutMs, retry: false }));
+  rethrowAbort(r.error, options.signal);
   const { result, detail } = classifyApiOutcome(r.error);
-  return { report: { name, result, detail, durationMs: r.durationMs }, ...(r.error === undefined ? { body: r.value as T } : {}) };
+  return { report: { name, result, detail, durationMs: r.durationMs }, body: r.error === undefined ? (r.value as T) : undefined };
 }
 
 export interface MeshMatch {
-  overlayIp?: string;
+  overlayIp?: string | undefined;
   addresses: readonly string[];
 }
 
@@ -166,11 +168,9 @@ interface PeerView {
 }
 
 /** Our own controller's view of the primary in the peering mesh; abstains when our controller cannot tell. */
-export async function probeMesh(own: Vns3Client, match: MeshMatch, opts: ProbeOptions): Promise<WitnessReport> {
-  const r = await timed(() =>
-    own.get('/peering', { ...(opts.signal ? { signal: opts.signal } : {}), timeoutMs: opts.timeoutMs, retry: false }),
-  );
-  rethrowAbort(r.error, opts.signal);
+export async function probeMesh(own: Vns3Client, match: MeshMatch, options: ProbeOptions): Promise<WitnessReport> {
+  const r = await timed(() => own.get('/peering', { signal: options.signal, timeoutMs: options.timeoutMs, retry: false }));
+  rethrowAbort(r.error, options.signal);
   if (r.error !== undefined) {
     return { name: 'mesh', result: 'unknown', durationMs: r.durationMs, detail: `own controller: ${classifyApiOutcome(r.error).detail}` };
   }
@@ -193,9 +193,9 @@ export async function probeMesh(own: Vns3Client, match: MeshMatch, opts: ProbeOp
 }
 
 /** The cloud's view of the primary's instance; never votes on its own, only confirms or vetoes. */
-export async function probeCloud(state: (signal?: AbortSignal) => Promise<InstanceState>, opts: { signal?: AbortSignal }): Promise<WitnessReport> {
-  const r = await timed(() => state(opts.signal));
-  rethrowAbort(r.error, opts.signal);
+export async function probeCloud(state: (signal?: AbortSignal) => Promise<InstanceState>, options: { signal?: AbortSignal | undefined }): Promise<WitnessReport> {
+  const r = await timed(() => state(options.signal));
+  rethrowAbort(r.error, options.signal);
   if (r.error !== undefined) {
     const detail = r.error instanceof Error ? r.error.message.slice(0, 160) : 'error';
     return { name: 'cloud', result: 'unknown', durationMs: r.durationMs, detail };

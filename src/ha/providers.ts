@@ -5,17 +5,20 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Vns3EventHandler } from '../events.js';
-import type { CloudRouteProvider } from './cloud/provider.js';
 import { createOverlayRouteProvider } from './cloud/overlay.js';
-import { haEnvName, Vns3HaConfigError, type HaConfig, type HaConfigProblem } from './config.js';
+import type { CloudRouteProvider } from './cloud/types.js';
+import { haEnvName, type HaConfig } from './config.js';
+import { Vns3HaConfigError, type HaConfigProblem } from './errors.js';
 
+/** What {@link createCloudProvider} needs beyond the configuration. */
 export interface CloudProviderOptions {
   /** Azure: a `TokenCredential` (e.g. `new DefaultAzureCredential()`); default: loaded from `@azure/identity` if installed. */
   azureCredential?: unknown;
   /** AWS: static credentials; default: the SDK's chain (instance role on a controller). */
-  awsCredentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-  onEvent?: Vns3EventHandler;
-  env?: NodeJS.ProcessEnv;
+  awsCredentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined;
+  onEvent?: Vns3EventHandler | undefined;
+  /** Where `AWS_REGION` / `AWS_DEFAULT_REGION` are read; default `process.env`. */
+  env?: NodeJS.ProcessEnv | undefined;
 }
 
 function problem(key: string, reason: string): HaConfigProblem {
@@ -48,8 +51,13 @@ async function defaultAzureCredential(): Promise<unknown> {
   }
 }
 
-export async function createCloudProvider(cfg: HaConfig, opts: CloudProviderOptions = {}): Promise<CloudRouteProvider> {
-  const env = opts.env ?? process.env;
+/**
+ * Builds the route provider for `cfg.cloud`, loading only that cloud's SDK. Throws
+ * `Vns3HaConfigError` when the cloud's settings are missing or Azure has no credential, `Vns3Error`
+ * when the cloud's SDK is not installed.
+ */
+export async function createCloudProvider(cfg: HaConfig, options: CloudProviderOptions = {}): Promise<CloudRouteProvider> {
+  const env = options.env ?? process.env;
   const problems = cloudConfigProblems(cfg, env);
   if (problems.length > 0) throw new Vns3HaConfigError(problems);
   if (cfg.cloud === 'overlay') return createOverlayRouteProvider();
@@ -57,22 +65,22 @@ export async function createCloudProvider(cfg: HaConfig, opts: CloudProviderOpti
     const { createAwsRouteProvider } = await import('./cloud/aws.js');
     return createAwsRouteProvider({
       region: cfg.awsRegion ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? '',
-      ...(cfg.awsVpcId ? { vpcId: cfg.awsVpcId } : {}),
-      ...(Object.keys(cfg.awsRouteTableTags).length ? { routeTableTags: cfg.awsRouteTableTags } : {}),
-      ...(cfg.awsEndpoint ? { endpoint: cfg.awsEndpoint } : {}),
-      ...(opts.awsCredentials ? { credentials: opts.awsCredentials } : {}),
+      vpcId: cfg.awsVpcId,
+      routeTableTags: cfg.awsRouteTableTags,
+      endpoint: cfg.awsEndpoint,
+      credentials: options.awsCredentials,
       // The agent's own loop is the retry: a slow SDK backoff would only delay the next check.
       maxAttempts: 2,
     });
   }
   const { createAzureRouteProvider } = await import('./cloud/azure.js');
-  const credential = opts.azureCredential ?? (await defaultAzureCredential());
+  const credential = options.azureCredential ?? (await defaultAzureCredential());
   return createAzureRouteProvider({
     subscriptionId: cfg.azureSubscriptionId ?? '',
     resourceGroup: cfg.azureResourceGroup ?? '',
-    ...(Object.keys(cfg.azureRouteTableTags).length ? { routeTableTags: cfg.azureRouteTableTags } : {}),
-    ...(cfg.azureEndpoint ? { endpoint: cfg.azureEndpoint } : {}),
-    ...(cfg.azureCaFile ? { ca: await readFile(cfg.azureCaFile, 'utf8') } : {}),
+    routeTableTags: cfg.azureRouteTableTags,
+    endpoint: cfg.azureEndpoint,
+    ca: cfg.azureCaFile ? await readFile(cfg.azureCaFile, 'utf8') : undefined,
     credential: credential as Parameters<typeof createAzureRouteProvider>[0]['credential'],
     maxRetries: 1,
   });

@@ -49,3 +49,4 @@ export {
   type CloudRequestRecord,
 } from './clouds/index.js';
 export { startTcpProxy, type TcpProxy, type TcpProxyOptions } from './netcut.js';
+export { startHaBed, type HaBed, type HaBedAgent, type HaBedOptions } from './ha-bed.js';

@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createHaAgent } from '../../src/ha/agent.js';
-import { parseHaConfig, Vns3HaConfigError } from '../../src/ha/config.js';
-import { createOverlayRouteProvider } from '../../src/ha/cloud/overlay.js';
-import { startHaBed, type HaBed } from './fixture.js';
+import { createHaAgent, createOverlayRouteProvider, parseHaConfig, Vns3HaConfigError } from '../../src/ha/index.js';
+import { startHaBed, type HaBed } from '../../src/testing/index.js';
 import { stopAfterEach } from './lifecycle.js';
 
 const base = {

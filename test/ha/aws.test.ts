@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createHaAgent } from '../../src/ha/agent.js';
+import { createHaAgent } from '../../src/ha/index.js';
 import type { Vns3Event } from '../../src/events.js';
-import { PRIMARY_LAN, ROUTED, startHaBed, waitFor, type HaBed } from './fixture.js';
+import { startHaBed, type HaBed } from '../../src/testing/index.js';
 import { stopAfterEach } from './lifecycle.js';
 
 const MARKER = 'vns3-ha: assumed from 10.0.1.10';
@@ -15,9 +15,9 @@ beforeEach(async () => {
 
 function cloudTargets(): string[] {
   return [
-    bed.ec2!.route('rtb-a', ROUTED[0]!),
-    bed.ec2!.route('rtb-b', ROUTED[0]!),
-    bed.ec2!.route('rtb-b', ROUTED[1]!),
+    bed.ec2!.route('rtb-a', bed.routed[0]!),
+    bed.ec2!.route('rtb-b', bed.routed[0]!),
+    bed.ec2!.route('rtb-b', bed.routed[1]!),
   ].map((r) => r?.networkInterfaceId ?? r?.instanceId ?? 'none');
 }
 
@@ -32,7 +32,7 @@ describe('HA agent on AWS (EC2 emulator + simulator)', () => {
     expect(standby.status().role).toBe('passive');
     expect(primary.status().role).toBe('active');
     expect(standby.status().snapshot.cloud).toHaveLength(3);
-    expect(standby.status().snapshot.vns3.map((r) => r.cidr)).toEqual([PRIMARY_LAN]);
+    expect(standby.status().snapshot.vns3.map((r) => r.cidr)).toEqual([bed.primaryLan]);
     expect(bed.ec2!.writes).toBe(0);
 
     await bed.crash(0, 'stopped');
@@ -42,9 +42,9 @@ describe('HA agent on AWS (EC2 emulator + simulator)', () => {
     expect(n).toBeGreaterThanOrEqual(3);
     expect(cloudTargets()).toEqual(['eni-vns31', 'eni-vns31', 'eni-vns31']);
     const assumed = (await bed.routes(1)).filter((r) => r.description === MARKER);
-    expect(assumed).toEqual([expect.objectContaining({ cidr: PRIMARY_LAN, advertise: true })]);
+    expect(assumed).toEqual([expect.objectContaining({ cidr: bed.primaryLan, advertise: true })]);
     // The third controller learns the primary's LAN from the standby now.
-    await waitFor('observer learns route', async () => (await bed.routes(2)).some((r) => r.cidr === PRIMARY_LAN && r.editable === false));
+    await bed.waitFor('observer learns route', async () => (await bed.routes(2)).some((r) => r.cidr === bed.primaryLan && r.editable === false));
     const failover = standby.status().lastFailover!;
     expect(failover.cloudRoutes.filter((c) => c.action === 'replaced')).toHaveLength(3);
     expect(failover.firstFailedCheckAt).toBeLessThanOrEqual(failover.detectedAt);
@@ -59,7 +59,7 @@ describe('HA agent on AWS (EC2 emulator + simulator)', () => {
     ]);
 
     // While active, a route changed behind the standby's back is put right.
-    bed.ec2!.setRouteTarget('rtb-a', ROUTED[0]!, { gatewayId: 'igw-1' });
+    bed.ec2!.setRouteTarget('rtb-a', bed.routed[0]!, { gatewayId: 'igw-1' });
     await bed.rounds([standby, primary], 1);
     expect(cloudTargets()[0]).toBe('eni-vns31');
 
@@ -108,7 +108,7 @@ describe('HA agent on AWS (EC2 emulator + simulator)', () => {
     const before = cloudTargets();
     const plan = await standby.plan();
     expect(plan.cloudRoutes).toHaveLength(3);
-    expect(plan.vns3Routes).toEqual([{ action: 'created', cidr: PRIMARY_LAN }]);
+    expect(plan.vns3Routes).toEqual([{ action: 'created', cidr: bed.primaryLan }]);
     bed.sim.resetCounters();
     await bed.crash(0, 'stopped');
     await bed.rounds([standby], 6, () => standby.status().counters.failovers > 0);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createHaAgent } from '../../src/ha/agent.js';
-import { PRIMARY_LAN, ROUTED, startHaBed, type HaBed } from './fixture.js';
+import { createHaAgent } from '../../src/ha/index.js';
+import { startHaBed, type HaBed } from '../../src/testing/index.js';
 import { stopAfterEach } from './lifecycle.js';
 
 let bed: HaBed;
@@ -16,14 +16,14 @@ describe('HA agent on Azure and on the overlay alone', () => {
     await bed.rounds([standby, primary], 2);
     await bed.crash(0, 'stopped');
     await bed.rounds([standby, primary], 10, () => standby.status().role === 'active');
-    expect(bed.azure!.route('rt-a', ROUTED[0]!)?.nextHopIpAddress).toBe(bed.ip(1));
-    expect(bed.azure!.route('rt-b', ROUTED[1]!)?.nextHopIpAddress).toBe(bed.ip(1));
-    expect((await bed.routes(1)).some((r) => r.cidr === PRIMARY_LAN && r.advertise && r.editable !== false)).toBe(true);
+    expect(bed.azure!.route('rt-a', bed.routed[0]!)?.nextHopIpAddress).toBe(bed.ip(1));
+    expect(bed.azure!.route('rt-b', bed.routed[1]!)?.nextHopIpAddress).toBe(bed.ip(1));
+    expect((await bed.routes(1)).some((r) => r.cidr === bed.primaryLan && r.advertise && r.editable !== false)).toBe(true);
 
     await bed.restore(0);
     await bed.rounds([standby, primary], 25, () => primary.status().role === 'active');
-    expect(bed.azure!.route('rt-a', ROUTED[0]!)?.nextHopIpAddress).toBe(bed.ip(0));
-    expect(bed.azure!.route('rt-b', ROUTED[1]!)?.nextHopIpAddress).toBe(bed.ip(0));
+    expect(bed.azure!.route('rt-a', bed.routed[0]!)?.nextHopIpAddress).toBe(bed.ip(0));
+    expect(bed.azure!.route('rt-b', bed.routed[1]!)?.nextHopIpAddress).toBe(bed.ip(0));
     const writes = bed.azure!.writes;
     await bed.rounds([standby, primary], 6);
     expect(bed.azure!.writes).toBe(writes);
@@ -39,7 +39,7 @@ describe('HA agent on Azure and on the overlay alone', () => {
     await bed.crash(0);
     await bed.rounds([standby], 10, () => standby.status().role === 'active');
     expect(standby.status().role).toBe('active');
-    expect((await bed.routes(1)).filter((r) => r.description?.startsWith('vns3-ha:')).map((r) => r.cidr)).toEqual([PRIMARY_LAN]);
+    expect((await bed.routes(1)).filter((r) => r.description?.startsWith('vns3-ha:')).map((r) => r.cidr)).toEqual([bed.primaryLan]);
     // Deleted behind its back: the active standby re-creates it.
     const map = (await bed.clients[1]!.get('/routes')) as Record<string, { description: string | null }>;
     const id = Object.entries(map).find(([, r]) => r.description?.startsWith('vns3-ha:'))![0];
@@ -68,6 +68,6 @@ describe('HA agent on Azure and on the overlay alone', () => {
     expect(standby.status().role).toBe('active');
     expect(primary.status().role).toBe('passive');
     expect(primary.status().reason).toMatch(/preempt off/);
-    expect(bed.ec2!.route('rtb-b', ROUTED[1]!)?.networkInterfaceId).toBe('eni-vns31');
+    expect(bed.ec2!.route('rtb-b', bed.routed[1]!)?.networkInterfaceId).toBe('eni-vns31');
   });
 });

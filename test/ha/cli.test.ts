@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dump } from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHaBed, type HaBed } from './fixture.js';
+import { startHaBed, type HaBed } from '../../src/testing/index.js';
 
 const BIN = fileURLToPath(new URL('../../bin/vns3-ha.js', import.meta.url));
 

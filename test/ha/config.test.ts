@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadHaConfig, parseHaConfig, redactHaConfig, Vns3HaConfigError, type HaConfig } from '../../src/ha/config.js';
+import { loadHaConfig, parseHaConfig, redactHaConfig, Vns3HaConfigError, type HaConfig } from '../../src/ha/index.js';
 
 let dir: string;
 beforeAll(async () => {

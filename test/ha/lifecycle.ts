@@ -1,6 +1,6 @@
 import { afterEach } from 'vitest';
-import type { HaAgent } from '../../src/ha/agent.js';
-import type { HaBed } from './fixture.js';
+import type { HaAgent } from '../../src/ha/index.js';
+import type { HaBed } from '../../src/testing/index.js';
 
 /**
  * Stops, after each test, every agent and test bed the test registered: agents first, so that no

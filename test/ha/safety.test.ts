@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createHaAgent } from '../../src/ha/agent.js';
-import { ROUTED, startHaBed, type HaBed } from './fixture.js';
+import { createHaAgent } from '../../src/ha/index.js';
+import { startHaBed, type HaBed } from '../../src/testing/index.js';
 import { stopAfterEach } from './lifecycle.js';
 
 let bed: HaBed;
@@ -55,13 +55,13 @@ describe('HA agent safety', () => {
     expect(low.status().counters.deferrals).toBeGreaterThan(0);
     expect(low.status().counters.failovers).toBe(0);
     expect(bed.sim.controllers[2]!.writes).toBe(0);
-    expect(bed.ec2!.route('rtb-b', ROUTED[1]!)?.networkInterfaceId).toBe('eni-vns31');
+    expect(bed.ec2!.route('rtb-b', bed.routed[1]!)?.networkInterfaceId).toBe('eni-vns31');
 
     // The acting standby dies too: the next one takes over from it.
     await bed.crash(1, 'stopped');
     await bed.rounds([low], 10, () => low.status().role === 'active');
     expect(low.status().role).toBe('active');
-    expect(bed.ec2!.route('rtb-b', ROUTED[1]!)?.networkInterfaceId).toBe('eni-vns32');
+    expect(bed.ec2!.route('rtb-b', bed.routed[1]!)?.networkInterfaceId).toBe('eni-vns32');
   });
 
   it('loses 20% of probes at random during a bounded run without a single failover', async () => {

@@ -2,7 +2,7 @@ import https from 'node:https';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type Vns3Client } from '../../src/client/index.js';
 import { Vns3ValidationError } from '../../src/client/errors.js';
-import { Vns3HaConfigError } from '../../src/ha/config.js';
+import { Vns3HaConfigError } from '../../src/ha/index.js';
 import { listContainers } from '../../src/macros/containers.js';
 import { Vns3BulkError } from '../../src/macros/errors.js';
 import { deployHaPlugin, type DeployHaPluginInput } from '../../src/macros/ha.js';

@@ -3,7 +3,7 @@
  * provider-neutral terms of `provider.ts`. Pure: no SDK calls here.
  */
 import type { Route } from '@aws-sdk/client-ec2';
-import type { ControllerRef, InstanceState } from './provider.js';
+import type { ControllerRef, InstanceState } from './types.js';
 
 /** Instance states from AWS mapped onto the provider-neutral ones. */
 export const STATES: Record<string, InstanceState> = {

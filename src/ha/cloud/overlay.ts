@@ -4,8 +4,9 @@
  * elsewhere), so a failover only moves VNS3 routes. Every cloud operation is
  * a harmless no-op, which lets the agent run one code path for all clouds.
  */
-import type { CloudRoute, CloudRouteProvider, ControllerRef, InstanceState, RouteChange } from './provider.js';
+import type { CloudRoute, CloudRouteProvider, ControllerRef, InstanceState, RouteChange } from './types.js';
 
+/** The provider for `cloud: overlay`: no cloud API, every operation a no-op. */
 export function createOverlayRouteProvider(): CloudRouteProvider {
   return {
     cloud: 'overlay',

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAwsRouteProvider, type AwsRouteProviderOptions } from '../../../src/ha/cloud/aws.js';
-import { CloudApiError, RouteChangeError, type CloudRouteProvider } from '../../../src/ha/cloud/provider.js';
+import { CloudApiError, RouteChangeError, type CloudRouteProvider } from '../../../src/ha/index.js';
 import { startEc2Emulator, type Ec2Emulator } from '../../../src/testing/clouds/index.js';
 
 const VPC = 'vpc-0a';

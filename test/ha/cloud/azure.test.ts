@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAzureRouteProvider, routeNameFor, type AzureRouteProviderOptions } from '../../../src/ha/cloud/azure.js';
-import { CloudApiError, RouteChangeError, type CloudRouteProvider } from '../../../src/ha/cloud/provider.js';
+import { CloudApiError, RouteChangeError, type CloudRouteProvider } from '../../../src/ha/index.js';
 import { startAzureEmulator, type AzureEmulator } from '../../../src/testing/clouds/index.js';
 import type { Vns3Event } from '../../../src/events.js';
 
