@@ -7,8 +7,8 @@
  * factor, which also scales the baseline's fixed sleeps. Prints figures only.
  */
 import { createClient, Vns3ApiError, type Vns3Client } from '../src/client/index.js';
-import { fetchKeysets, setupController } from '../src/macros/config.js';
-import { sleep } from '../src/macros/wait.js';
+import { fetchKeysets, setupController } from '../src/macros/index.js';
+import { sleep } from '../src/abort.js';
 import { startSimulator, type Simulator } from '../src/testing/simulator/index.js';
 
 const TOKEN = 'bench-keyset-token';

@@ -30,7 +30,7 @@ import {
   waitForMesh,
   type DeployHaPluginInput,
   type HaControllerDeployment,
-  type HaDeployResult,
+  type DeployHaPluginResult,
   type Vns3Client,
   type Vns3Event,
 } from '../src/index.js';
@@ -140,7 +140,7 @@ function printController(d: HaControllerDeployment): void {
   for (const n of d.notes) console.log(`  note      ${n}`);
 }
 
-function printResult(r: HaDeployResult): void {
+function printResult(r: DeployHaPluginResult): void {
   printController(r.primary);
   printController(r.secondary);
 }

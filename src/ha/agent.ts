@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { createClient, type Vns3Client } from '../client/index.js';
 import type { Vns3EventHandler } from '../events.js';
-import { sleep } from '../macros/wait.js';
+import { sleep } from '../abort.js';
 import type { CloudRouteProvider, ControllerRef } from './cloud/provider.js';
 import { haEnvName, redactHaConfig, Vns3HaConfigError, type HaConfigProblem } from './config.js';
 import {

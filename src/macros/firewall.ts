@@ -5,19 +5,20 @@
  * the longest common subsequence of the current and desired lists and touch
  * only the rest, so reordering one rule costs two writes, not a rewrite.
  */
-import type { Vns3Client } from '../client/index.js';
-import { isOutcomeUnknown, Vns3Error, Vns3ValidationError } from '../client/errors.js';
+import { isOutcomeUnknown, Vns3Error, Vns3ValidationError, type Vns3Client } from '../client/index.js';
 import { emit } from '../events.js';
-import type { MacroOptions } from './options.js';
-import type { StateCache } from './state.js';
-import { controllerVariables, substitute, type TemplateVariables } from './template.js';
+import type { StateCache } from './core/state.js';
+import { controllerVariables, substitute, type TemplateVariables } from './core/template.js';
+import type { MacroOptions } from './core/types.js';
 
+/** One positional write of a firewall plan. */
 export interface FirewallEdit {
   /** Zero-based position at the moment the edit is applied (edits run in the order given). */
   position: number;
   rule: string;
 }
 
+/** What `ensureFirewallPolicy` did (or, with `dryRun`, would do) on the controller. */
 export interface FirewallPlan {
   /** Deletions, highest position first. */
   deletes: FirewallEdit[];
@@ -33,6 +34,7 @@ export interface FirewallPlan {
   dryRun: boolean;
 }
 
+/** How `ensureFirewallPolicy` reconciles. */
 export interface EnsureFirewallPolicyOptions extends MacroOptions {
   /** Extra template variables; they win over the controller's (see `stateVariables`). */
   variables?: TemplateVariables;
@@ -119,8 +121,10 @@ async function resolveRules(client: Vns3Client, rules: readonly string[], option
 
 /**
  * Makes the controller's firewall exactly `rules` (in order), after `{variable}` substitution.
- * Returns the plan of the first round (what was, or with `dryRun` would be, written); after
- * writing, the list is re-read and must equal the desired one, else a Vns3Error is thrown.
+ * Returns the plan of the first round (what was, or with `dryRun` would be, written). Throws
+ * Vns3ValidationError for a bad rule or an unknown `{variable}` before any write; a Vns3Error when,
+ * after writing, the re-read list differs from the desired one; the client's error when a request
+ * fails (after `maxRounds` re-reads for writes whose outcome is unknown).
  */
 export async function ensureFirewallPolicy(client: Vns3Client, rules: readonly string[], options: EnsureFirewallPolicyOptions = {}): Promise<FirewallPlan> {
   const { signal, onEvent } = options;

@@ -4,8 +4,8 @@
  * fetchKeysets on the others in parallel (each reboots after fetching). Used by the peering,
  * routing and firewall tests, which start from that point.
  */
-import { assertBulkOk } from '../../src/macros/bulk.js';
-import { fetchKeysets, setupController } from '../../src/macros/config.js';
+import { assertBulkOk } from '../../src/macros/index.js';
+import { fetchKeysets, setupController } from '../../src/macros/index.js';
 import type { TestMesh } from './sim.js';
 
 const FAST = { intervalMs: 25, maxIntervalMs: 200 };

@@ -4,13 +4,14 @@
  * unknown name as a string in a list; we fail before any write, naming the
  * variable and the field it was used in, so a typo never reaches a controller.
  */
-import type { Vns3Client } from '../client/index.js';
-import { Vns3ValidationError } from '../client/errors.js';
-import type { MacroOptions } from './options.js';
+import { Vns3ValidationError, type Vns3Client } from '../../client/index.js';
+import type { MacroOptions } from './types.js';
 import { StateCache, type ControllerState } from './state.js';
 
+/** Values for `{name}` placeholders. */
 export type TemplateVariables = Readonly<Record<string, string | number>>;
 
+/** Where a template came from, for error messages. */
 export interface TemplateContext {
   /** The caller's field the template came from, e.g. `rules[3]` or `routes[0].gateway`. */
   field: string;
@@ -25,9 +26,8 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  * is a Vns3ValidationError naming the field.
  */
 export function substitute(template: string, variables: TemplateVariables, context: TemplateContext): string {
-  const opts = context.controller ? { controller: context.controller } : {};
   const fail = (reason: string): never => {
-    throw new Vns3ValidationError(context.field, template, reason, opts);
+    throw new Vns3ValidationError(context.field, template, reason, { controller: context.controller });
   };
   if (typeof template !== 'string') fail('must be a string');
   let out = '';
@@ -103,16 +103,17 @@ export function stateVariables(state: ControllerState, subnetGateway?: string | 
   return vars;
 }
 
+/** How `controllerVariables` reads. */
 export interface ControllerVariablesOptions extends MacroOptions {
   cache?: StateCache;
   /** Caller's variables; they win over the controller's. */
   variables?: TemplateVariables;
 }
 
-/** The controller's template variables merged with the caller's (which win). */
+/** The controller's template variables merged with the caller's (which win); rejects with the client's error when a read fails. */
 export async function controllerVariables(client: Vns3Client, options: ControllerVariablesOptions = {}): Promise<Record<string, string | number>> {
   const { signal } = options;
   const cache = options.cache ?? new StateCache();
   const [state, config] = await Promise.all([cache.get(client, { signal }), client.get('/config', { signal })]);
-  return { ...stateVariables(state, config.subnet_gateway), ...(options.variables ?? {}) };
+  return { ...stateVariables(state, config.subnet_gateway), ...options.variables };
 }

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Vns3ValidationError } from '../../src/client/errors.js';
-import type { Vns3Event } from '../../src/events.js';
-import { assertBulkOk, bulkOk, runBulk } from '../../src/macros/bulk.js';
-import { Vns3BulkError } from '../../src/macros/errors.js';
-import { sleep } from '../../src/macros/wait.js';
+import { Vns3ValidationError } from '../../../src/client/errors.js';
+import type { Vns3Event } from '../../../src/events.js';
+import { sleep } from '../../../src/abort.js';
+import { assertBulkOk, bulkOk, runBulk, Vns3BulkError } from '../../../src/macros/index.js';
 
 const hosts = (n: number): string[] => Array.from({ length: n }, (_, i) => `127.0.0.1:${9000 + i}`);
 const id = (h: string): string => h;

@@ -4,15 +4,14 @@
  * and writes only the difference. The mesh helpers (local gateway routes to the
  * peers, subnet advertisements) are built on it, so they are idempotent too.
  */
-import type { Vns3Client } from '../client/index.js';
-import { isOutcomeUnknown, Vns3ValidationError } from '../client/errors.js';
-import type { components } from '../generated/vns3.js';
+import { isOutcomeUnknown, Vns3ValidationError, type Vns3Client } from '../client/index.js';
 import { emit } from '../events.js';
+import type { components } from '../generated/vns3.js';
 import { cidrContains, hostCidr, isIp, isIPv4, normalizeCidr, subnetGateway } from '../net/index.js';
-import { runBulk, type BulkResult } from './bulk.js';
-import type { BulkMacroOptions, MacroOptions } from './options.js';
-import { fetchStates, StateCache } from './state.js';
-import { controllerVariables, substitute, type TemplateVariables } from './template.js';
+import { readThenWrite, type Reading } from './core/read-then-write.js';
+import { StateCache, type ControllerState } from './core/state.js';
+import { controllerVariables, substitute, type TemplateVariables } from './core/template.js';
+import type { BulkMacroOptions, BulkResult, MacroOptions } from './core/types.js';
 
 type Route = components['schemas']['Route'];
 
@@ -28,6 +27,7 @@ export interface ExistingRoute extends RouteSpec {
   id: number;
 }
 
+/** What a route macro did (or, with `dryRun`, would do) on one controller. */
 export interface RoutePlan {
   created: RouteSpec[];
   removed: ExistingRoute[];
@@ -36,6 +36,7 @@ export interface RoutePlan {
   dryRun: boolean;
 }
 
+/** How `ensureRouteTable` (and `createLocalGatewayRoute`) reconcile. */
 export interface EnsureRouteTableOptions extends MacroOptions {
   /** Extra template variables; they win over the controller's (see `stateVariables`). */
   variables?: TemplateVariables;
@@ -64,7 +65,7 @@ function toExisting(id: string, r: Route): ExistingRoute {
   return {
     id: typeof r.id === 'number' ? r.id : Number(id),
     cidr: r.cidr,
-    ...(r.description ? { description: r.description } : {}),
+    description: r.description || undefined,
     interface: unset(r.interface),
     gateway: unset(r.gateway),
     advertise: r.advertise === true,
@@ -132,12 +133,12 @@ async function postRoute(client: Vns3Client, spec: RouteSpec, signal?: AbortSign
   const body = {
     cidr: spec.cidr,
     description: spec.description ?? '',
-    ...(spec.interface !== undefined ? { interface: unset(spec.interface) } : {}),
-    ...(spec.gateway !== undefined ? { gateway: unset(spec.gateway) } : {}),
+    interface: spec.interface === undefined ? undefined : unset(spec.interface),
+    gateway: spec.gateway === undefined ? undefined : unset(spec.gateway),
     advertise: spec.advertise === true,
-    ...(spec.metric !== undefined ? { metric: spec.metric } : {}),
-    ...(spec.table !== undefined ? { table: spec.table } : {}),
-    ...(spec.tunnel !== undefined ? { tunnel: spec.tunnel } : {}),
+    metric: spec.metric,
+    table: spec.table,
+    tunnel: spec.tunnel,
   };
   try {
     await client.post('/routes', { body, signal });
@@ -158,7 +159,7 @@ async function reconcile(
   const { signal, onEvent } = options;
   const host = client.host;
   const usesVars = desired.some((d) => Object.values(d).some((v) => typeof v === 'string' && v.includes('{')));
-  const vars = usesVars ? await controllerVariables(client, options) : { ...(options.variables ?? {}) };
+  const vars = usesVars ? await controllerVariables(client, options) : { ...options.variables };
   const specs = resolveSpecs(desired, vars, host);
   const have = await readLocalRoutes(client, signal);
   const p = plan(specs, have, match, options.removeUndesired === true);
@@ -183,15 +184,18 @@ async function reconcile(
 
 /**
  * Makes the controller's routes include `desired`: creates the missing ones and, with
- * `removeUndesired`, deletes editable routes not desired. Routes are compared on cidr,
- * interface, gateway, advertise and table (`_notset`, `''` and absent are the same; table
- * defaults to `main`). A route that differs from a desired one only in `advertise` is replaced.
+ * `removeUndesired`, deletes editable routes not desired. Routes are compared on cidr, interface,
+ * gateway, advertise and table (`_notset`, `''` and absent are the same; table defaults to
+ * `main`). A route that differs from a desired one only in `advertise` is replaced. Throws
+ * Vns3ValidationError for a bad route or an unknown `{variable}` before any write, and the
+ * client's error when a request fails.
  */
 export async function ensureRouteTable(client: Vns3Client, desired: readonly RouteSpec[], options: EnsureRouteTableOptions = {}): Promise<RoutePlan> {
   if (!Array.isArray(desired)) throw new Vns3ValidationError('routes', desired, 'must be an array of routes', { controller: client.host });
   return reconcile(client, desired, options, exactMatch);
 }
 
+/** A route to `cidr` through the gateway of the controller's own subnet. */
 export interface LocalGatewayRouteSpec {
   cidr: string;
   /** The controller's subnet; the route goes to its gateway (network + 1) on eth0. */
@@ -211,17 +215,19 @@ function localGatewayRoute(spec: LocalGatewayRouteSpec, field: string): RouteSpe
   };
 }
 
-/** A route to `cidr` via the subnet's gateway on eth0; created only if missing. */
+/** A route to `cidr` via the subnet's gateway on eth0; created only if missing. Throws Vns3ValidationError for a bad CIDR or subnet before any write. */
 export async function createLocalGatewayRoute(client: Vns3Client, spec: LocalGatewayRouteSpec, options: MacroOptions = {}): Promise<RoutePlan> {
   normalizeCidr(spec.cidr, 'cidr');
   return reconcile(client, [localGatewayRoute(spec, '')], options, exactMatch);
 }
 
+/** The subnets of the mesh macros' controllers. */
 export interface MeshSubnetsSpec {
   /** Each controller's subnet, aligned with `clients`. */
   subnets: readonly string[];
 }
 
+/** How the mesh route macros run. */
 export interface MeshRoutingOptions extends BulkMacroOptions {
   cache?: StateCache;
 }
@@ -233,47 +239,46 @@ function checkSubnets(clients: readonly Vns3Client[], subnets: readonly string[]
   subnets.forEach((s, i) => normalizeCidr(s, `subnets[${i}]`));
 }
 
-/**
- * Reads every controller's state and checks that its private IP lies in its subnet, before
- * any write. Controllers whose state cannot be read are returned as failures.
- */
-async function statesInSubnets(clients: readonly Vns3Client[], subnets: readonly string[], options: MeshRoutingOptions) {
-  checkSubnets(clients, subnets);
-  const states = await fetchStates(clients, { ...options, cache: options.cache ?? new StateCache() });
-  const byHost = new Map(states.succeeded.map((s) => [s.controller, s.value]));
-  clients.forEach((c, i) => {
-    const state = byHost.get(c.host);
-    if (state && !cidrContains(subnets[i]!, state.privateIp, `subnets[${i}]`)) {
-      throw new Vns3ValidationError(`subnets[${i}]`, subnets[i], `does not contain the controller's private IP ${state.privateIp}`, { controller: c.host });
+/** Each controller's subnet, once its private IP is known to lie in it (else Vns3ValidationError, before any write). */
+function subnetsOfStates(readings: readonly Reading<ControllerState>[], subnets: readonly string[]): string[] {
+  return readings.map(({ client, index, value: state }) => {
+    const subnet = subnets[index]!;
+    if (state && !cidrContains(subnet, state.privateIp, `subnets[${index}]`)) {
+      throw new Vns3ValidationError(`subnets[${index}]`, subnet, `does not contain the controller's private IP ${state.privateIp}`, { controller: client.host });
     }
+    return subnet;
   });
-  return { byHost, failed: new Map(states.failed.map((f) => [f.controller, f.error])) };
 }
 
 /**
- * Each controller gets a /32 to every other controller's private IP via its own subnet's
- * gateway on eth0 (not advertised), so peering traffic takes the underlay.
+ * Each controller gets a /32 to every other controller's private IP via its own subnet's gateway
+ * on eth0 (not advertised), so peering traffic takes the underlay. Reads every controller's state
+ * first; throws Vns3ValidationError (a bad subnet, or one without its controller's private IP)
+ * before any write. Controllers that cannot be read are in `failed` and not written.
  */
 export async function createPeerMeshLocalGatewayRoutes(
   clients: readonly Vns3Client[],
   spec: MeshSubnetsSpec,
   options: MeshRoutingOptions = {},
 ): Promise<BulkResult<RoutePlan>> {
-  const { byHost, failed } = await statesInSubnets(clients, spec.subnets, options);
-  const ips = clients.map((c) => byHost.get(c.host)?.privateIp);
-  return runBulk(
+  checkSubnets(clients, spec.subnets);
+  const cache = options.cache ?? new StateCache();
+  return readThenWrite(
     clients,
-    (c) => c.host,
-    async (client, ctx) => {
-      const failure = failed.get(client.host);
-      if (failure) throw failure;
-      const subnet = spec.subnets[ctx.index]!;
-      const routes = ips
-        .filter((ip, j): ip is string => j !== ctx.index && typeof ip === 'string' && ip !== ips[ctx.index])
-        .map((ip) => localGatewayRoute({ cidr: hostCidr(ip), subnet, description: 'Peer route to local gateway' }, `subnets[${ctx.index}].`));
-      return reconcile(client, routes, { ...options, signal: ctx.signal }, exactMatch);
+    {
+      read: (client, { signal }) => cache.get(client, { signal }),
+      plan: (readings) => {
+        const subnets = subnetsOfStates(readings, spec.subnets);
+        const ips = readings.map((r) => r.value?.privateIp);
+        return readings.map((_, index) =>
+          ips
+            .filter((ip, j): ip is string => j !== index && typeof ip === 'string' && ip !== ips[index])
+            .map((ip) => localGatewayRoute({ cidr: hostCidr(ip), subnet: subnets[index]!, description: 'Peer route to local gateway' }, `subnets[${index}].`)),
+        );
+      },
+      write: (client, routes, { signal }) => reconcile(client, routes, { ...options, signal }, exactMatch),
     },
-    { concurrency: options.concurrency, onEvent: options.onEvent, step: 'routes.peer-gateways', ...(options.signal ? { signal: options.signal } : {}) },
+    { ...options, readStep: 'state.fetch', writeStep: 'routes.peer-gateways' },
   );
 }
 
@@ -283,23 +288,25 @@ const advertisementMatch: Matcher = (want, have) =>
 
 /**
  * Advertises each controller's subnet to the mesh (`advertise: true`, gateway `_notset`, as the
- * Python SDK does), after checking every controller's private IP lies in its subnet.
+ * Python SDK does). Reads every controller's state first; throws Vns3ValidationError (a bad
+ * subnet, or one without its controller's private IP) before any write. Controllers that cannot
+ * be read are in `failed` and not written.
  */
 export async function createRouteAdvertisements(
   clients: readonly Vns3Client[],
   spec: MeshSubnetsSpec,
   options: MeshRoutingOptions = {},
 ): Promise<BulkResult<RoutePlan>> {
-  const { failed } = await statesInSubnets(clients, spec.subnets, options);
-  return runBulk(
+  checkSubnets(clients, spec.subnets);
+  const cache = options.cache ?? new StateCache();
+  return readThenWrite(
     clients,
-    (c) => c.host,
-    async (client, ctx) => {
-      const failure = failed.get(client.host);
-      if (failure) throw failure;
-      const route: RouteSpec = { cidr: normalizeCidr(spec.subnets[ctx.index]!), description: 'Local subnet advertisement', advertise: true, gateway: NOT_SET };
-      return reconcile(client, [route], { ...options, signal: ctx.signal }, advertisementMatch);
+    {
+      read: (client, { signal }) => cache.get(client, { signal }),
+      plan: (readings) =>
+        subnetsOfStates(readings, spec.subnets).map((subnet): RouteSpec => ({ cidr: normalizeCidr(subnet), description: 'Local subnet advertisement', advertise: true, gateway: NOT_SET })),
+      write: (client, route, { signal }) => reconcile(client, [route], { ...options, signal }, advertisementMatch),
     },
-    { concurrency: options.concurrency, onEvent: options.onEvent, step: 'routes.advertise', ...(options.signal ? { signal: options.signal } : {}) },
+    { ...options, readStep: 'state.fetch', writeStep: 'routes.advertise' },
   );
 }

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { acceptLicenses, licenseControllers } from '../../src/macros/config.js';
+import { acceptLicenses, licenseControllers } from '../../src/macros/index.js';
 import { startTestMesh, type TestMesh } from '../helpers/sim.js';
 
 let mesh: TestMesh | undefined;

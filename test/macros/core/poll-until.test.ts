@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { Vns3Event } from '../../src/events.js';
-import { Vns3WaitTimeoutError } from '../../src/macros/errors.js';
-import { pollUntil, sleep } from '../../src/macros/wait.js';
+import type { Vns3Event } from '../../../src/events.js';
+import { sleep } from '../../../src/abort.js';
+import { Vns3ValidationError } from '../../../src/client/index.js';
+import { Vns3WaitTimeoutError, pollUntil } from '../../../src/macros/index.js';
 
 const controller = '127.0.0.1:8000';
 
@@ -174,9 +175,21 @@ describe('pollUntil', () => {
     expect(events.at(-1)).toMatchObject({ controller, step: 'wait', detail: 'x: done', data: { attempts: 7 } });
   });
 
-  it('rejects nonsensical options', async () => {
+  it('rejects nonsensical options with a Vns3ValidationError naming the field', async () => {
     const spec = { what: 'x', controller, probe: async () => 1, done: () => true };
-    await expect(pollUntil(spec, { factor: 0.5 })).rejects.toThrow(RangeError);
+    await expect(pollUntil(spec, { factor: 0.5 })).rejects.toThrow(Vns3ValidationError);
+    await expect(pollUntil(spec, { factor: 0.5 })).rejects.toThrow(/factor/);
     await expect(pollUntil(spec, { intervalMs: -1 })).rejects.toThrow(/intervalMs/);
+    await expect(pollUntil(spec, { timeoutMs: Number.NaN })).rejects.toThrow(/Invalid timeoutMs/);
+  });
+
+  it('waits past 2^31-1 ms instead of firing at once', async () => {
+    const ac = new AbortController();
+    let n = 0;
+    const p = pollUntil({ what: 'x', controller, probe: async () => ++n, done: () => false }, { timeoutMs: 2 ** 31 + 10, intervalMs: 5, signal: ac.signal });
+    await sleep(50);
+    ac.abort(new Error('enough'));
+    await expect(p).rejects.toThrow('enough');
+    expect(n).toBeGreaterThan(1);
   });
 });

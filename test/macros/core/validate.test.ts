@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Vns3ValidationError } from '../../src/client/errors.js';
-import { createClient } from '../../src/client/index.js';
-import type { Vns3Event } from '../../src/events.js';
-import { rollApiPassword } from '../../src/macros/admin.js';
-import { acceptLicenses, fetchKeysetFromSource, fetchKeysets, licenseControllers, setupController } from '../../src/macros/config.js';
-import { startTestMesh, type TestMesh } from '../helpers/sim.js';
+import { Vns3ValidationError } from '../../../src/client/errors.js';
+import { createClient } from '../../../src/client/index.js';
+import type { Vns3Event } from '../../../src/events.js';
+import { rollApiPassword, acceptLicenses, fetchKeysetFromSource, fetchKeysets, licenseControllers, setupController } from '../../../src/macros/index.js';
+import { startTestMesh, type TestMesh } from '../../helpers/sim.js';
 
 const TOKEN = 'keyset-token-V4l1d-never-shown';
 let mesh: TestMesh;

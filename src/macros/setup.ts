@@ -1,35 +1,18 @@
 /**
- * Controller configuration: names, license, keyset, peer id. `setupController`
- * brings one (root) controller to the desired state, reading first and writing
- * only what differs; rerun, it sends no write at all.
- *
- * The pieces live in config-wait.ts (waitForApi), config-license.ts and
- * config-keyset.ts; this module re-exports them.
+ * `setupController`: brings one (root) controller to the desired state: names, license upload,
+ * license acceptance (with its reboot), keyset generation, peer id. It composes the license and
+ * keyset steps, reading first and writing only what differs; rerun, it sends no write at all.
  */
-import { Vns3ValidationError } from '../client/errors.js';
-import type { Vns3Client } from '../client/index.js';
+import { Vns3ValidationError, type Vns3Client } from '../client/index.js';
 import { emit } from '../events.js';
-import { wrapStep } from './config-errors.js';
-import { callOptions, ensureLicenseAccepted, ensureLicenseUploaded, type RebootWaitOptions, type StepOutcome } from './config-license.js';
-import { ensureKeysetGenerated } from './config-keyset.js';
-import {
-  checkName,
-  checkPeerId,
-  checkPositive,
-  checkToken,
-  licenseParametersBody,
-  resolveLicense,
-  type LicenseInput,
-  type LicenseParametersInput,
-} from './config-validate.js';
-import type { MacroOptions } from './options.js';
+import { wrapStep } from './core/errors.js';
+import { callOptions, type MacroOptions, type StepOutcome } from './core/types.js';
+import { checkName, checkPeerId, checkPositive, checkToken } from './core/validate.js';
+import type { RebootWaitOptions } from './core/wait-for-api.js';
+import { ensureKeysetGenerated } from './keyset.js';
+import { ensureLicenseAccepted, ensureLicenseUploaded, licenseParametersBody, resolveLicense, type LicenseInput, type LicenseParametersInput } from './license.js';
 
-export * from './config-errors.js';
-export * from './config-validate.js';
-export * from './config-wait.js';
-export * from './config-license.js';
-export * from './config-keyset.js';
-
+/** The desired state of the controller. */
 export interface SetupControllerParams {
   topologyName?: string;
   controllerName?: string;
@@ -44,6 +27,7 @@ export interface SetupControllerParams {
   forcePeerId?: boolean;
 }
 
+/** How `setupController` runs. */
 export interface SetupControllerOptions extends MacroOptions {
   /** Limit of each request attempt; default the client's. */
   requestTimeoutMs?: number;
@@ -53,20 +37,22 @@ export interface SetupControllerOptions extends MacroOptions {
   reboot?: RebootWaitOptions;
 }
 
+/** What `setupController` did, step by step. */
 export interface SetupControllerResult {
   host: string;
   steps: StepOutcome[];
 }
 
 /**
- * Idempotent setup of one controller: names, license upload, license
- * acceptance (with its reboot), keyset generation, peer id. Each step runs
- * only if the controller is not already there. Errors name the step.
+ * Idempotent setup of one controller: names, license upload, license acceptance (with its reboot),
+ * keyset generation, peer id. Each step runs only if the controller is not already there. Throws
+ * Vns3ValidationError for bad params before any request, Vns3StepError naming the failed step,
+ * and the caller's abort reason.
  */
 export async function setupController(
   client: Vns3Client,
   params: SetupControllerParams,
-  opts: SetupControllerOptions = {},
+  options: SetupControllerOptions = {},
 ): Promise<SetupControllerResult> {
   if (params === null || typeof params !== 'object') throw new Vns3ValidationError('params', params, 'must be an object');
   const host = client.host;
@@ -79,16 +65,13 @@ export async function setupController(
   const parameters = licenseParametersBody(params.licenseParameters ?? { default: true });
   const licenseText = await resolveLicense(params.license);
 
-  const { signal, onEvent } = opts;
-  const req = { ...opts };
+  const { signal, onEvent } = options;
+  const req = { ...options };
   const steps: StepOutcome[] = [];
   const record = (s: StepOutcome): void => {
-    steps.push({ step: s.step, changed: s.changed, ...(s.detail !== undefined ? { detail: s.detail } : {}) });
+    steps.push({ step: s.step, changed: s.changed, detail: s.detail });
   };
-  const waitBase = {
-    ...(waitTimeoutMs !== undefined ? { timeoutMs: waitTimeoutMs } : {}),
-    ...(opts.intervalMs !== undefined ? { intervalMs: opts.intervalMs } : {}),
-  };
+  const waitBase = { timeoutMs: waitTimeoutMs, intervalMs: options.intervalMs };
 
   let step = 'config.read';
   try {
@@ -112,11 +95,11 @@ export async function setupController(
     const accepted = await ensureLicenseAccepted(client, parameters, {
       ...req,
       licensed,
-      reboot: { ...waitBase, ...opts.reboot },
+      reboot: { ...options.reboot, timeoutMs: options.reboot?.timeoutMs ?? waitTimeoutMs, intervalMs: options.reboot?.intervalMs ?? options.intervalMs },
     });
     record(accepted);
 
-    record(await ensureKeysetGenerated(client, token, { ...req, wait: { ...waitBase } }));
+    record(await ensureKeysetGenerated(client, token, { ...req, wait: waitBase }));
 
     if (peerId !== undefined) {
       step = 'peering.self';
@@ -126,7 +109,7 @@ export async function setupController(
       } else {
         emit(onEvent, { controller: host, step, detail: `setting peer id ${peerId}` });
         const force = params.forcePeerId === true && typeof peering.id === 'number';
-        await client.put('/peering/self', { body: { id: peerId, ...(force ? { force: true } : {}) }, ...callOptions(req) });
+        await client.put('/peering/self', { body: { id: peerId, force: force || undefined }, ...callOptions(req) });
         record({ step, changed: true, detail: `peer id set to ${peerId}` });
       }
     }

@@ -3,10 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type Vns3Client } from '../../src/client/index.js';
 import { Vns3ValidationError } from '../../src/client/errors.js';
 import { Vns3HaConfigError } from '../../src/ha/config.js';
-import { listContainers } from '../../src/macros/containers.js';
-import { Vns3BulkError } from '../../src/macros/errors.js';
-import { deployHaPlugin, type DeployHaPluginInput } from '../../src/macros/ha.js';
-import { Vns3ImageImportError } from '../../src/macros/images.js';
+import { listContainers, Vns3BulkError, deployHaPlugin, type DeployHaPluginInput, Vns3ImageImportError } from '../../src/macros/index.js';
 import { startTestMesh, type TestMesh } from '../helpers/sim.js';
 import { makeSelfSignedCert, sendJson, startHttpsServer, type TestHttpsServer } from '../helpers/tls.js';
 

@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Vns3ValidationError } from '../../src/client/errors.js';
-import { containerLogs, encodeEnvironment, ensureContainer, listContainers, Vns3ContainerConflictError } from '../../src/macros/containers.js';
-import { ensureImage, Vns3ImageImportError } from '../../src/macros/images.js';
-import { ensureContainerSystem } from '../../src/macros/plugins.js';
+import { containerLogs, encodeEnvironment, ensureContainer, listContainers, Vns3ContainerConflictError, ensureImage, Vns3ImageImportError, ensureContainerSystem } from '../../src/macros/index.js';
 import { startTestMesh, type TestMesh } from '../helpers/sim.js';
 
 const fast = { timeoutMs: 10_000, intervalMs: 10 };

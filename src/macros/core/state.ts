@@ -1,6 +1,6 @@
-import type { Vns3Client } from '../client/index.js';
-import { runBulk, type BulkResult } from './bulk.js';
-import type { BulkMacroOptions, MacroOptions } from './options.js';
+import type { Vns3Client } from '../../client/index.js';
+import { runBulk } from './bulk.js';
+import type { BulkMacroOptions, BulkResult, MacroOptions } from './types.js';
 
 /**
  * What macros need to know about a controller, read from `GET /config`, `GET /peering` and
@@ -31,7 +31,10 @@ export interface StateOptions extends MacroOptions {
   refresh?: boolean;
 }
 
-/** Per-controller cached state, fetched on demand. */
+/**
+ * Per-controller cached state, fetched on demand and shared by the macros of one run (pass it as
+ * `cache`). `get` rejects with the client's error when the read fails; a failed read is not cached.
+ */
 export class StateCache {
   private readonly entries = new Map<Vns3Client, Promise<ControllerState>>();
 
@@ -55,7 +58,7 @@ export class StateCache {
   }
 }
 
-/** Reads the state straight from the controller, in parallel requests. */
+/** Reads the state straight from the controller, in parallel requests; rejects with the client's error. */
 export async function readControllerState(client: Vns3Client, options: MacroOptions = {}): Promise<ControllerState> {
   const { signal } = options;
   const [config, cloud] = await Promise.all([client.get('/config', { signal }), client.get('/cloud_data', { signal }).catch(() => undefined)]);
@@ -71,23 +74,35 @@ export async function readControllerState(client: Vns3Client, options: MacroOpti
     host: client.host,
     privateIp: config.private_ipaddress ?? '',
     publicIp: config.public_ipaddress ?? '',
-    ...(config.public_dns ? { publicDns: config.public_dns } : {}),
+    publicDns: config.public_dns || undefined,
     overlayIp: config.overlay_ipaddress ?? '',
-    ...(peerId !== undefined ? { peerId } : {}),
+    peerId,
     vns3Version: config.vns3_version ?? '',
-    ...(typeof config.asn === 'number' ? { asn: config.asn } : {}),
+    asn: typeof config.asn === 'number' ? config.asn : undefined,
     licensed: config.licensed === true,
     topologyName: config.topology_name ?? '',
     controllerName: config.controller_name ?? '',
-    ...(cloud?.cloud_type ? { cloudType: cloud.cloud_type } : {}),
-    ...(typeof instanceId === 'string' ? { instanceId } : {}),
+    cloudType: cloud?.cloud_type || undefined,
+    instanceId: typeof instanceId === 'string' ? instanceId : undefined,
   };
 }
 
-/** The state of many controllers, fetched in parallel; one failure does not hide the others. */
+/** How `fetchStates` reads. */
+export interface FetchStatesOptions extends BulkMacroOptions {
+  /** Read from the controllers even where the cache has their state. */
+  refresh?: boolean;
+  /** Where states are kept (and found); default a new cache for this call. */
+  cache?: StateCache;
+}
+
+/**
+ * The state of many controllers, read in parallel (`GET /config`, `/cloud_data`, `/peering`); one
+ * failure does not hide the others: it is reported in `failed`. Throws only Vns3ValidationError
+ * for a bad `concurrency`.
+ */
 export function fetchStates(
   clients: readonly Vns3Client[],
-  options: BulkMacroOptions & { refresh?: boolean; cache?: StateCache } = {},
+  options: FetchStatesOptions = {},
 ): Promise<BulkResult<ControllerState>> {
   const cache = options.cache ?? new StateCache();
   return runBulk(clients, (c) => c.host, (client, ctx) => cache.get(client, { ...options, signal: ctx.signal }), {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Vns3ValidationError } from '../../src/client/errors.js';
-import { startSimulator, type Simulator } from '../../src/testing/simulator/index.js';
-import { checkConnectivity, connectControllers } from '../../src/macros/connect.js';
+import { Vns3ValidationError } from '../../../src/client/errors.js';
+import { startSimulator, type Simulator } from '../../../src/testing/simulator/index.js';
+import { checkConnectivity, connectControllers } from '../../../src/macros/index.js';
 
 let sim: Simulator;
 beforeAll(async () => {

@@ -1,18 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Vns3TimeoutError } from '../../src/client/errors.js';
 import type { Vns3Event } from '../../src/events.js';
-import {
-  acceptLicenses,
-  licenseControllers,
-  fetchKeysetFromSource,
-  fetchKeysets,
-  setupController,
-  Vns3KeysetFetchError,
-  Vns3StepError,
-  waitForApi,
-  waitForKeyset,
-} from '../../src/macros/config.js';
-import { Vns3WaitTimeoutError } from '../../src/macros/errors.js';
+import { acceptLicenses, licenseControllers, fetchKeysetFromSource, fetchKeysets, setupController, Vns3KeysetFetchError, Vns3StepError, waitForApi, waitForKeyset, Vns3WaitTimeoutError } from '../../src/macros/index.js';
 import { startTestMesh, type TestMesh } from '../helpers/sim.js';
 
 const TOKEN = 'keyset-token-Zq9-never-shown';

@@ -1,12 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Vns3ValidationError } from '../../src/client/errors.js';
-import {
-  createLocalGatewayRoute,
-  createPeerMeshLocalGatewayRoutes,
-  createRouteAdvertisements,
-  ensureRouteTable,
-  type RouteSpec,
-} from '../../src/macros/routing.js';
+import { createLocalGatewayRoute, createPeerMeshLocalGatewayRoutes, createRouteAdvertisements, ensureRouteTable, type RouteSpec } from '../../src/macros/index.js';
 import { licenseMesh } from '../helpers/licensed.js';
 import { startTestMesh, type TestMesh } from '../helpers/sim.js';
 

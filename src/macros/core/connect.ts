@@ -3,23 +3,22 @@
  * each. Everything is validated before a single client (or socket) exists, so
  * a typo in the fifth host does not leave four dispatchers open.
  */
-import { Vns3ValidationError } from '../client/errors.js';
-import { createClient, normalizeFingerprint, parseControllerAddress, type Vns3Client, type Vns3ClientOptions } from '../client/index.js';
-import { emit } from '../events.js';
-import { runBulk, type BulkResult } from './bulk.js';
-import type { BulkMacroOptions } from './options.js';
+import { createClient, normalizeFingerprint, parseControllerAddress, Vns3ValidationError, type Vns3Client, type Vns3ClientOptions } from '../../client/index.js';
+import { emit } from '../../events.js';
+import { runBulk } from './bulk.js';
+import type { BulkMacroOptions, BulkResult } from './types.js';
 
-/** Options shared by every controller; a per-host spec overrides them. */
-export type CommonClientOptions = Omit<Vns3ClientOptions, 'host'>;
+/** Client options shared by every controller; a per-host spec overrides them. */
+export type ConnectControllersOptions = Omit<Vns3ClientOptions, 'host'>;
 
 /** A host string, or a host with its own credentials and TLS trust. */
 export type ControllerSpec =
   | string
-  | ({ host: string } & Pick<CommonClientOptions, 'password' | 'apiToken' | 'ca' | 'fingerprint256' | 'insecure' | 'username' | 'timeoutMs'>);
+  | ({ host: string } & Pick<ConnectControllersOptions, 'password' | 'apiToken' | 'ca' | 'fingerprint256' | 'insecure' | 'username' | 'timeoutMs'>);
 
 const SPEC_KEYS = new Set(['host', 'password', 'apiToken', 'ca', 'fingerprint256', 'insecure', 'username', 'timeoutMs']);
 
-function validateSpec(spec: unknown, index: number, common: CommonClientOptions): Vns3ClientOptions {
+function validateSpec(spec: unknown, index: number, common: ConnectControllersOptions): Vns3ClientOptions {
   const field = (name: string): string => `specs[${index}]${name ? `.${name}` : ''}`;
   let own: Record<string, unknown>;
   if (typeof spec === 'string') {
@@ -68,16 +67,17 @@ function validateSpec(spec: unknown, index: number, common: CommonClientOptions)
 }
 
 /**
- * One client per spec, common options merged under each. Throws
- * Vns3ValidationError naming `specs[i].field` before creating anything.
+ * One client per spec, the common options merged under each. Throws Vns3ValidationError naming
+ * `specs[i].field` (a bad host, a missing credential, a duplicate controller) before creating anything.
  */
-export function connectControllers(specs: readonly ControllerSpec[], common: CommonClientOptions = {}): Vns3Client[] {
+export function connectControllers(specs: readonly ControllerSpec[], options: ConnectControllersOptions = {}): Vns3Client[] {
+  const common = options;
   if (!Array.isArray(specs) || specs.length === 0) throw new Vns3ValidationError('specs', specs, 'must be a non-empty list of hosts');
   if (common === null || typeof common !== 'object') throw new Vns3ValidationError('common', common, 'must be an options object');
   if ('host' in common) throw new Vns3ValidationError('common.host', (common as { host?: unknown }).host, 'hosts go in specs');
-  const options = specs.map((s, i) => validateSpec(s, i, common));
+  const perHost = specs.map((s, i) => validateSpec(s, i, common));
   const seen = new Map<string, number>();
-  options.forEach((o, i) => {
+  perHost.forEach((o, i) => {
     const host = parseControllerAddress(o.host).host;
     const first = seen.get(host);
     if (first !== undefined) throw new Vns3ValidationError(`specs[${i}].host`, o.host, `is the same controller as specs[${first}]`);
@@ -85,7 +85,7 @@ export function connectControllers(specs: readonly ControllerSpec[], common: Com
   });
   const clients: Vns3Client[] = [];
   try {
-    for (const o of options) clients.push(createClient(o));
+    for (const o of perHost) clients.push(createClient(o));
   } catch (e) {
     for (const c of clients) void c.close().catch(() => undefined);
     throw e;
@@ -93,7 +93,8 @@ export function connectControllers(specs: readonly ControllerSpec[], common: Com
   return clients;
 }
 
-export interface ConnectivityResult {
+/** What `checkConnectivity` learned from one controller. */
+export interface CheckConnectivityResult {
   host: string;
   vns3Version: string;
   licensed: boolean;
@@ -101,25 +102,29 @@ export interface ConnectivityResult {
   latencyMs: number;
 }
 
-/** `GET /config` on every controller in parallel: who answers, which version, licensed or not. */
-export function checkConnectivity(
-  clients: readonly Vns3Client[],
-  opts: BulkMacroOptions & { requestTimeoutMs?: number } = {},
-): Promise<BulkResult<ConnectivityResult>> {
+/** How `checkConnectivity` asks. */
+export interface CheckConnectivityOptions extends BulkMacroOptions {
+  /** Limit of each request attempt; default the client's. */
+  requestTimeoutMs?: number;
+}
+
+/**
+ * `GET /config` on every controller in parallel: who answers, which version, licensed or not. A
+ * controller that does not answer is reported in `failed`; throws only Vns3ValidationError for a
+ * bad `concurrency`.
+ */
+export function checkConnectivity(clients: readonly Vns3Client[], options: CheckConnectivityOptions = {}): Promise<BulkResult<CheckConnectivityResult>> {
   return runBulk(
     clients,
     (c) => c.host,
     async (client, ctx) => {
       const started = performance.now();
-      const config = await client.get('/config', {
-        ...(ctx.signal ? { signal: ctx.signal } : {}),
-        ...(opts.requestTimeoutMs !== undefined ? { timeoutMs: opts.requestTimeoutMs } : {}),
-      });
+      const config = await client.get('/config', { signal: ctx.signal, timeoutMs: options.requestTimeoutMs });
       const latencyMs = Math.round((performance.now() - started) * 10) / 10;
       const result = { host: client.host, vns3Version: config.vns3_version ?? '', licensed: config.licensed === true, latencyMs };
-      emit(opts.onEvent, { controller: client.host, step: 'connect.check', detail: `VNS3 ${result.vns3Version}, ${result.licensed ? 'licensed' : 'not licensed'}, ${latencyMs} ms`, data: { ...result } });
+      emit(options.onEvent, { controller: client.host, step: 'connect.check', detail: `VNS3 ${result.vns3Version}, ${result.licensed ? 'licensed' : 'not licensed'}, ${latencyMs} ms`, data: { ...result } });
       return result;
     },
-    { ...opts, step: 'connect.check' },
+    { ...options, step: 'connect.check' },
   );
 }
