@@ -7,9 +7,9 @@ import { Deadline } from '../abort.js';
 import { Vns3ApiError, Vns3Error, Vns3ValidationError, type Vns3Client } from '../client/index.js';
 import { emit } from '../events.js';
 import type { components } from '../generated/vns3.js';
-import { runBulk } from './core/bulk.js';
 import { hasApiMessage, isTransientFailure, Vns3KeysetFetchError, Vns3WaitTimeoutError, wrapStep } from './core/errors.js';
 import { pollUntil } from './core/poll-until.js';
+import { readThenWrite } from './core/read-then-write.js';
 import { resolveTiming, runPoller, type Look, type Verdict } from './core/poller.js';
 import { callOptions, type BulkMacroOptions, type BulkResult, type RequestOptions, type StepOutcome, type WaitingMacroOptions } from './core/types.js';
 import { checkPositive, checkSource, checkToken } from './core/validate.js';
@@ -18,7 +18,9 @@ import { waitForApi, type RebootWaitOptions, type WaitForApiOptions } from './co
 /** The controller's keyset as `GET /keyset` reports it. */
 export type Keyset = components['schemas']['Keyset'];
 
+/** The controller's message while a keyset generation or fetch runs (compared verbatim). */
 export const KEYSET_IN_PROGRESS = 'Keyset setup in progress.';
+/** The controller's message when a keyset is already there (compared verbatim). */
 export const KEYSET_EXISTS = 'Keyset already exists.';
 const DEFAULT_KEYSET_TIMEOUT_MS = 300_000;
 const DEFAULT_POLL_REQUEST_TIMEOUT_MS = 5_000;
@@ -194,10 +196,13 @@ class KeysetFetch {
     this.call = { signal: this.deadline.signal, timeoutMs: options.requestTimeoutMs };
   }
 
-  /** Runs the fetch; every failure but the caller's abort names the step or is a Vns3KeysetFetchError. */
-  async run(): Promise<FetchKeysetResult> {
+  /**
+   * Runs the fetch; every failure but the caller's abort names the step or is a Vns3KeysetFetchError.
+   * `seen` is the keyset a bulk run has read already (so it is not read twice).
+   */
+  async run(seen?: { keyset: Keyset | undefined }): Promise<FetchKeysetResult> {
     try {
-      return await this.fetch();
+      return await this.fetch(seen);
     } catch (error) {
       if (this.deadline.timedOut) this.fail(`timed out after ${this.timeoutMs} ms`, error);
       if (error instanceof Vns3WaitTimeoutError && !this.options.signal?.aborted) this.fail(error.message, error);
@@ -228,8 +233,8 @@ class KeysetFetch {
     return { ...reboot, ...extra, timeoutMs, signal: this.deadline.signal, onEvent };
   }
 
-  private async fetch(): Promise<FetchKeysetResult> {
-    const initial = await readKeyset(this.client, this.call);
+  private async fetch(seen?: { keyset: Keyset | undefined }): Promise<FetchKeysetResult> {
+    const initial = seen ? seen.keyset : await readKeyset(this.client, this.call);
     if (initial?.keyset_present) {
       this.checkChecksum(initial);
       this.event('unchanged: keyset present', { level: 'debug' });
@@ -355,13 +360,24 @@ export async function fetchKeysetFromSource(client: Vns3Client, params: FetchKey
 
 /**
  * Fetches the keyset from one source on every controller, in parallel (the Python SDK fetches one
- * at a time). Throws Vns3ValidationError for bad input before any request; each controller's
- * failure is in `failed`.
+ * at a time): reads every controller's keyset first, then fetches where it is missing. Throws
+ * Vns3ValidationError for bad input before any request; each controller's failure is in `failed`.
  */
 export async function fetchKeysets(clients: readonly Vns3Client[], params: FetchKeysetParams, options: FetchKeysetOptions = {}): Promise<BulkResult<FetchKeysetResult>> {
   const input = checkFetchInput(params, options);
-  return runBulk(clients, (c) => c.host, (client, context) => new KeysetFetch(client, input, { ...options, signal: context.signal }).run(), {
-    ...options,
-    step: 'keyset.fetch',
-  });
+  return readThenWrite(
+    clients,
+    {
+      read: async (client, { signal }) => {
+        try {
+          return { keyset: await readKeyset(client, { signal, requestTimeoutMs: options.requestTimeoutMs }) };
+        } catch (error) {
+          throw wrapStep(client.host, 'keyset.fetch', error, signal);
+        }
+      },
+      plan: (readings) => readings.map(() => input),
+      write: (client, fetchInput, { signal, reading }) => new KeysetFetch(client, fetchInput, { ...options, signal }).run(reading),
+    },
+    { ...options, readStep: 'keyset.read', writeStep: 'keyset.fetch' },
+  );
 }

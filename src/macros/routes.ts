@@ -150,36 +150,49 @@ async function postRoute(client: Vns3Client, spec: RouteSpec, signal?: AbortSign
   }
 }
 
-async function reconcile(
-  client: Vns3Client,
-  desired: readonly RouteSpec[],
-  options: EnsureRouteTableOptions,
-  match: Matcher,
-): Promise<RoutePlan> {
-  const { signal, onEvent } = options;
-  const host = client.host;
+/** What a route plan rests on: the desired routes resolved for this controller, and its routes. */
+interface RouteReading {
+  specs: RouteSpec[];
+  have: ExistingRoute[];
+}
+
+/** Substitutes the controller's variables into `desired` (Vns3ValidationError before any write) and reads its routes. */
+async function readRoutes(client: Vns3Client, desired: readonly RouteSpec[], options: EnsureRouteTableOptions): Promise<RouteReading> {
   const usesVars = desired.some((d) => Object.values(d).some((v) => typeof v === 'string' && v.includes('{')));
   const vars = usesVars ? await controllerVariables(client, options) : { ...options.variables };
-  const specs = resolveSpecs(desired, vars, host);
-  const have = await readLocalRoutes(client, signal);
-  const p = plan(specs, have, match, options.removeUndesired === true);
-  const result: RoutePlan = { ...p, dryRun: options.dryRun === true };
+  const specs = resolveSpecs(desired, vars, client.host);
+  return { specs, have: await readLocalRoutes(client, options.signal) };
+}
+
+/** Writes the plan (unless a dry run): removals first, so that a replaced route's slot is free. */
+async function applyRoutes(client: Vns3Client, result: RoutePlan, options: MacroOptions): Promise<RoutePlan> {
+  const { signal, onEvent } = options;
+  const host = client.host;
   emit(onEvent, {
     controller: host,
     step: 'routes.plan',
-    detail: `${p.created.length} to create, ${p.removed.length} to remove, ${p.unchanged.length} unchanged${result.dryRun ? ' (dry run)' : ''}`,
-    data: { created: p.created.length, removed: p.removed.length, unchanged: p.unchanged.length },
+    detail: `${result.created.length} to create, ${result.removed.length} to remove, ${result.unchanged.length} unchanged${result.dryRun ? ' (dry run)' : ''}`,
+    data: { created: result.created.length, removed: result.removed.length, unchanged: result.unchanged.length },
   });
   if (result.dryRun) return result;
-  for (const r of p.removed) {
+  for (const r of result.removed) {
     await client.delete('/routes/{route_id}', { params: { path: { route_id: r.id } }, signal });
     emit(onEvent, { controller: host, step: 'routes.remove', detail: `removed route ${r.id} to ${r.cidr}`, data: { id: r.id } });
   }
-  for (const c of p.created) {
+  for (const c of result.created) {
     await postRoute(client, c, signal);
     emit(onEvent, { controller: host, step: 'routes.create', detail: `created route to ${c.cidr}${c.advertise ? ' (advertised)' : ''}` });
   }
   return result;
+}
+
+const planOf = (reading: RouteReading, match: Matcher, options: EnsureRouteTableOptions): RoutePlan => ({
+  ...plan(reading.specs, reading.have, match, options.removeUndesired === true),
+  dryRun: options.dryRun === true,
+});
+
+async function reconcile(client: Vns3Client, desired: readonly RouteSpec[], options: EnsureRouteTableOptions, match: Matcher): Promise<RoutePlan> {
+  return applyRoutes(client, planOf(await readRoutes(client, desired, options), match, options), options);
 }
 
 /**
@@ -190,9 +203,39 @@ async function reconcile(
  * Vns3ValidationError for a bad route or an unknown `{variable}` before any write, and the
  * client's error when a request fails.
  */
-export async function ensureRouteTable(client: Vns3Client, desired: readonly RouteSpec[], options: EnsureRouteTableOptions = {}): Promise<RoutePlan> {
-  if (!Array.isArray(desired)) throw new Vns3ValidationError('routes', desired, 'must be an array of routes', { controller: client.host });
-  return reconcile(client, desired, options, exactMatch);
+export function ensureRouteTable(client: Vns3Client, desired: readonly RouteSpec[], options?: EnsureRouteTableOptions): Promise<RoutePlan>;
+/**
+ * The same route table (its `{variables}` filled in per controller) on many controllers: reads
+ * every controller first, so that a bad template fails before any write (Vns3ValidationError),
+ * then writes each controller's difference in parallel. Controllers that cannot be read or
+ * written are in `failed`.
+ */
+export function ensureRouteTable(clients: readonly Vns3Client[], desired: readonly RouteSpec[], options?: EnsureRouteTableOptions & BulkMacroOptions): Promise<BulkResult<RoutePlan>>;
+export async function ensureRouteTable(
+  target: Vns3Client | readonly Vns3Client[],
+  desired: readonly RouteSpec[],
+  options: EnsureRouteTableOptions & BulkMacroOptions = {},
+): Promise<RoutePlan | BulkResult<RoutePlan>> {
+  if (!Array.isArray(desired)) throw new Vns3ValidationError('routes', desired, 'must be an array of routes', { controller: isClientList(target) ? undefined : target.host });
+  if (!isClientList(target)) return reconcile(target, desired, options, exactMatch);
+  const cache = options.cache ?? new StateCache();
+  return readThenWrite(
+    target,
+    {
+      read: (client, { signal }) => readRoutes(client, desired, { ...options, cache, signal }),
+      plan: (readings) => {
+        const invalid = readings.find((r) => r.error instanceof Vns3ValidationError);
+        if (invalid) throw invalid.error;
+        return readings.map((r) => (r.value ? planOf(r.value, exactMatch, options) : new Error('not read')));
+      },
+      write: (client, routePlan, { signal }) => applyRoutes(client, routePlan, { ...options, signal }),
+    },
+    { ...options, readStep: 'routes.read', writeStep: 'routes.table' },
+  );
+}
+
+function isClientList(target: Vns3Client | readonly Vns3Client[]): target is readonly Vns3Client[] {
+  return Array.isArray(target);
 }
 
 /** A route to `cidr` through the gateway of the controller's own subnet. */

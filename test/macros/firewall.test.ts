@@ -158,3 +158,29 @@ describe('planFirewall and substitute', () => {
     expect(() => substitute('{1x}', { '1x': 'v' }, { field: 'f' })).toThrow(/not a variable name/);
   });
 });
+
+describe('ensureFirewallPolicy on many controllers', () => {
+  let mesh: TestMesh;
+  beforeAll(async () => {
+    mesh = await startTestMesh({ controllers: 2 });
+  });
+  afterAll(async () => {
+    await mesh?.stop();
+  });
+
+  it('reads every controller first, writes each its difference, and writes nothing the second time', async () => {
+    const rules = ['INPUT_CUST -s {private_ip}/32 -j ACCEPT', E];
+    mesh.sim.resetCounters();
+    const bad = await ensureFirewallPolicy(mesh.clients, ['INPUT_CUST -s {nope} -j ACCEPT']).catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(Vns3ValidationError);
+    expect(mesh.sim.totalWrites()).toBe(0);
+    const first = await ensureFirewallPolicy(mesh.clients, rules);
+    expect(first.failed).toEqual([]);
+    expect(first.succeeded.map((s) => s.value.desired[0])).toEqual(mesh.sim.controllers.map((c) => `INPUT_CUST -s ${c.identity.privateIp}/32 -j ACCEPT`));
+    expect(mesh.sim.totalWrites()).toBe(4);
+    mesh.sim.resetCounters();
+    const second = await ensureFirewallPolicy(mesh.clients, rules);
+    expect(second.succeeded.every((s) => s.value.inserts.length === 0 && s.value.deletes.length === 0)).toBe(true);
+    expect(mesh.sim.totalWrites()).toBe(0);
+  });
+});

@@ -40,6 +40,26 @@ describe('routing macros', () => {
     expect(mesh.sim.totalWrites()).toBe(0);
   });
 
+  it('ensureRouteTable on many controllers fills in each one\'s variables, and a bad template writes nothing', async () => {
+    const desired: RouteSpec[] = [{ cidr: '203.0.113.64/26', interface: 'eth0', gateway: '{subnet_gateway}', description: 'many from {private_ip}' }];
+    mesh.sim.resetCounters();
+    const bad = await ensureRouteTable(mesh.clients, [{ cidr: '{nope}/32' }]).catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(Vns3ValidationError);
+    expect(mesh.sim.totalWrites()).toBe(0);
+    const first = await ensureRouteTable(mesh.clients, desired);
+    expect(first.failed).toEqual([]);
+    expect(first.succeeded.map((s) => s.value.created[0]?.gateway)).toEqual(mesh.sim.controllers.map((c) => c.identity.subnet.replace(/0\/24$/, '1')));
+    expect(mesh.sim.totalWrites()).toBe(3);
+    mesh.sim.resetCounters();
+    const second = await ensureRouteTable(mesh.clients, desired);
+    expect(second.succeeded.every((s) => s.value.created.length === 0 && s.value.unchanged.length === 1)).toBe(true);
+    expect(mesh.sim.totalWrites()).toBe(0);
+    // Leave the controllers as the other tests expect them.
+    for (const [i, client] of mesh.clients.entries()) {
+      for (const r of await localRoutes(i)) if (r.cidr === '203.0.113.64/26') await client.delete('/routes/{route_id}', { params: { path: { route_id: r.id! } } });
+    }
+  });
+
   it('dryRun plans without writing; removeUndesired deletes only routes not desired', async () => {
     const client = mesh.clients[1]!;
     await client.post('/routes', { body: { cidr: '198.51.100.0/24', interface: 'eth0', gateway: '10.2.1.1', description: 'stray' } });

@@ -22,6 +22,7 @@ export interface BulkOptions {
   step?: string;
 }
 
+/** How many controllers a bulk run works on at once unless told otherwise. */
 export const DEFAULT_BULK_CONCURRENCY = 16;
 
 /** Checks a `concurrency` option; Vns3ValidationError names it when it is not a whole number of at least 1. */

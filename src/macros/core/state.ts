@@ -26,6 +26,7 @@ export interface ControllerState {
   instanceId?: string;
 }
 
+/** How `StateCache.get` reads. */
 export interface StateOptions extends MacroOptions {
   /** Read from the controller even if the cache has the state. */
   refresh?: boolean;
