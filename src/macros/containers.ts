@@ -14,6 +14,7 @@ import { isOutcomeUnknown, Vns3ValidationError, type Vns3Client } from '../clien
 import { emit } from '../events.js';
 import { Vns3ContainerConflictError } from './core/errors.js';
 import { pollUntil } from './core/poll-until.js';
+import { checkTiming } from './core/poller.js';
 import type { WaitingMacroOptions } from './core/types.js';
 import { findImage, imageReady, str, type ImageInfo } from './images.js';
 
@@ -31,6 +32,7 @@ export interface EnsureContainerSystemResult {
  */
 export async function ensureContainerSystem(client: Vns3Client, options: WaitingMacroOptions = {}): Promise<EnsureContainerSystemResult> {
   const { signal, onEvent } = options;
+  checkTiming(options);
   const controller = client.host;
   let state = await client.get('/container_system', { signal });
   if (state.running === true) return { network: state.network, started: false };
@@ -199,6 +201,7 @@ function checkContainerSpec(spec: ContainerSpec, controller: string): string {
 export async function ensureContainer(client: Vns3Client, spec: ContainerSpec, options: EnsureContainerOptions = {}): Promise<EnsureContainerResult> {
   const controller = client.host;
   const environment = checkContainerSpec(spec, controller);
+  checkTiming(options);
   const { signal, onEvent } = options;
   const [image, containers] = await Promise.all([findImage(client, spec.image, { signal }), listContainers(client, { signal })]);
   const existing = containers.find((c) => c.name === spec.name);

@@ -17,6 +17,7 @@ import { emit } from '../events.js';
 import { parseHaConfig, type HaCloud, type HaLogLevel, type HaMode } from '../ha/config.js';
 import { cidrContains, cloudDnsAddress, hostCidr, intToIp, ipToInt, isIPv4, normalizeCidr, parseCidr } from '../net/index.js';
 import { assertBulkOk } from './core/bulk.js';
+import { checkTiming } from './core/poller.js';
 import { readThenWrite, type Reading } from './core/read-then-write.js';
 import type { WaitingMacroOptions } from './core/types.js';
 import { encodeEnvironment, ensureContainer, ensureContainerSystem, listContainers, type ContainerAction, type ContainerInfo, type ContainerSpec } from './containers.js';
@@ -366,6 +367,7 @@ async function meshIpsOf(input: DeployHaPluginInput, primary: Observed, secondar
  */
 export async function deployHaPlugin(input: DeployHaPluginInput, options: WaitingMacroOptions = {}): Promise<DeployHaPluginResult> {
   validateInput(input);
+  checkTiming(options);
   const { signal, onEvent } = options;
   const pair = [input.primary, input.secondary];
   emit(onEvent, { controller: '*', step: 'ha.deploy', detail: `reading ${new Set([...pair, ...(input.mesh ?? [])].map((c) => c.host)).size} controllers` });

@@ -8,6 +8,7 @@ import { emit } from '../events.js';
 import type { components } from '../generated/vns3.js';
 import { Vns3ImageImportError } from './core/errors.js';
 import { pollUntil } from './core/poll-until.js';
+import { checkTiming } from './core/poller.js';
 import type { WaitingMacroOptions } from './core/types.js';
 
 /** An image to import, as `POST /container_system/images` takes it: `name` and exactly one source. */
@@ -115,6 +116,7 @@ async function waitForImage(client: Vns3Client, id: string, name: string, option
 export async function ensureImage(client: Vns3Client, spec: ImageSpec, options: EnsureImageOptions = {}): Promise<EnsureImageResult> {
   const controller = client.host;
   const body = validateImageSpec(spec, controller);
+  checkTiming(options);
   const { signal, onEvent } = options;
   const existing = await findImage(client, spec.name, { signal });
   let action: ImageAction = 'import';

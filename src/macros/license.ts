@@ -10,6 +10,7 @@ import type { components } from '../generated/vns3.js';
 import { isCidr, isIPv4 } from '../net/index.js';
 import { runBulk } from './core/bulk.js';
 import { hasApiMessage, isTransientFailure, wrapStep } from './core/errors.js';
+import { checkTiming } from './core/poller.js';
 import { readThenWrite } from './core/read-then-write.js';
 import { callOptions, type BulkMacroOptions, type BulkResult, type ControllerStepResult, type MacroOptions, type RequestOptions, type StepOutcome } from './core/types.js';
 import { waitForApi, type RebootWaitOptions, type WaitForApiResult } from './core/wait-for-api.js';
@@ -269,6 +270,7 @@ export async function acceptLicenses(
   options: LicenseControllersOptions = {},
 ): Promise<BulkResult<ControllerStepResult>> {
   const body = licenseParametersBody(parameters);
+  checkTiming(options.reboot);
   return runBulk(
     clients,
     (c) => c.host,

@@ -10,6 +10,7 @@ import type { components } from '../generated/vns3.js';
 import { checkConcurrency, DEFAULT_BULK_CONCURRENCY } from './core/bulk.js';
 import { Vns3MeshNotReadyError, Vns3WaitTimeoutError, type MeshLink, type MeshSnapshot } from './core/errors.js';
 import { pollUntil } from './core/poll-until.js';
+import { checkTiming } from './core/poller.js';
 import { readThenWrite, type Reading } from './core/read-then-write.js';
 import { fetchStates, StateCache, type ControllerState } from './core/state.js';
 import type { BulkMacroOptions, BulkResult, WaitingMacroOptions } from './core/types.js';
@@ -301,6 +302,7 @@ export interface WaitForMeshOptions extends WaitingMacroOptions {
  */
 export async function waitForMesh(clients: readonly Vns3Client[], options: WaitForMeshOptions = {}): Promise<MeshLink[]> {
   const { signal, onEvent } = options;
+  checkTiming(options);
   const limit = pLimit(checkConcurrency(options.concurrency ?? DEFAULT_BULK_CONCURRENCY));
   const states = await fetchStates(clients, { ...options, cache: options.cache ?? new StateCache() });
   const nameOf = new Map(states.succeeded.map((s) => [s.controller, s.value.controllerName || s.controller]));

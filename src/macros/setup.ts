@@ -6,6 +6,7 @@
 import { Vns3ValidationError, type Vns3Client } from '../client/index.js';
 import { emit } from '../events.js';
 import { wrapStep } from './core/errors.js';
+import { checkTiming } from './core/poller.js';
 import { callOptions, type MacroOptions, type StepOutcome } from './core/types.js';
 import { checkName, checkPeerId, checkPositive, checkToken } from './core/validate.js';
 import type { RebootWaitOptions } from './core/wait-for-api.js';
@@ -62,6 +63,8 @@ export async function setupController(
   const token = checkToken('keysetToken', params.keysetToken, host);
   const peerId = params.peerId === undefined ? undefined : checkPeerId('peerId', params.peerId, host);
   const waitTimeoutMs = params.waitTimeoutMs === undefined ? undefined : checkPositive('waitTimeoutMs', params.waitTimeoutMs);
+  checkTiming(options);
+  checkTiming(options.reboot);
   const parameters = licenseParametersBody(params.licenseParameters ?? { default: true });
   const licenseText = await resolveLicense(params.license);
 

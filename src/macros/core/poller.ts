@@ -73,6 +73,15 @@ export function resolveTiming(options: Partial<PollTiming>, defaults: PollTiming
   return timing;
 }
 
+/**
+ * Checks the timing fields a caller gave, before a macro's first request, so that a bad
+ * `intervalMs` fails at once instead of after the writes that precede the wait. Throws
+ * Vns3ValidationError naming the field.
+ */
+export function checkTiming(options: Partial<PollTiming> | undefined): void {
+  resolveTiming(options ?? {}, { timeoutMs: 0, intervalMs: 0, maxIntervalMs: 0, factor: 1 });
+}
+
 /** ±10% jitter, so that many controllers polled together do not probe in lock-step. */
 function jitter(ms: number): number {
   return ms * (0.9 + Math.random() * 0.2);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Vns3ValidationError } from '../../../src/client/errors.js';
 import { createClient } from '../../../src/client/index.js';
 import type { Vns3Event } from '../../../src/events.js';
-import { rollApiPassword, acceptLicenses, fetchKeysetFromSource, fetchKeysets, licenseControllers, setupController } from '../../../src/macros/index.js';
+import { acceptLicenses, ensureContainerSystem, ensureImage, fetchKeysetFromSource, fetchKeysets, licenseControllers, rollApiPassword, setupController, waitForMesh } from '../../../src/macros/index.js';
 import { startTestMesh, type TestMesh } from '../../helpers/sim.js';
 
 const TOKEN = 'keyset-token-V4l1d-never-shown';
@@ -45,6 +45,18 @@ describe('input validation happens before any request', () => {
     await rejectsBeforeAnyRequest(setupController(c, { ...ok, topologyName: '' }), 'topologyName');
     const v = await rejectsBeforeAnyRequest(setupController(c, { ...ok, peerId: -3 }), 'peerId');
     expect(v.message).toContain(c.host);
+  });
+
+  it('wait options of every macro that waits, naming the field', async () => {
+    const c = mesh.clients[0]!;
+    const ok = { license, keysetToken: TOKEN };
+    await rejectsBeforeAnyRequest(setupController(c, ok, { intervalMs: -1 }), 'intervalMs');
+    await rejectsBeforeAnyRequest(setupController(c, ok, { reboot: { maxIntervalMs: Number.NaN } }), 'maxIntervalMs');
+    await rejectsBeforeAnyRequest(acceptLicenses([c], { default: true }, { reboot: { timeoutMs: -5 } }), 'timeoutMs');
+    await rejectsBeforeAnyRequest(fetchKeysets([c], { source: '10.0.0.1', token: TOKEN }, { intervalMs: Number.NaN }), 'intervalMs');
+    await rejectsBeforeAnyRequest(waitForMesh([c], { intervalMs: -1 }), 'intervalMs');
+    await rejectsBeforeAnyRequest(ensureContainerSystem(c, { timeoutMs: Number.NaN }), 'timeoutMs');
+    await rejectsBeforeAnyRequest(ensureImage(c, { name: 'x', url: 'https://images.example.com/x.tar.gz' }, { intervalMs: -1 }), 'intervalMs');
   });
 
   it('keyset fetch: source, token, attempts', async () => {
