@@ -29,7 +29,6 @@ import {
   setupController,
   waitForMesh,
   type DeployHaPluginInput,
-  type HaControllerDeployment,
   type DeployHaPluginResult,
   type Vns3Client,
   type Vns3Event,
@@ -125,7 +124,7 @@ async function simulated(): Promise<Setup> {
   };
 }
 
-function printController(d: HaControllerDeployment): void {
+function printController(d: DeployHaPluginResult['primary']): void {
   console.log(`${d.role} ${d.controller}${d.agent ? '' : ' (no agent)'}${d.changed ? '' : ': nothing to do'}`);
   if (!d.changed) return;
   for (const r of d.routesToAdd) console.log(`  route     ${r.cidr} via ${r.gateway} on ${r.interface}  (${r.description})`);

@@ -89,7 +89,6 @@ export {
   type SetupControllerResult,
   type LicenseInput,
   type LicenseParametersInput,
-  type FetchKeysetParams,
   type FetchKeysetOptions,
   type FetchKeysetResult,
 } from './macros/index.js';
@@ -110,7 +109,6 @@ export {
   type SetPeerIdsOptions,
   type PeerMeshOptions,
   type PeerMeshResult,
-  type WaitForMeshOptions,
   type RouteSpec,
   type RoutePlan,
   type EnsureRouteTableOptions,
@@ -129,7 +127,6 @@ export {
   type ContainerSpec,
   type DeployHaPluginInput,
   type DeployHaPluginResult,
-  type HaControllerDeployment,
 } from './macros/index.js';
 
 // address math
