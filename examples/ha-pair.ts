@@ -29,8 +29,7 @@ import {
   setupController,
   waitForMesh,
   type DeployHaPluginInput,
-  type HaControllerDeployment,
-  type HaDeployResult,
+  type DeployHaPluginResult,
   type Vns3Client,
   type Vns3Event,
 } from '../src/index.js';
@@ -125,7 +124,7 @@ async function simulated(): Promise<Setup> {
   };
 }
 
-function printController(d: HaControllerDeployment): void {
+function printController(d: DeployHaPluginResult['primary']): void {
   console.log(`${d.role} ${d.controller}${d.agent ? '' : ' (no agent)'}${d.changed ? '' : ': nothing to do'}`);
   if (!d.changed) return;
   for (const r of d.routesToAdd) console.log(`  route     ${r.cidr} via ${r.gateway} on ${r.interface}  (${r.description})`);
@@ -140,7 +139,7 @@ function printController(d: HaControllerDeployment): void {
   for (const n of d.notes) console.log(`  note      ${n}`);
 }
 
-function printResult(r: HaDeployResult): void {
+function printResult(r: DeployHaPluginResult): void {
   printController(r.primary);
   printController(r.secondary);
 }

@@ -16,6 +16,7 @@ export interface Vns3Event {
   data?: Record<string, unknown>;
 }
 
+/** Receives progress events; whatever it throws is swallowed, so it cannot break the operation it watches. */
 export type Vns3EventHandler = (event: Vns3Event) => void;
 
 /** Calls the handler if there is one; a throwing handler never breaks the caller's operation. */

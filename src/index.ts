@@ -24,96 +24,91 @@ export {
 } from './client/index.js';
 export type { paths as Vns3Paths, components as Vns3Components } from './generated/vns3.js';
 
-// Events
+// Events: every macro (and the HA engine) reports progress through an optional `onEvent`
+// callback instead of printing; events never carry secrets.
 export { type Vns3Event, type Vns3EventHandler } from './events.js';
 
-// Runs across a mesh, waits
-export { runBulk, bulkOk, assertBulkOk, DEFAULT_BULK_CONCURRENCY, type BulkResult, type BulkSuccess, type BulkFailure, type BulkOptions, type BulkContext } from './macros/bulk.js';
-export { Vns3BulkError, Vns3WaitTimeoutError, type Vns3WaitTimeoutInit } from './macros/errors.js';
-export { pollUntil, sleep, type PollSpec, type WaitOptions } from './macros/wait.js';
-export type { MacroOptions, WaitingMacroOptions, BulkMacroOptions } from './macros/options.js';
+// Runs across a mesh and waits. `runBulk` is the fan-out every mesh macro uses (every controller
+// reported, never a throw half-way); `assertBulkOk` turns a partial failure into Vns3BulkError;
+// `pollUntil` is the one poller's general-purpose waiter.
+export { runBulk, assertBulkOk, pollUntil, type BulkResult, type PollSpec, type WaitOptions } from './macros/index.js';
 
-// connect, state
-export { connectControllers, checkConnectivity, type ControllerSpec, type CommonClientOptions, type ConnectivityResult } from './macros/connect.js';
-export { StateCache, readControllerState, fetchStates, type ControllerState, type StateOptions } from './macros/state.js';
+// The macros' errors, each raised where its doc comment says (bad input is the client's
+// Vns3ValidationError, before any request).
+export {
+  Vns3BulkError,
+  Vns3WaitTimeoutError,
+  Vns3MeshNotReadyError,
+  Vns3StepError,
+  Vns3KeysetFetchError,
+  Vns3ImageImportError,
+  Vns3ContainerConflictError,
+} from './macros/index.js';
 
-// config: licensing, keysets, waits
+// Connecting to many controllers and reading what they are; a `StateCache` shared by the macros
+// of one run saves reads.
+export {
+  connectControllers,
+  checkConnectivity,
+  fetchStates,
+  StateCache,
+  type ControllerSpec,
+  type ConnectControllersOptions,
+  type ControllerState,
+} from './macros/index.js';
+
+// Setting controllers up: license, keyset, names and peer id (`setupController` on the root,
+// `fetchKeysets` on the others), and riding out the reboots this causes.
 export {
   setupController,
-  waitForApi,
-  waitForKeyset,
   licenseControllers,
   acceptLicenses,
   fetchKeysetFromSource,
   fetchKeysets,
-  readKeyset,
-  Vns3StepError,
-  Vns3KeysetFetchError,
-  KEYSET_IN_PROGRESS,
-  KEYSET_EXISTS,
+  waitForKeyset,
+  waitForApi,
   type SetupControllerParams,
   type SetupControllerOptions,
   type SetupControllerResult,
-  type WaitForApiOptions,
-  type WaitForApiResult,
-  type FetchKeysetParams,
-  type FetchKeysetOptions,
-  type KeysetFetchResult,
   type LicenseInput,
   type LicenseParametersInput,
-  type ControllerStepResult,
-  type StepOutcome,
-  type RequestOptions,
-  type AcceptOptions,
-  type RebootWaitOptions,
-  type KeysetWaitOptions,
-} from './macros/config.js';
+  type FetchKeysetOptions,
+  type FetchKeysetResult,
+} from './macros/index.js';
 
-// admin
-export { rollApiPassword, rollUiCredentials, disableUis, type AdminOptions, type PasswordRollResult, type UiUpdateResult } from './macros/admin.js';
+// Credentials and the web UI across many controllers.
+export { rollApiPassword, rollUiCredentials, disableUis, type AdminOptions } from './macros/index.js';
 
-// peering, routing, firewall
+// Peering, routes and the firewall: each reads first and writes only the difference.
 export {
   setPeerIds,
   peerMesh,
-  type SetPeerIdsOptions,
-  type PeerIdResult,
-  type PeerAddressKind,
-  type PeerMeshOptions,
-  type PeerMeshChanges,
-} from './macros/peering.js';
-export { waitForMesh, Vns3MeshNotReadyError, type WaitForMeshOptions, type MeshLink, type MeshSnapshot } from './macros/mesh-wait.js';
-export {
+  waitForMesh,
+  ensureRouteTable,
   createLocalGatewayRoute,
   createPeerMeshLocalGatewayRoutes,
   createRouteAdvertisements,
-  ensureRouteTable,
+  ensureFirewallPolicy,
+  type SetPeerIdsOptions,
+  type PeerMeshOptions,
+  type PeerMeshResult,
   type RouteSpec,
-  type ExistingRoute,
   type RoutePlan,
   type EnsureRouteTableOptions,
-  type LocalGatewayRouteSpec,
-  type MeshSubnetsSpec,
-  type MeshRoutingOptions,
-} from './macros/routing.js';
-export { ensureFirewallPolicy, planFirewall, normalizeRule, type FirewallPlan, type FirewallEdit, type EnsureFirewallPolicyOptions } from './macros/firewall.js';
-export { substitute, controllerVariables, type TemplateVariables, type TemplateContext, type ControllerVariablesOptions } from './macros/template.js';
+  type FirewallPlan,
+  type EnsureFirewallPolicyOptions,
+} from './macros/index.js';
 
-// plugins and the HA plugin deployment
-export { ensureContainerSystem, type ContainerSystemStatus } from './macros/plugins.js';
-export { ensureImage, listImages, findImage, Vns3ImageImportError, type ImageSpec, type ImageInfo, type ImageAction, type EnsuredImage, type EnsureImageOptions } from './macros/images.js';
+// Plugins (the container system, images, containers) and the HA plugin deployment.
 export {
+  ensureContainerSystem,
+  ensureImage,
   ensureContainer,
   containerLogs,
-  listContainers,
-  encodeEnvironment,
-  Vns3ContainerConflictError,
+  deployHaPlugin,
+  type ImageSpec,
   type ContainerSpec,
-  type ContainerInfo,
-  type ContainerAction,
-  type EnsuredContainer,
-  type EnsureContainerOptions,
-  type ContainerLogsOptions,
-} from './macros/containers.js';
-export { deployHaPlugin, DEFAULT_HA_CONTAINER_NAME, type DeployHaPluginInput, type HaDeployResult, type HaControllerDeployment, type HaRoute } from './macros/ha.js';
+  type DeployHaPluginInput,
+  type DeployHaPluginResult,
+} from './macros/index.js';
 

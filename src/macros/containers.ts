@@ -1,7 +1,8 @@
 /**
- * Containers of the container system ("network edge plugins") and their logs.
- * `ensureContainer` compares the running container with the desired one and
- * changes only the difference, so running it twice writes nothing the second time.
+ * The container system ("network edge plugins"), its containers and their logs. Mirrors the Python
+ * SDK's `network_edge_plugins` macros, but reads what the controller has first: `ensureContainer`
+ * compares the running container with the desired one and changes only the difference, so running
+ * it twice writes nothing the second time. Images are in images.ts.
  *
  * Environment encoding: the API takes a container's environment as ONE
  * string. We send a `Record<string, string>` as newline-separated `KEY=value`
@@ -9,13 +10,48 @@
  * Values are often passwords, so no message or event ever shows one; a
  * difference is reported by variable name only.
  */
-import { isOutcomeUnknown, Vns3Error, Vns3ValidationError } from '../client/errors.js';
-import type { Vns3Client } from '../client/index.js';
+import { isOutcomeUnknown, Vns3ValidationError, type Vns3Client } from '../client/index.js';
 import { emit } from '../events.js';
+import { Vns3ContainerConflictError } from './core/errors.js';
+import { pollUntil } from './core/poll-until.js';
+import { checkTiming } from './core/poller.js';
+import type { WaitingMacroOptions } from './core/types.js';
 import { findImage, imageReady, str, type ImageInfo } from './images.js';
-import type { WaitingMacroOptions } from './options.js';
-import { ensureContainerSystem } from './plugins.js';
 
+/** What `ensureContainerSystem` found or did. */
+export interface EnsureContainerSystemResult {
+  /** CIDR of the container (plugin) network. */
+  network: string;
+  /** Whether this call started the container system. */
+  started: boolean;
+}
+
+/**
+ * Starts the container system unless it runs, and waits until it does (default 120 000 ms). Throws
+ * Vns3WaitTimeoutError when it does not come up in time, the client's error when a request fails.
+ */
+export async function ensureContainerSystem(client: Vns3Client, options: WaitingMacroOptions = {}): Promise<EnsureContainerSystemResult> {
+  const { signal, onEvent } = options;
+  checkTiming(options);
+  const controller = client.host;
+  let state = await client.get('/container_system', { signal });
+  if (state.running === true) return { network: state.network, started: false };
+  const wait = (what: string, done: (running: typeof state.running) => boolean) =>
+    pollUntil(
+      { what, controller, probe: (s) => client.get('/container_system', { signal: s }), done: (st) => done(st.running), describe: (st) => `running: ${String(st.running)}` },
+      { timeoutMs: options.timeoutMs ?? 120_000, intervalMs: options.intervalMs ?? 250, signal, onEvent },
+    );
+  // A start sent while it is stopping would be lost: let the stop finish first.
+  if (state.running === 'stopping') state = await wait('container system to stop', (r) => r === false);
+  if (state.running === false) {
+    emit(onEvent, { controller, step: 'plugins.system', detail: 'starting the container system' });
+    await client.post('/container_system', { body: { action: 'start' }, signal, retry: true });
+  }
+  state = await wait('container system to start', (r) => r === true);
+  return { network: state.network, started: true };
+}
+
+/** The desired container. */
 export interface ContainerSpec {
   name: string;
   /** Image name or id. */
@@ -27,6 +63,7 @@ export interface ContainerSpec {
   description?: string;
 }
 
+/** A container as the controller reports it (flat or Docker-inspect fields). */
 export interface ContainerInfo {
   uuid: string;
   name: string;
@@ -42,9 +79,11 @@ export interface ContainerInfo {
   running: boolean;
 }
 
+/** What `ensureContainer` did. */
 export type ContainerAction = 'none' | 'start' | 'restart' | 'replace';
 
-export interface EnsuredContainer {
+/** What `ensureContainer` did, and the container it left. */
+export interface EnsureContainerResult {
   action: ContainerAction;
   name: string;
   uuid?: string;
@@ -53,29 +92,18 @@ export interface EnsuredContainer {
   differences: string[];
 }
 
+/** How `ensureContainer` reconciles. */
 export interface EnsureContainerOptions extends WaitingMacroOptions {
   /** Stop, delete and start again a container of that name that differs. Else Vns3ContainerConflictError. */
   replace?: boolean;
   dryRun?: boolean;
 }
 
-/** A container of that name exists but differs, and `replace` was not given. Names what differs, never values. */
-export class Vns3ContainerConflictError extends Vns3Error {
-  readonly container: string;
-  readonly differences: string[];
-  constructor(controller: string, container: string, differences: string[]) {
-    super(`Container ${container} on ${controller} differs from the desired one in ${differences.join('; ')} (pass replace: true to replace it)`, { controller });
-    this.name = 'Vns3ContainerConflictError';
-    this.container = container;
-    this.differences = differences;
-  }
-}
-
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Encodes an environment record as the API's single string; Vns3ValidationError on a bad key or a value with a line break. */
 export function encodeEnvironment(env: Record<string, string>, controller?: string): string {
-  const ctl = controller ? { controller } : {};
+  const ctl = { controller };
   const lines: string[] = [];
   for (const [key, value] of Object.entries(env)) {
     if (!ENV_KEY.test(key)) throw new Vns3ValidationError('environment key', key, 'must match /^[A-Za-z_][A-Za-z0-9_]*$/', ctl);
@@ -120,19 +148,20 @@ export function toContainerInfo(raw: Record<string, unknown>): ContainerInfo {
   return {
     uuid: str(raw.id) ?? str(raw.uuid) ?? str(raw.Id) ?? '',
     name: (str(raw.name) ?? str(raw.Name) ?? '').replace(/^\//, ''),
-    ...(imageId ? { imageId } : {}),
-    ...(imageName ? { imageName } : {}),
-    ...(command !== undefined ? { command } : {}),
+    imageId,
+    imageName,
+    command,
     env: flatEnv !== undefined ? envMap(flatEnv.split(/\r?\n/)) : dockerEnv(config.Env),
     envExact: flatEnv !== undefined,
-    ...(ip ? { ipAddress: ip } : {}),
+    ipAddress: ip,
     running: flatStatus !== undefined ? /^running$/i.test(flatStatus) : state.Running === true,
   };
 }
 
-export async function listContainers(client: Vns3Client, opts: { signal?: AbortSignal } = {}): Promise<ContainerInfo[]> {
+/** Every container, stopped ones included; rejects with the client's error. */
+export async function listContainers(client: Vns3Client, options: { signal?: AbortSignal } = {}): Promise<ContainerInfo[]> {
   // Without show_all a stopped container is invisible and would be started twice.
-  const res = await client.get('/container_system/containers', { params: { query: { show_all: true } }, signal: opts.signal });
+  const res = await client.get('/container_system/containers', { params: { query: { show_all: true } }, signal: options.signal });
   return (res.containers ?? []).map((c) => toContainerInfo(c as Record<string, unknown>));
 }
 
@@ -164,32 +193,34 @@ function checkContainerSpec(spec: ContainerSpec, controller: string): string {
 }
 
 /**
- * Makes a container of that name run the desired image, command, environment
- * (and IP if given). Same and running: nothing; same and stopped: restarted;
- * different: replaced when `replace`, else Vns3ContainerConflictError.
+ * Makes a container of that name run the desired image, command, environment (and IP if given).
+ * Same and running: nothing; same and stopped: restarted; different: replaced when `replace`, else
+ * Vns3ContainerConflictError. Throws Vns3ValidationError for a bad spec or a missing / unready
+ * image before any write, the client's error when a request fails.
  */
-export async function ensureContainer(client: Vns3Client, spec: ContainerSpec, opts: EnsureContainerOptions = {}): Promise<EnsuredContainer> {
+export async function ensureContainer(client: Vns3Client, spec: ContainerSpec, options: EnsureContainerOptions = {}): Promise<EnsureContainerResult> {
   const controller = client.host;
   const environment = checkContainerSpec(spec, controller);
-  const { signal, onEvent } = opts;
+  checkTiming(options);
+  const { signal, onEvent } = options;
   const [image, containers] = await Promise.all([findImage(client, spec.image, { signal }), listContainers(client, { signal })]);
   const existing = containers.find((c) => c.name === spec.name);
-  if (!image && !opts.dryRun) throw new Vns3ValidationError('container.image', spec.image, 'no image with that name or id on the controller', { controller });
-  if (image && !imageReady(image) && !opts.dryRun) throw new Vns3ValidationError('container.image', spec.image, `image is not ready (status ${image.status})`, { controller });
+  if (!image && !options.dryRun) throw new Vns3ValidationError('container.image', spec.image, 'no image with that name or id on the controller', { controller });
+  if (image && !imageReady(image) && !options.dryRun) throw new Vns3ValidationError('container.image', spec.image, `image is not ready (status ${image.status})`, { controller });
   const differences = existing ? containerDifferences(existing, spec, image) : [];
   let action: ContainerAction = 'start';
   if (existing) action = differences.length > 0 ? 'replace' : existing.running ? 'none' : 'restart';
-  if (action === 'replace' && !opts.replace) throw new Vns3ContainerConflictError(controller, spec.name, differences);
-  const result = (uuid: string | undefined, ip: string | undefined): EnsuredContainer => ({
+  if (action === 'replace' && !options.replace) throw new Vns3ContainerConflictError(controller, spec.name, differences);
+  const result = (uuid: string | undefined, ip: string | undefined): EnsureContainerResult => ({
     action,
     name: spec.name,
-    ...(uuid ? { uuid } : {}),
-    ...(ip ? { ipAddress: ip } : {}),
+    uuid: uuid || undefined,
+    ipAddress: ip || undefined,
     differences,
   });
-  if (action === 'none' || opts.dryRun) return result(existing?.uuid, spec.ipAddress ?? existing?.ipAddress);
+  if (action === 'none' || options.dryRun) return result(existing?.uuid, spec.ipAddress ?? existing?.ipAddress);
 
-  await ensureContainerSystem(client, opts);
+  await ensureContainerSystem(client, options);
   if (action === 'restart') {
     emit(onEvent, { controller, step: 'plugins.container', detail: `restarting container ${spec.name}` });
     await client.post('/container_system/containers', { body: { uuid: existing!.uuid }, signal });
@@ -208,9 +239,9 @@ export async function ensureContainer(client: Vns3Client, spec: ContainerSpec, o
     image_uuid: image!.id,
     name: spec.name,
     command: spec.command,
-    ...(environment !== '' ? { environment } : {}),
-    ...(ip ? { ipaddress: ip } : {}),
-    ...(spec.description !== undefined ? { description: spec.description } : {}),
+    environment: environment || undefined,
+    ipaddress: ip || undefined,
+    description: spec.description,
   };
   try {
     const started = await client.post('/container_system/containers', { body, signal });
@@ -223,19 +254,23 @@ export async function ensureContainer(client: Vns3Client, spec: ContainerSpec, o
   }
 }
 
+/** How many log lines `containerLogs` reads. */
 export interface ContainerLogsOptions {
   /** Last lines to read; default 100. */
   lines?: number;
   signal?: AbortSignal;
 }
 
-/** The last log lines of a container given by name or uuid. */
-export async function containerLogs(client: Vns3Client, nameOrUuid: string, opts: ContainerLogsOptions = {}): Promise<string[]> {
-  const lines = opts.lines ?? 100;
+/**
+ * The last log lines of a container given by name or uuid. Throws Vns3ValidationError for a bad
+ * `lines` or an unknown container, the client's error when a request fails.
+ */
+export async function containerLogs(client: Vns3Client, nameOrUuid: string, options: ContainerLogsOptions = {}): Promise<string[]> {
+  const { lines = 100, signal } = options;
   if (!Number.isInteger(lines) || lines < 1) throw new Vns3ValidationError('lines', lines, 'must be a whole number of at least 1', { controller: client.host });
-  const containers = await listContainers(client, { signal: opts.signal });
+  const containers = await listContainers(client, { signal });
   const found = containers.find((c) => c.uuid === nameOrUuid) ?? containers.find((c) => c.name === nameOrUuid);
   if (!found) throw new Vns3ValidationError('container', nameOrUuid, 'no container with that name or uuid', { controller: client.host });
-  const res = await client.get('/container_system/containers/{uuid}/logs', { params: { path: { uuid: found.uuid }, query: { lines } }, signal: opts.signal });
+  const res = await client.get('/container_system/containers/{uuid}/logs', { params: { path: { uuid: found.uuid }, query: { lines } }, signal });
   return res.logs;
 }

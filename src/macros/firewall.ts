@@ -5,19 +5,21 @@
  * the longest common subsequence of the current and desired lists and touch
  * only the rest, so reordering one rule costs two writes, not a rewrite.
  */
-import type { Vns3Client } from '../client/index.js';
-import { isOutcomeUnknown, Vns3Error, Vns3ValidationError } from '../client/errors.js';
+import { isOutcomeUnknown, Vns3Error, Vns3ValidationError, type Vns3Client } from '../client/index.js';
 import { emit } from '../events.js';
-import type { MacroOptions } from './options.js';
-import type { StateCache } from './state.js';
-import { controllerVariables, substitute, type TemplateVariables } from './template.js';
+import { readThenWrite } from './core/read-then-write.js';
+import { StateCache } from './core/state.js';
+import { controllerVariables, substitute, type TemplateVariables } from './core/template.js';
+import type { BulkMacroOptions, BulkResult, MacroOptions } from './core/types.js';
 
+/** One positional write of a firewall plan. */
 export interface FirewallEdit {
   /** Zero-based position at the moment the edit is applied (edits run in the order given). */
   position: number;
   rule: string;
 }
 
+/** What `ensureFirewallPolicy` did (or, with `dryRun`, would do) on the controller. */
 export interface FirewallPlan {
   /** Deletions, highest position first. */
   deletes: FirewallEdit[];
@@ -33,6 +35,7 @@ export interface FirewallPlan {
   dryRun: boolean;
 }
 
+/** How `ensureFirewallPolicy` reconciles. */
 export interface EnsureFirewallPolicyOptions extends MacroOptions {
   /** Extra template variables; they win over the controller's (see `stateVariables`). */
   variables?: TemplateVariables;
@@ -119,19 +122,63 @@ async function resolveRules(client: Vns3Client, rules: readonly string[], option
 
 /**
  * Makes the controller's firewall exactly `rules` (in order), after `{variable}` substitution.
- * Returns the plan of the first round (what was, or with `dryRun` would be, written); after
- * writing, the list is re-read and must equal the desired one, else a Vns3Error is thrown.
+ * Returns the plan of the first round (what was, or with `dryRun` would be, written). Throws
+ * Vns3ValidationError for a bad rule or an unknown `{variable}` before any write; a Vns3Error when,
+ * after writing, the re-read list differs from the desired one; the client's error when a request
+ * fails (after `maxRounds` re-reads for writes whose outcome is unknown).
  */
-export async function ensureFirewallPolicy(client: Vns3Client, rules: readonly string[], options: EnsureFirewallPolicyOptions = {}): Promise<FirewallPlan> {
-  const { signal, onEvent } = options;
-  const host = client.host;
+export function ensureFirewallPolicy(client: Vns3Client, rules: readonly string[], options?: EnsureFirewallPolicyOptions): Promise<FirewallPlan>;
+/**
+ * The same policy (its `{variables}` filled in per controller) on many controllers: reads every
+ * controller first, so that a bad rule or template fails before any write (Vns3ValidationError),
+ * then makes each firewall match in parallel. Controllers that cannot be read or written are in
+ * `failed`.
+ */
+export function ensureFirewallPolicy(
+  clients: readonly Vns3Client[],
+  rules: readonly string[],
+  options?: EnsureFirewallPolicyOptions & BulkMacroOptions,
+): Promise<BulkResult<FirewallPlan>>;
+export async function ensureFirewallPolicy(
+  target: Vns3Client | readonly Vns3Client[],
+  rules: readonly string[],
+  options: EnsureFirewallPolicyOptions & BulkMacroOptions = {},
+): Promise<FirewallPlan | BulkResult<FirewallPlan>> {
   const maxRounds = options.maxRounds ?? 3;
   if (!Number.isInteger(maxRounds) || maxRounds < 1) throw new Vns3ValidationError('maxRounds', maxRounds, 'must be a whole number of at least 1');
-  const desired = await resolveRules(client, rules, options);
+  if (!Array.isArray(target)) {
+    const client = target as Vns3Client;
+    return enforcePolicy(client, await resolveRules(client, rules, options), options, maxRounds);
+  }
+  const cache = options.cache ?? new StateCache();
+  return readThenWrite(
+    target,
+    {
+      read: async (client, { signal }) => ({
+        desired: await resolveRules(client, rules, { ...options, cache, signal }),
+        current: await readRules(client, signal),
+      }),
+      plan: (readings) => {
+        const invalid = readings.find((r) => r.error instanceof Vns3ValidationError);
+        if (invalid) throw invalid.error;
+        return readings.map((r) => r.value?.desired ?? new Error('not read'));
+      },
+      write: (client, desired, { signal, reading }) => enforcePolicy(client, desired, { ...options, signal }, maxRounds, reading.current),
+    },
+    { ...options, readStep: 'firewall.read', writeStep: 'firewall.policy' },
+  );
+}
 
+/**
+ * Plans from the current list (`seen` for the first round, when already read), writes, and
+ * verifies; a write whose outcome is unknown starts another round, up to `maxRounds`.
+ */
+async function enforcePolicy(client: Vns3Client, desired: string[], options: EnsureFirewallPolicyOptions, maxRounds: number, seen?: string[]): Promise<FirewallPlan> {
+  const { signal, onEvent } = options;
+  const host = client.host;
   let first: FirewallPlan | undefined;
   for (let round = 1; ; round++) {
-    const current = await readRules(client, signal);
+    const current = round === 1 && seen ? seen : await readRules(client, signal);
     const plan: FirewallPlan = { ...planFirewall(current, desired), dryRun: options.dryRun === true };
     first ??= plan;
     const writes = plan.deletes.length + plan.inserts.length;

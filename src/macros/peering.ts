@@ -1,16 +1,19 @@
 /**
- * Peering macros: give each controller its id, peer every controller with every
- * other (waiting for the links to come up is mesh-wait.ts). Unlike the Python SDK's `peer_mesh`
- * (which POSTs every peer and fails on the second run), `peerMesh` reconciles:
- * it reads each controller's peering map and writes only what differs.
+ * Peering: give each controller its id, peer every controller with every other, wait for the mesh
+ * to come up. Unlike the Python SDK's `peer_mesh` (which POSTs every peer and fails on the second
+ * run), `peerMesh` reconciles: it reads each controller's peering map and writes only what differs.
  */
-import type { Vns3Client } from '../client/index.js';
-import { isOutcomeUnknown, Vns3Error, Vns3ValidationError } from '../client/errors.js';
-import type { components } from '../generated/vns3.js';
+import pLimit from 'p-limit';
+import { isOutcomeUnknown, Vns3Error, Vns3ValidationError, type Vns3Client } from '../client/index.js';
 import { emit } from '../events.js';
-import { runBulk, type BulkResult } from './bulk.js';
-import type { BulkMacroOptions } from './options.js';
-import { fetchStates, StateCache, type ControllerState } from './state.js';
+import type { components } from '../generated/vns3.js';
+import { checkConcurrency, DEFAULT_BULK_CONCURRENCY } from './core/bulk.js';
+import { Vns3MeshNotReadyError, Vns3WaitTimeoutError, type MeshLink, type MeshSnapshot } from './core/errors.js';
+import { pollUntil } from './core/poll-until.js';
+import { checkTiming } from './core/poller.js';
+import { readThenWrite, type Reading } from './core/read-then-write.js';
+import { fetchStates, StateCache, type ControllerState } from './core/state.js';
+import type { BulkMacroOptions, BulkResult, WaitingMacroOptions } from './core/types.js';
 
 type Peering = components['schemas']['Peering'];
 type PeeringEntry = components['schemas']['PeeringManager'];
@@ -33,6 +36,7 @@ export function isConfiguredPeer(entry: PeeringEntry): boolean {
 
 // ---------------------------------------------------------------- setPeerIds
 
+/** How `setPeerIds` assigns ids. */
 export interface SetPeerIdsOptions extends BulkMacroOptions {
   /** Id per client, aligned with `clients`; default 1..n in the order given. */
   ids?: readonly number[];
@@ -42,7 +46,8 @@ export interface SetPeerIdsOptions extends BulkMacroOptions {
   cache?: StateCache;
 }
 
-export interface PeerIdResult {
+/** What `setPeerIds` did on one controller. */
+export interface SetPeerIdsResult {
   id: number;
   changed: boolean;
 }
@@ -56,11 +61,12 @@ async function licensedControllerCount(client: Vns3Client, peering: Peering, sig
 
 /**
  * Sets each controller's peering id (`PUT /peering/self`), by client order or by `ids`. Ids are
- * checked (whole, unique, 1..licensed controller count) before any write; controllers already
- * holding their id are left alone.
+ * checked (whole, unique, 1..licensed controller count) before any write: Vns3ValidationError.
+ * Controllers already holding their id are left alone; a controller that cannot be read is in
+ * `failed` and not written.
  */
-export async function setPeerIds(clients: readonly Vns3Client[], options: SetPeerIdsOptions = {}): Promise<BulkResult<PeerIdResult>> {
-  const { ids: given, signal, onEvent, force } = options;
+export async function setPeerIds(clients: readonly Vns3Client[], options: SetPeerIdsOptions = {}): Promise<BulkResult<SetPeerIdsResult>> {
+  const { ids: given, onEvent, force } = options;
   const ids = given ? [...given] : clients.map((_, i) => i + 1);
   if (ids.length !== clients.length) {
     throw new Vns3ValidationError('ids', given, `needs one id per client (${clients.length}), got ${ids.length}`);
@@ -71,48 +77,41 @@ export async function setPeerIds(clients: readonly Vns3Client[], options: SetPee
     if (first !== i) throw new Vns3ValidationError(`ids[${i}]`, id, `duplicate of ids[${first}]`, { controller: clients[i]!.host });
   });
 
-  const read = await runBulk(
+  return readThenWrite(
     clients,
-    (c) => c.host,
-    async (client, ctx) => {
-      const peering = await client.get('/peering', { signal: ctx.signal });
-      return { current: peering.id ?? undefined, licensed: await licensedControllerCount(client, peering, ctx.signal) };
+    {
+      read: async (client, context) => {
+        const peering = await client.get('/peering', { signal: context.signal });
+        return { current: peering.id ?? undefined, licensed: await licensedControllerCount(client, peering, context.signal) };
+      },
+      plan: (readings) =>
+        readings.map(({ client, index, value }) => {
+          if (value && ids[index]! > value.licensed) {
+            throw new Vns3ValidationError(`ids[${index}]`, ids[index], `out of range: the license allows controller ids 1 to ${value.licensed}`, { controller: client.host });
+          }
+          return ids[index]!;
+        }),
+      write: async (client, id, { signal, reading }) => {
+        if (reading.current === id) {
+          emit(onEvent, { controller: client.host, step: 'peering.id', detail: `peering id already ${id}`, level: 'debug' });
+          return { id, changed: false };
+        }
+        await client.put('/peering/self', { body: { id, force: force || undefined }, signal });
+        options.cache?.invalidate(client);
+        emit(onEvent, { controller: client.host, step: 'peering.id', detail: `peering id set to ${id}`, data: { id } });
+        return { id, changed: true };
+      },
     },
-    { ...options, step: 'peering.ids.read' },
-  );
-  const byHost = new Map(read.succeeded.map((s) => [s.controller, s.value]));
-  for (const [i, client] of clients.entries()) {
-    const seen = byHost.get(client.host);
-    if (seen && ids[i]! > seen.licensed) {
-      throw new Vns3ValidationError(`ids[${i}]`, ids[i], `out of range: the license allows controller ids 1 to ${seen.licensed}`, { controller: client.host });
-    }
-  }
-  const readErrors = new Map(read.failed.map((f) => [f.controller, f.error]));
-
-  return runBulk(
-    clients,
-    (c) => c.host,
-    async (client, ctx) => {
-      const failure = readErrors.get(client.host);
-      if (failure) throw failure;
-      const id = ids[ctx.index]!;
-      if (byHost.get(client.host)?.current === id) {
-        emit(onEvent, { controller: client.host, step: 'peering.id', detail: `peering id already ${id}`, level: 'debug' });
-        return { id, changed: false };
-      }
-      await client.put('/peering/self', { body: { id, ...(force ? { force: true } : {}) }, signal: ctx.signal });
-      options.cache?.invalidate(client);
-      emit(onEvent, { controller: client.host, step: 'peering.id', detail: `peering id set to ${id}`, data: { id } });
-      return { id, changed: true };
-    },
-    { concurrency: options.concurrency, onEvent, step: 'peering.ids', ...(signal ? { signal } : {}) },
+    { ...options, readStep: 'peering.ids.read', writeStep: 'peering.ids' },
   );
 }
 
 // ------------------------------------------------------------------ peerMesh
 
+/** Which of a controller's addresses its peers dial. */
 export type PeerAddressKind = 'private' | 'public' | 'publicDns';
 
+/** How `peerMesh` peers the controllers. */
 export interface PeerMeshOptions extends BulkMacroOptions {
   /** How controllers reach each other: a kind of address, or the address per client host. Default `private`. */
   address?: PeerAddressKind | Readonly<Record<string, string>>;
@@ -127,7 +126,7 @@ export interface PeerMeshOptions extends BulkMacroOptions {
 }
 
 /** What `peerMesh` did on one controller, as peer ids. */
-export interface PeerMeshChanges {
+export interface PeerMeshResult {
   added: number[];
   updated: number[];
   removed: number[];
@@ -164,55 +163,68 @@ const sameAddress = (a: string, b: string): boolean => a.trim().toLowerCase() ==
  * missing peers, corrects a changed address or MTU, leaves correct peers alone and removes
  * peers outside the mesh only with `removeExtra`. Peer ids must be set (see `setPeerIds`).
  */
-export async function peerMesh(clients: readonly Vns3Client[], options: PeerMeshOptions = {}): Promise<BulkResult<PeerMeshChanges>> {
-  const { mtu, signal, onEvent } = options;
+export async function peerMesh(clients: readonly Vns3Client[], options: PeerMeshOptions = {}): Promise<BulkResult<PeerMeshResult>> {
+  const { mtu } = options;
   if (mtu !== undefined && (!Number.isInteger(mtu) || mtu < 500 || mtu > 4800)) {
     throw new Vns3ValidationError('mtu', mtu, 'must be a whole number from 500 to 4800');
   }
   const cache = options.cache ?? new StateCache();
-  const states = await fetchStates(clients, { ...options, cache });
-  const stateOf = new Map(states.succeeded.map((s) => [s.controller, s.value]));
-  const stateErrors = new Map(states.failed.map((f) => [f.controller, f.error]));
+  return readThenWrite(
+    clients,
+    {
+      read: (client, { signal }) => cache.get(client, { signal }),
+      plan: (readings) => planMesh(readings, options.address),
+      write: (client, plan, { signal }) => reconcilePeers(client, plan.desired, { ...options, signal }, plan.skipped),
+    },
+    { ...options, readStep: 'state.fetch', writeStep: 'peering.mesh' },
+  );
+}
 
-  // Everything a write depends on is checked before the first write.
+/**
+ * Every member's desired peers from all states: a controller without a peering id fails alone, two
+ * controllers holding one id stop the run before any write (Vns3ValidationError).
+ */
+function planMesh(readings: readonly Reading<ControllerState>[], address: PeerMeshOptions['address']): (MeshPlan | Error)[] {
   const members: { host: string; peer: DesiredPeer }[] = [];
   const idOwner = new Map<number, string>();
-  clients.forEach((client, index) => {
-    const state = stateOf.get(client.host);
-    if (!state) return;
+  const unset = new Map<string, Error>();
+  for (const { client, index, value: state } of readings) {
+    if (!state) continue;
     if (state.peerId === undefined) {
-      stateErrors.set(client.host, new Vns3Error(`peering id of ${client.host} is not set; run setPeerIds first`, { controller: client.host }));
-      return;
+      unset.set(client.host, new Vns3Error(`peering id of ${client.host} is not set; run setPeerIds first`, { controller: client.host }));
+      continue;
     }
     const owner = idOwner.get(state.peerId);
     if (owner !== undefined) {
       throw new Vns3ValidationError('clients', state.peerId, `peering id ${state.peerId} is held by both ${owner} and ${client.host}`, { controller: client.host });
     }
     idOwner.set(state.peerId, client.host);
-    members.push({ host: client.host, peer: { id: state.peerId, address: addressOf(state, options.address, index) } });
+    members.push({ host: client.host, peer: { id: state.peerId, address: addressOf(state, address, index) } });
+  }
+  const skipped = readings.map((r) => r.client.host).filter((h) => !members.some((m) => m.host === h));
+  return readings.map(({ client }) => {
+    const host = client.host;
+    return (
+      unset.get(host) ?? {
+        desired: members.filter((m) => m.host !== host).map((m) => m.peer),
+        skipped: skipped.filter((h) => h !== host),
+      }
+    );
   });
-  const skipped = clients.map((c) => c.host).filter((h) => !members.some((m) => m.host === h));
-
-  return runBulk(
-    clients,
-    (c) => c.host,
-    async (client, ctx) => {
-      const failure = stateErrors.get(client.host);
-      if (failure) throw failure;
-      const desired = members.filter((m) => m.host !== client.host).map((m) => m.peer);
-      return reconcilePeers(client, desired, { ...options, signal: ctx.signal }, skipped.filter((h) => h !== client.host));
-    },
-    { concurrency: options.concurrency, onEvent, step: 'peering.mesh', ...(signal ? { signal } : {}) },
-  );
 }
 
-async function reconcilePeers(client: Vns3Client, desired: DesiredPeer[], options: PeerMeshOptions, skipped: string[]): Promise<PeerMeshChanges> {
+interface MeshPlan {
+  desired: DesiredPeer[];
+  skipped: string[];
+}
+
+async function reconcilePeers(client: Vns3Client, desired: DesiredPeer[], options: PeerMeshOptions, skipped: string[]): Promise<PeerMeshResult> {
   const { signal, onEvent, mtu } = options;
   const host = client.host;
   const peering = await client.get('/peering', { signal });
   if (typeof peering.id !== 'number') throw new Vns3Error(`peering id of ${host} is not set; run setPeerIds first`, { controller: host });
   const current = peeringEntries(peering);
-  const changes: PeerMeshChanges = { added: [], updated: [], removed: [], unchanged: [], extra: [], skipped };
+  const changes: PeerMeshResult = { added: [], updated: [], removed: [], unchanged: [], extra: [], skipped };
   const wanted = new Set(desired.map((d) => d.id));
   const toAdd: DesiredPeer[] = [];
 
@@ -241,7 +253,7 @@ async function reconcilePeers(client: Vns3Client, desired: DesiredPeer[], option
     }
     await client.put('/peering/peers/{peer_id}', {
       params: { path: { peer_id: peer.id } },
-      body: { name: peer.address, ...(mtu !== undefined ? { overlay_mtu: mtu } : {}) },
+      body: { name: peer.address, overlay_mtu: mtu },
       signal,
     });
     changes.updated.push(peer.id);
@@ -259,15 +271,93 @@ async function reconcilePeers(client: Vns3Client, desired: DesiredPeer[], option
 }
 
 /** POST is not idempotent: after an ambiguous failure, re-read and count it as done only if the peer is there. */
-async function addPeer(client: Vns3Client, peer: DesiredPeer, o: { mtu?: number; force?: boolean; signal?: AbortSignal }): Promise<void> {
+async function addPeer(client: Vns3Client, peer: DesiredPeer, options: { mtu?: number; force?: boolean; signal?: AbortSignal }): Promise<void> {
+  const { mtu, force, signal } = options;
   try {
-    await client.post('/peering/peers', {
-      body: { id: peer.id, name: peer.address, ...(o.mtu !== undefined ? { overlay_mtu: o.mtu } : {}), ...(o.force !== undefined ? { force: o.force } : {}) },
-      signal: o.signal,
-    });
+    await client.post('/peering/peers', { body: { id: peer.id, name: peer.address, overlay_mtu: mtu, force }, signal });
   } catch (err) {
     if (!isOutcomeUnknown(err)) throw err;
-    const after = peeringEntries(await client.get('/peering', { signal: o.signal })).get(peer.id);
+    const after = peeringEntries(await client.get('/peering', { signal })).get(peer.id);
     if (!after || !isConfiguredPeer(after) || !sameAddress(after.address ?? '', peer.address)) throw err;
+  }
+}
+
+// ------------------------------------------------------------- waitForMesh
+
+/** How `waitForMesh` waits. */
+export interface WaitForMeshOptions extends WaitingMacroOptions {
+  /** Controllers probed at the same time (default 16). */
+  concurrency?: number;
+  /** Cap on the probe interval (default 5000 ms). */
+  maxIntervalMs?: number;
+  /** Used for controller names in messages. */
+  cache?: StateCache;
+}
+
+/**
+ * Polls `GET /peering` on every controller in parallel until each one has every other configured
+ * and reachable; returns every link. Throws Vns3MeshNotReadyError naming each link still down,
+ * e.g. `vns3-1 (id 1) -> id 3 at 10.3.1.10: not reachable`, Vns3ValidationError for bad timing
+ * options, and the caller's abort reason.
+ */
+export async function waitForMesh(clients: readonly Vns3Client[], options: WaitForMeshOptions = {}): Promise<MeshLink[]> {
+  const { signal, onEvent } = options;
+  checkTiming(options);
+  const limit = pLimit(checkConcurrency(options.concurrency ?? DEFAULT_BULK_CONCURRENCY));
+  const states = await fetchStates(clients, { ...options, cache: options.cache ?? new StateCache() });
+  const nameOf = new Map(states.succeeded.map((s) => [s.controller, s.value.controllerName || s.controller]));
+  let last: MeshSnapshot | undefined;
+
+  const probe = async (probeSignal: AbortSignal): Promise<MeshSnapshot> => {
+    // A poll is a retry loop already: one attempt per probe, so a dead controller does not stall the others.
+    const reads = await Promise.all(
+      clients.map((c) => limit(() => c.get('/peering', { signal: probeSignal, retry: false }).then((p) => ({ p }), (e: unknown) => ({ e })))),
+    );
+    const snapshot: MeshSnapshot = { links: [], problems: [] };
+    const memberIds = new Set<number>();
+    for (const r of reads) if ('p' in r && typeof r.p.id === 'number') memberIds.add(r.p.id);
+    reads.forEach((r, i) => {
+      const host = clients[i]!.host;
+      const name = nameOf.get(host) ?? host;
+      if ('e' in r) {
+        snapshot.problems.push(`${name} (${host}): peering status unreadable: ${r.e instanceof Error ? r.e.message : String(r.e)}`);
+        return;
+      }
+      const selfId = r.p.id;
+      if (typeof selfId !== 'number') {
+        snapshot.problems.push(`${name} (${host}): peering id not set`);
+        return;
+      }
+      const entries = peeringEntries(r.p);
+      for (const toId of [...memberIds].sort((a, b) => a - b)) {
+        if (toId === selfId) continue;
+        const entry = entries.get(toId);
+        const configured = entry !== undefined && isConfiguredPeer(entry);
+        const link: MeshLink = { from: name, host, fromId: selfId, toId, address: configured ? entry.address! : '', reachable: configured && entry.reachable === true };
+        snapshot.links.push(link);
+        if (!configured) snapshot.problems.push(`${name} (id ${selfId}) -> id ${toId}: not configured`);
+        else if (!link.reachable) snapshot.problems.push(`${name} (id ${selfId}) -> id ${toId} at ${link.address}: not reachable`);
+      }
+    });
+    last = snapshot;
+    return snapshot;
+  };
+
+  try {
+    const done = await pollUntil(
+      {
+        what: 'peering mesh',
+        controller: '*',
+        probe,
+        done: (s) => s.problems.length === 0,
+        describe: (s) => `${s.problems.length} problem(s): ${s.problems.slice(0, 3).join('; ')}`,
+      },
+      options,
+    );
+    emit(onEvent, { controller: '*', step: 'peering.wait', detail: `mesh up: ${done.links.length} links reachable`, data: { links: done.links.length } });
+    return done.links;
+  } catch (err) {
+    if (err instanceof Vns3WaitTimeoutError && !signal?.aborted) throw new Vns3MeshNotReadyError(err.timeoutMs, last, err.lastError);
+    throw err;
   }
 }

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Vns3ValidationError } from '../../src/client/errors.js';
 import type { Vns3Event } from '../../src/events.js';
-import { ensureFirewallPolicy, planFirewall } from '../../src/macros/firewall.js';
-import { substitute } from '../../src/macros/template.js';
+import { ensureFirewallPolicy, planFirewall, substitute } from '../../src/macros/index.js';
 import { startTestMesh, type TestMesh } from '../helpers/sim.js';
 
 const A = 'MACRO_CUST -o eth0 -s 198.51.100.2/32 -j MASQUERADE';
@@ -157,5 +156,31 @@ describe('planFirewall and substitute', () => {
     expect(() => substitute('{missing}', { a: 'x' }, { field: 'rules[7]' })).toThrow(/Invalid rules\[7\].*unknown variable \{missing\}; known variables: a/);
     expect(() => substitute('a } b', {}, { field: 'f' })).toThrow(/lone "}"/);
     expect(() => substitute('{1x}', { '1x': 'v' }, { field: 'f' })).toThrow(/not a variable name/);
+  });
+});
+
+describe('ensureFirewallPolicy on many controllers', () => {
+  let mesh: TestMesh;
+  beforeAll(async () => {
+    mesh = await startTestMesh({ controllers: 2 });
+  });
+  afterAll(async () => {
+    await mesh?.stop();
+  });
+
+  it('reads every controller first, writes each its difference, and writes nothing the second time', async () => {
+    const rules = ['INPUT_CUST -s {private_ip}/32 -j ACCEPT', E];
+    mesh.sim.resetCounters();
+    const bad = await ensureFirewallPolicy(mesh.clients, ['INPUT_CUST -s {nope} -j ACCEPT']).catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(Vns3ValidationError);
+    expect(mesh.sim.totalWrites()).toBe(0);
+    const first = await ensureFirewallPolicy(mesh.clients, rules);
+    expect(first.failed).toEqual([]);
+    expect(first.succeeded.map((s) => s.value.desired[0])).toEqual(mesh.sim.controllers.map((c) => `INPUT_CUST -s ${c.identity.privateIp}/32 -j ACCEPT`));
+    expect(mesh.sim.totalWrites()).toBe(4);
+    mesh.sim.resetCounters();
+    const second = await ensureFirewallPolicy(mesh.clients, rules);
+    expect(second.succeeded.every((s) => s.value.inserts.length === 0 && s.value.deletes.length === 0)).toBe(true);
+    expect(mesh.sim.totalWrites()).toBe(0);
   });
 });

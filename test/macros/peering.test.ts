@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Vns3ValidationError } from '../../src/client/errors.js';
 import type { Vns3Event } from '../../src/events.js';
-import { Vns3MeshNotReadyError, waitForMesh } from '../../src/macros/mesh-wait.js';
-import { peerMesh, peeringEntries, setPeerIds } from '../../src/macros/peering.js';
-import { createPeerMeshLocalGatewayRoutes, createRouteAdvertisements, ensureRouteTable } from '../../src/macros/routing.js';
-import { fetchStates, StateCache } from '../../src/macros/state.js';
+import { Vns3MeshNotReadyError, waitForMesh, peerMesh, peeringEntries, setPeerIds, createPeerMeshLocalGatewayRoutes, createRouteAdvertisements, ensureRouteTable, fetchStates, StateCache } from '../../src/macros/index.js';
 import { licenseMesh } from '../helpers/licensed.js';
 import { startTestMesh, type TestMesh } from '../helpers/sim.js';
 

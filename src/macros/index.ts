@@ -1,0 +1,97 @@
+/**
+ * The macros layer: the fan-out kernel in `core/` and one file per VNS3 API area beside it. Other
+ * layers import macros only from here; the root entry picks the public names from this list.
+ */
+export { runBulk, assertBulkOk, bulkOk, DEFAULT_BULK_CONCURRENCY, type BulkOptions } from './core/bulk.js';
+export type { BulkResult, BulkSuccess, BulkFailure, BulkContext, MacroOptions, WaitingMacroOptions, BulkMacroOptions, RequestOptions, StepOutcome, ControllerStepResult } from './core/types.js';
+export {
+  Vns3BulkError,
+  Vns3WaitTimeoutError,
+  Vns3MeshNotReadyError,
+  Vns3StepError,
+  Vns3KeysetFetchError,
+  Vns3ImageImportError,
+  Vns3ContainerConflictError,
+  isTransientFailure,
+  type Vns3WaitTimeoutInit,
+  type MeshLink,
+  type MeshSnapshot,
+} from './core/errors.js';
+export { runPoller, resolveTiming, type Acceptor, type Verdict, type Look, type PollTiming, type PollOutcome } from './core/poller.js';
+export { pollUntil, WAIT_DEFAULTS, type PollSpec, type WaitOptions } from './core/poll-until.js';
+export { waitForApi, type WaitForApiOptions, type WaitForApiResult, type RebootWaitOptions } from './core/wait-for-api.js';
+export { readThenWrite, type ReadThenWrite, type Reading } from './core/read-then-write.js';
+export { connectControllers, checkConnectivity, type ControllerSpec, type ConnectControllersOptions, type CheckConnectivityOptions, type CheckConnectivityResult } from './core/connect.js';
+export { StateCache, readControllerState, fetchStates, type ControllerState, type StateOptions, type FetchStatesOptions } from './core/state.js';
+export { substitute, controllerVariables, stateVariables, type TemplateVariables, type TemplateContext, type ControllerVariablesOptions } from './core/template.js';
+
+export {
+  licenseControllers,
+  acceptLicenses,
+  ensureLicenseUploaded,
+  ensureLicenseAccepted,
+  resolveLicense,
+  licenseParametersBody,
+  type LicenseInput,
+  type LicenseParametersInput,
+  type LicenseParametersBody,
+  type LicenseControllersOptions,
+} from './license.js';
+export {
+  waitForKeyset,
+  ensureKeysetGenerated,
+  fetchKeysetFromSource,
+  fetchKeysets,
+  readKeyset,
+  KEYSET_IN_PROGRESS,
+  KEYSET_EXISTS,
+  type Keyset,
+  type WaitForKeysetOptions,
+  type FetchKeysetParams,
+  type FetchKeysetOptions,
+  type FetchKeysetResult,
+} from './keyset.js';
+export { setupController, type SetupControllerParams, type SetupControllerOptions, type SetupControllerResult } from './setup.js';
+export { rollApiPassword, rollUiCredentials, disableUis, type AdminOptions, type PasswordRollResult, type UiUpdateResult } from './system.js';
+export {
+  setPeerIds,
+  peerMesh,
+  waitForMesh,
+  peeringEntries,
+  type SetPeerIdsOptions,
+  type SetPeerIdsResult,
+  type PeerAddressKind,
+  type PeerMeshOptions,
+  type PeerMeshResult,
+  type WaitForMeshOptions,
+} from './peering.js';
+export {
+  ensureRouteTable,
+  createLocalGatewayRoute,
+  createPeerMeshLocalGatewayRoutes,
+  createRouteAdvertisements,
+  type RouteSpec,
+  type ExistingRoute,
+  type RoutePlan,
+  type EnsureRouteTableOptions,
+  type LocalGatewayRouteSpec,
+  type MeshSubnetsSpec,
+  type MeshRoutingOptions,
+} from './routes.js';
+export { ensureFirewallPolicy, planFirewall, normalizeRule, type FirewallPlan, type FirewallEdit, type EnsureFirewallPolicyOptions } from './firewall.js';
+export { ensureImage, listImages, findImage, type ImageSpec, type ImageInfo, type ImageAction, type EnsureImageResult, type EnsureImageOptions } from './images.js';
+export {
+  ensureContainerSystem,
+  ensureContainer,
+  containerLogs,
+  listContainers,
+  encodeEnvironment,
+  type EnsureContainerSystemResult,
+  type ContainerSpec,
+  type ContainerInfo,
+  type ContainerAction,
+  type EnsureContainerResult,
+  type EnsureContainerOptions,
+  type ContainerLogsOptions,
+} from './containers.js';
+export { deployHaPlugin, DEFAULT_HA_CONTAINER_NAME, type DeployHaPluginInput, type DeployHaPluginResult, type HaControllerDeployment, type HaRoute } from './ha-plugin.js';
