@@ -93,7 +93,7 @@ function fromEnvironment(env: NodeJS.ProcessEnv): Setup | undefined {
 /** 4 simulated controllers, licensed, keyed and peered with the same macros a real deployment uses. */
 async function simulated(): Promise<Setup> {
   const simulator = await startSimulator({ controllers: 4 });
-  const clients = connectControllers(simulator.controllers.map((c) => ({ host: c.host, password: c.password, fingerprint256: c.fingerprint256 })));
+  const clients = simulator.connectAll();
   const [root, ...others] = clients as [Vns3Client, ...Vns3Client[]];
   const options = { onEvent: progress, signal: AbortSignal.timeout(5 * 60_000) };
   const keysetToken = 'example-keyset-token';

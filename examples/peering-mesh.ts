@@ -66,9 +66,8 @@ function fromEnvironment(env: NodeJS.ProcessEnv): Topology | undefined {
 
 async function simulated(): Promise<Topology> {
   const simulator = await startSimulator({ controllers: 4 });
-  const clients = connectControllers(
-    simulator.controllers.map((c) => ({ host: c.host, password: c.password, fingerprint256: c.fingerprint256 })),
-  );
+  // Each client pinned to its controller's self-signed certificate, as connectControllers does for real ones.
+  const clients = simulator.connectAll();
   return {
     clients,
     subnets: simulator.controllers.map((c) => c.identity.subnet),

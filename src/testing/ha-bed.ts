@@ -10,12 +10,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sleep } from '../abort.js';
-import { createClient, type Vns3Client } from '../client/index.js';
+import type { Vns3Client } from '../client/index.js';
 import type { Vns3Event } from '../events.js';
 import { parseHaConfig, type HaAgentConfig, type HaAgentDeps } from '../ha/index.js';
 import { startAzureEmulator, startEc2Emulator, type AzureEmulator, type Ec2Emulator } from './clouds/index.js';
 import { startTcpProxy, type TcpProxy } from './netcut.js';
-import { startSimulator, type Simulator } from './simulator/index.js';
+import { startTestMesh } from './mesh.js';
+import type { Simulator } from './simulator/index.js';
 
 /** The primary's LAN, advertised by controller 0; a standby must carry it on when the primary dies. */
 const PRIMARY_LAN = '192.168.10.0/24';
@@ -100,15 +101,11 @@ async function rounds(agents: HaBedAgent[], n: number, until: (() => boolean | P
 
 /** Simulated controllers and a pinned client for each (replies checked against the spec, fast retries). */
 async function startControllers(n: number): Promise<{ sim: Simulator; clients: Vns3Client[] }> {
-  const sim = await startSimulator({
-    validateResponses: true,
+  const { sim, clients } = await startTestMesh({
     controllers: n,
     subnets: Array.from({ length: n }, (_, i) => `10.0.${i + 1}.0/24`),
     timings: { rebootAfterFetch: false, rebootOutageMs: 30, reboot5xxMs: 10, peerLinkUpMs: 5 },
   });
-  const clients = sim.controllers.map((c) =>
-    createClient({ host: c.host, password: c.password, fingerprint256: c.fingerprint256, timeoutMs: 5_000, retry: { retries: 6, minTimeoutMs: 20, maxTimeoutMs: 200 } }),
-  );
   return { sim, clients };
 }
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Vns3ValidationError } from '../../src/client/errors.js';
 import { containerLogs, encodeEnvironment, ensureContainer, listContainers, Vns3ContainerConflictError, ensureImage, Vns3ImageImportError, ensureContainerSystem } from '../../src/macros/index.js';
-import { startTestMesh, type TestMesh } from '../helpers/sim.js';
+import { startTestMesh, type TestMesh } from '../../src/testing/index.js';
 
 const fast = { timeoutMs: 10_000, intervalMs: 10 };
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Vns3ValidationError } from '../../src/client/errors.js';
 import type { Vns3Event } from '../../src/events.js';
 import { ensureFirewallPolicy, planFirewall, substitute } from '../../src/macros/index.js';
-import { startTestMesh, type TestMesh } from '../helpers/sim.js';
+import { startTestMesh, type TestMesh } from '../../src/testing/index.js';
 
 const A = 'MACRO_CUST -o eth0 -s 198.51.100.2/32 -j MASQUERADE';
 const B = 'INPUT_CUST -i plugin0 -s 198.51.100.0/28 -j ACCEPT';

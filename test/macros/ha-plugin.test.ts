@@ -4,8 +4,8 @@ import { createClient, type Vns3Client } from '../../src/client/index.js';
 import { Vns3ValidationError } from '../../src/client/errors.js';
 import { Vns3HaConfigError } from '../../src/ha/index.js';
 import { listContainers, Vns3BulkError, deployHaPlugin, type DeployHaPluginInput, Vns3ImageImportError } from '../../src/macros/index.js';
-import { startTestMesh, type TestMesh } from '../helpers/sim.js';
 import { makeSelfSignedCert, sendJson, startHttpsServer, type TestHttpsServer } from '../helpers/tls.js';
+import { startTestMesh, type TestMesh } from '../../src/testing/index.js';
 
 const fast = { timeoutMs: 10_000, intervalMs: 10 };
 const PW1 = 'primary-pass-0123';

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { acceptLicenses, fetchKeysetFromSource, fetchKeysets, licenseControllers, setupController, Vns3KeysetFetchError, waitForKeyset } from '../../src/macros/index.js';
-import { startTestMesh, type TestMesh } from '../helpers/sim.js';
+import { startTestMesh, type TestMesh } from '../../src/testing/index.js';
 
 const TOKEN = 'keyset-token-Zq9-never-shown';
 let mesh: TestMesh | undefined;

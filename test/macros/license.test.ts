@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { acceptLicenses, licenseControllers } from '../../src/macros/index.js';
-import { startTestMesh, type TestMesh } from '../helpers/sim.js';
+import { startTestMesh, type TestMesh } from '../../src/testing/index.js';
 
 let mesh: TestMesh | undefined;
 afterEach(async () => {

@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Vns3ValidationError } from '../../src/client/errors.js';
 import type { Vns3Event } from '../../src/events.js';
 import { Vns3MeshNotReadyError, waitForMesh, peerMesh, peeringEntries, setPeerIds, createPeerMeshLocalGatewayRoutes, createRouteAdvertisements, ensureRouteTable, fetchStates, StateCache } from '../../src/macros/index.js';
-import { licenseMesh } from '../helpers/licensed.js';
-import { startTestMesh, type TestMesh } from '../helpers/sim.js';
+import { licenseMesh, startTestMesh, type TestMesh } from '../../src/testing/index.js';
 
 const WAIT = { timeoutMs: 10_000, intervalMs: 20, maxIntervalMs: 200 };
 

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Vns3ValidationError } from '../../src/client/errors.js';
 import { createLocalGatewayRoute, createPeerMeshLocalGatewayRoutes, createRouteAdvertisements, ensureRouteTable, type RouteSpec } from '../../src/macros/index.js';
-import { licenseMesh } from '../helpers/licensed.js';
-import { startTestMesh, type TestMesh } from '../helpers/sim.js';
+import { licenseMesh, startTestMesh, type TestMesh } from '../../src/testing/index.js';
 
 describe('routing macros', () => {
   let mesh: TestMesh;

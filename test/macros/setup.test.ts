@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Vns3TimeoutError } from '../../src/client/index.js';
 import type { Vns3Event } from '../../src/events.js';
 import { fetchKeysets, setupController, Vns3StepError } from '../../src/macros/index.js';
-import { startTestMesh, type TestMesh } from '../helpers/sim.js';
+import { startTestMesh, type TestMesh } from '../../src/testing/index.js';
 
 const TOKEN = 'keyset-token-Zq9-never-shown';
 let mesh: TestMesh | undefined;

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Vns3ApiError, Vns3ValidationError } from '../../src/client/errors.js';
 import { createClient } from '../../src/client/index.js';
 import { disableUis, rollApiPassword, rollUiCredentials } from '../../src/macros/index.js';
-import { startTestMesh, type TestMesh } from '../helpers/sim.js';
+import { startTestMesh, type TestMesh } from '../../src/testing/index.js';
 
 let mesh: TestMesh | undefined;
 afterEach(async () => {

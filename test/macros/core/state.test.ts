@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StateCache, fetchStates, readControllerState } from '../../../src/macros/index.js';
-import { startTestMesh, type TestMesh } from '../../helpers/sim.js';
+import { startTestMesh, type TestMesh } from '../../../src/testing/index.js';
 
 describe('controller state', () => {
   let mesh: TestMesh;

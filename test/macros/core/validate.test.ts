@@ -3,7 +3,7 @@ import { Vns3ValidationError } from '../../../src/client/errors.js';
 import { createClient } from '../../../src/client/index.js';
 import type { Vns3Event } from '../../../src/events.js';
 import { acceptLicenses, ensureContainerSystem, ensureImage, fetchKeysetFromSource, fetchKeysets, licenseControllers, rollApiPassword, setupController, waitForMesh } from '../../../src/macros/index.js';
-import { startTestMesh, type TestMesh } from '../../helpers/sim.js';
+import { startTestMesh, type TestMesh } from '../../../src/testing/index.js';
 
 const TOKEN = 'keyset-token-V4l1d-never-shown';
 let mesh: TestMesh;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Vns3WaitTimeoutError, waitForApi } from '../../../src/macros/index.js';
-import { startTestMesh, type TestMesh } from '../../helpers/sim.js';
+import { startTestMesh, type TestMesh } from '../../../src/testing/index.js';
 
 let mesh: TestMesh | undefined;
 afterEach(async () => {

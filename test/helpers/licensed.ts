@@ -1,2 +1,0 @@
-// Moved to vns3-sdk/testing (src/testing/mesh.ts); this re-export keeps older imports working until they switch.
-export { licenseMesh, type LicenseMeshOptions } from '../../src/testing/index.js';
