@@ -1,6 +1,10 @@
 /**
- * The macros layer: the fan-out kernel in `core/` and one file per VNS3 API area beside it. Other
- * layers import macros only from here; the root entry picks the public names from this list.
+ * `vns3-sdk/macros`: the whole macros layer — every macro with all the option, result and plan types
+ * its signature names, and the helpers behind them (the fan-out, the poller's `pollUntil`, the
+ * read-then-write helper, firewall planning, template substitution). The root entry `vns3-sdk`
+ * re-exports the names most programs need; import from here when you need to name the rest.
+ *
+ * @packageDocumentation
  */
 export { runBulk, assertBulkOk, bulkOk, DEFAULT_BULK_CONCURRENCY, type BulkOptions } from './core/bulk.js';
 export type { BulkResult, BulkSuccess, BulkFailure, BulkContext, MacroOptions, WaitingMacroOptions, BulkMacroOptions, RequestOptions, StepOutcome, ControllerStepResult } from './core/types.js';
@@ -12,15 +16,13 @@ export {
   Vns3KeysetFetchError,
   Vns3ImageImportError,
   Vns3ContainerConflictError,
-  isTransientFailure,
   type Vns3WaitTimeoutInit,
   type MeshLink,
   type MeshSnapshot,
 } from './core/errors.js';
-export { runPoller, resolveTiming, type Acceptor, type Verdict, type Look, type PollTiming, type PollOutcome } from './core/poller.js';
-export { pollUntil, WAIT_DEFAULTS, type PollSpec, type WaitOptions } from './core/poll-until.js';
+export { pollUntil, type PollSpec, type WaitOptions } from './core/poll-until.js';
 export { waitForApi, type WaitForApiOptions, type WaitForApiResult, type RebootWaitOptions } from './core/wait-for-api.js';
-export { readThenWrite, type ReadThenWrite, type Reading } from './core/read-then-write.js';
+export { readThenWrite, type ReadThenWrite, type ReadThenWriteSteps, type Reading } from './core/read-then-write.js';
 export { connectControllers, checkConnectivity, type ControllerSpec, type ConnectControllersOptions, type CheckConnectivityOptions, type CheckConnectivityResult } from './core/connect.js';
 export { StateCache, readControllerState, fetchStates, type ControllerState, type StateOptions, type FetchStatesOptions } from './core/state.js';
 export { substitute, controllerVariables, stateVariables, type TemplateVariables, type TemplateContext, type ControllerVariablesOptions } from './core/template.js';
@@ -28,18 +30,12 @@ export { substitute, controllerVariables, stateVariables, type TemplateVariables
 export {
   licenseControllers,
   acceptLicenses,
-  ensureLicenseUploaded,
-  ensureLicenseAccepted,
-  resolveLicense,
-  licenseParametersBody,
   type LicenseInput,
   type LicenseParametersInput,
-  type LicenseParametersBody,
   type LicenseControllersOptions,
 } from './license.js';
 export {
   waitForKeyset,
-  ensureKeysetGenerated,
   fetchKeysetFromSource,
   fetchKeysets,
   readKeyset,
