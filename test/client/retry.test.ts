@@ -122,16 +122,18 @@ describe('retries, timeouts and aborts', () => {
   });
 
   it('times out each attempt of a hanging GET, retries, then throws Vns3TimeoutError', async () => {
-    const client = make({ timeoutMs: 100, retry: { retries: 2, minTimeoutMs: 1, maxTimeoutMs: 5 } });
+    // Long enough per attempt that each one reaches the server even on a busy machine (the count
+    // below is of requests the server saw).
+    const client = make({ timeoutMs: 400, retry: { retries: 2, minTimeoutMs: 1, maxTimeoutMs: 5 } });
     const err = (await client.get('/peering').catch((e: unknown) => e)) as Vns3TimeoutError;
     expect(err).toBeInstanceOf(Vns3TimeoutError);
-    expect(err.timeoutMs).toBe(100);
+    expect(err.timeoutMs).toBe(400);
     expect(err.path).toBe('/peering');
     expect(hits.get('/peering')).toBe(3);
   });
 
   it('does not retry a POST that timed out (it may have been applied)', async () => {
-    const client = make({ timeoutMs: 100 });
+    const client = make({ timeoutMs: 1_000 });
     const err = await client.post('/peering/peers', { body: { id: 2, name: '10.0.0.2' } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Vns3TimeoutError);
     expect(hits.get('/peering/peers')).toBe(1);
