@@ -10,6 +10,7 @@ import {
   loopbackCertificate,
   listenOnLoopback,
   readBody,
+  recordRequest,
   type CloudFaults,
   type CloudRequestRecord,
 } from './server.js';
@@ -71,6 +72,7 @@ export interface AzureEmulator {
   faults: CloudFaults;
   /** Successful PUT/DELETE requests. */
   readonly writes: number;
+  /** The API requests in arrival order: the newest 1000 (older ones are dropped). */
   readonly requests: readonly CloudRequestRecord[];
   /** Adds a VM and its NIC (`<name>-nic`). */
   addVm(input: AzureVmInput): { vmId: string; nicId: string };
@@ -142,7 +144,7 @@ async function handle(state: ArmState, req: IncomingMessage, res: ServerResponse
   const url = new URL(req.url ?? '/', 'https://127.0.0.1');
   const method = req.method ?? 'GET';
   const record: CloudRequestRecord = { operation: 'unknown', method, path: url.pathname, params: {}, status: 0 };
-  state.requests.push(record);
+  recordRequest(state.requests, record);
   try {
     if (req.headers.authorization !== `Bearer ${state.token}`) {
       // Checked first: an unauthenticated caller learns nothing about resources.

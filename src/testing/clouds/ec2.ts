@@ -24,6 +24,7 @@ import {
   closeServer,
   listenOnLoopback,
   readBody,
+  recordRequest,
   type CloudFaults,
   type CloudRequestRecord,
 } from './server.js';
@@ -46,7 +47,7 @@ export interface Ec2Emulator {
   faults: CloudFaults;
   /** Successful mutating API calls (ReplaceRoute, CreateRoute, DeleteRoute). */
   readonly writes: number;
-  /** Every API request in arrival order. */
+  /** The API requests in arrival order: the newest 1000 (older ones are dropped). */
   readonly requests: readonly CloudRequestRecord[];
   /** Adds an instance (running unless told otherwise); returns a copy. */
   addInstance(input: Ec2InstanceInput): Ec2Instance;
@@ -143,7 +144,7 @@ async function handle(state: Ec2State, req: IncomingMessage, res: ServerResponse
     params: Object.fromEntries([...params].filter(([k]) => k !== 'Action' && k !== 'Version')),
     status: 0,
   };
-  state.requests.push(record);
+  recordRequest(state.requests, record);
   const requestId = randomUUID();
   const send = (status: number, xml: string): void => {
     record.status = status;

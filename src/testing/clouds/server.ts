@@ -35,6 +35,18 @@ export interface CloudRequestRecord {
   status: number;
 }
 
+/**
+ * How many requests an emulator's log keeps (the newest): a long-running emulator must not grow
+ * without bound. `writes` keeps counting every write.
+ */
+export const CLOUD_REQUEST_LOG_LIMIT = 1_000;
+
+/** Appends a record to a request log, dropping the oldest beyond {@link CLOUD_REQUEST_LOG_LIMIT}. */
+export function recordRequest(log: CloudRequestRecord[], record: CloudRequestRecord): void {
+  log.push(record);
+  if (log.length > CLOUD_REQUEST_LOG_LIMIT) log.splice(0, log.length - CLOUD_REQUEST_LOG_LIMIT);
+}
+
 export type FaultOutcome = 'serve' | 'fail' | 'hang';
 
 /** Decides what a request suffers, after waiting out any latency. */

@@ -103,7 +103,7 @@ describe('simulator: system endpoints, request validation, error replies', () =>
     expect(validator.checkResponse('GET', '/config', 200, get.json)).toBeUndefined();
   });
 
-  it('error replies match the spec: 401, 403 Must be licensed first, keyset, 404', async () => {
+  it('error replies match the spec: 401, 403 Must be licensed first, keyset, 400 for a bad route id, 404 for an unknown endpoint', async () => {
     const ctl = mesh.sim.controllers[0]!;
     const validator = specValidator();
     const unauthorized = await raw(ctl, 'GET', '/config', { password: 'wrong' });
@@ -119,8 +119,13 @@ describe('simulator: system endpoints, request validation, error replies', () =>
     expect(validator.checkResponse('GET', '/keyset', keyset.status, keyset.json)).toBeUndefined();
 
     const route = await raw(ctl, 'DELETE', '/routes/4242');
-    expect(route.status).toBe(404);
-    expect(validator.checkResponse('DELETE', '/routes/4242', 404, route.json)).toBeUndefined();
+    expect(route.status).toBe(400);
+    expect(validator.checkResponse('DELETE', '/routes/4242', 400, route.json)).toBeUndefined();
+    for (const bad of ['/routes/%E0%A4%A', '/routes/%zz', '/peering/peers/%']) {
+      const malformed = await raw(ctl, 'DELETE', bad);
+      expect(malformed.status).toBe(400);
+      expect((malformed.json as { error: { message: string } }).error.message).toContain('percent-encoding');
+    }
 
     const unknown = await raw(ctl, 'GET', '/no/such/endpoint');
     expect(unknown.status).toBe(404);
