@@ -126,6 +126,8 @@ export interface SimWorld {
   /** Timers owned by the simulation, cleared on stop. */
   later(ms: number, fn: () => void): void;
   random(): number;
+  /** How many entries each controller's request log keeps (the newest). */
+  requestLogLimit: number;
 }
 
 export function emptyFaults(): FaultSettings {
@@ -133,8 +135,8 @@ export function emptyFaults(): FaultSettings {
 }
 
 /**
- * How many requests a controller's log keeps (the newest): a long-running `vns3-sim` must not grow
- * without bound. Tests look at the last few entries; a test that needs more resets the counters.
+ * How many requests a controller's log keeps by default (the newest): a long-running `vns3-sim` must
+ * not grow without bound. `writes` keeps counting every write.
  */
 export const REQUEST_LOG_LIMIT = 1_000;
 
@@ -217,10 +219,11 @@ export class SimController implements FabricNode {
     return this.#apiToken;
   }
 
-  /** Appends to the request log, dropping the oldest entries beyond {@link REQUEST_LOG_LIMIT}. */
+  /** Appends to the request log, dropping the oldest entries beyond the simulation's limit. */
   logRequest(entry: RequestLogEntry): void {
     this.requestLog.push(entry);
-    if (this.requestLog.length > REQUEST_LOG_LIMIT) this.requestLog.splice(0, this.requestLog.length - REQUEST_LOG_LIMIT);
+    const limit = this.world.requestLogLimit;
+    if (this.requestLog.length > limit) this.requestLog.splice(0, this.requestLog.length - limit);
   }
 
   /** Applies the license a keyset fetch brought (at the reboot after it, or at once without one). */
