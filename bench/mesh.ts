@@ -45,7 +45,7 @@ interface SimReport {
 
 function criticalPathMs(t: SimTimings): number {
   const reboot = t.rebootOutageMs + t.reboot5xxMs;
-  return reboot + t.keysetGenerationMs + t.keysetFetchMs + (t.rebootAfterFetch ? reboot : 0) + t.peerLinkUpMs;
+  return reboot + t.keysetGenerationMs + t.keysetFetchMs + (t.rebootAfterFetch ? t.fetchRebootDelayMs + reboot : 0) + t.peerLinkUpMs;
 }
 
 /**

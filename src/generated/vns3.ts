@@ -229,10 +229,16 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Change a peer's address or MTU */
+        /**
+         * Change a peer's address or MTU
+         * @description An unknown peer id is a 400, as the reference lists (it lists no 404).
+         */
         put: operations["putUpdatePeer"];
         post?: never;
-        /** Remove a peer (one direction only) */
+        /**
+         * Remove a peer (one direction only)
+         * @description An unknown peer id is a 400, as the reference lists (it lists no 404).
+         */
         delete: operations["deletePeer"];
         options?: never;
         head?: never;
@@ -270,7 +276,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Delete a route; answers the remaining route map */
+        /**
+         * Delete a route; answers the remaining route map
+         * @description A bad or unknown route id is a 400 (the reference: "bad route id or route not found"; no 404).
+         */
         delete: operations["deleteRoute"];
         options?: never;
         head?: never;
@@ -288,7 +297,10 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Enable a route */
+        /**
+         * Enable a route
+         * @description A bad or unknown route id is a 400, as for DELETE /routes/{route_id} (the reference lists no 404).
+         */
         put: operations["enableRoute"];
         post?: never;
         delete?: never;
@@ -308,7 +320,10 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Disable a route */
+        /**
+         * Disable a route
+         * @description A bad or unknown route id is a 400, as for DELETE /routes/{route_id} (the reference lists no 404).
+         */
         put: operations["disableRoute"];
         post?: never;
         delete?: never;
@@ -365,7 +380,10 @@ export interface paths {
         };
         /** Get whether the container system runs, and its network */
         get: operations["getContainerSystemStatus"];
-        /** Change the container network */
+        /**
+         * Change the container network
+         * @description The reference lists 200, 401 and 403 only; ours where it is silent: 400 for a bad network or while containers run.
+         */
         put: operations["putConfigureContainerSystem"];
         /** Start or stop the container system */
         post: operations["postActionContainerSystem"];
@@ -402,7 +420,10 @@ export interface paths {
         /** List images (optionally the one with a given import uuid) */
         get: operations["getContainerImages"];
         put?: never;
-        /** Import or build an image (runs in the background) */
+        /**
+         * Import or build an image (runs in the background)
+         * @description The 500 is ours (the reference is silent).
+         */
         post: operations["postCreateContainerImage"];
         delete?: never;
         options?: never;
@@ -421,10 +442,16 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Rename an image or change its description */
+        /**
+         * Rename an image or change its description
+         * @description An unknown image is a 400, as the reference lists (it lists no 404).
+         */
         put: operations["putUpdateContainerImage"];
         post?: never;
-        /** Delete an image */
+        /**
+         * Delete an image
+         * @description The reference lists 200, 401 and 403 only; ours where it is silent: 400 for an image still used by containers (without force), 404 for an unknown image.
+         */
         delete: operations["deleteContainerImage"];
         options?: never;
         head?: never;
@@ -438,10 +465,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List containers (optionally one by uuid) */
+        /**
+         * List containers (optionally one by uuid)
+         * @description `show_all` defaults to true (the reference): stopped containers are listed unless `show_all=false`; `true`/`false` are read in any case (`show_all=True`). The 500 is ours (the reference is silent).
+         */
         get: operations["getRunningContainers"];
         put?: never;
-        /** Allocate and start a container from an image, or restart one by uuid */
+        /**
+         * Allocate and start a container from an image, or restart one by uuid
+         * @description An unknown `uuid` (restart) or image is a 400. The 500 is ours (the reference is silent).
+         */
         post: operations["postStartContainer"];
         delete?: never;
         options?: never;
@@ -460,10 +493,16 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Stop a running container */
+        /**
+         * Stop a running container
+         * @description The reference lists 200, 401 and 403 only; ours where it is silent: 404 for an unknown container.
+         */
         put: operations["putStopContainer"];
         post?: never;
-        /** Stop and delete a container */
+        /**
+         * Stop and delete a container
+         * @description Stops a running container first (the reference: "Stop and delete container"). The reference lists 200, 401 and 403 only; ours where it is silent: 404 for an unknown container.
+         */
         delete: operations["deleteContainer"];
         options?: never;
         head?: never;
@@ -480,7 +519,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** Read the last lines of a container's log */
+        /**
+         * Read the last lines of a container's log
+         * @description The reference lists 200 and 401 only; ours where it is silent: 404 for an unknown container (400 and 403 as for the other container operations).
+         */
         get: operations["getContainerLogs"];
         put?: never;
         post?: never;
@@ -1529,7 +1571,6 @@ export interface operations {
             200: components["responses"]["LicenseUploadOk"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1550,7 +1591,6 @@ export interface operations {
             200: components["responses"]["LicenseParametersOk"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1587,7 +1627,6 @@ export interface operations {
             200: components["responses"]["KeysetOk"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1670,7 +1709,6 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1691,7 +1729,6 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1751,7 +1788,6 @@ export interface operations {
             200: components["responses"]["RouteMapOk"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            404: components["responses"]["NotFound"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1771,7 +1807,6 @@ export interface operations {
             200: components["responses"]["RouteOk"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            404: components["responses"]["NotFound"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1791,7 +1826,6 @@ export interface operations {
             200: components["responses"]["RouteOk"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            404: components["responses"]["NotFound"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2010,7 +2044,6 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2095,7 +2128,6 @@ export interface operations {
         requestBody?: never;
         responses: {
             200: components["responses"]["ContainerStopOk"];
-            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
@@ -2116,7 +2148,6 @@ export interface operations {
         requestBody?: never;
         responses: {
             200: components["responses"]["ContainerDeleteOk"];
-            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];

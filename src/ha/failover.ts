@@ -136,8 +136,11 @@ export async function withdrawVns3Routes(own: Vns3Client, primaryIp: string, opt
     try {
       await own.delete('/routes/{route_id}', { ...call, params: { path: { route_id: r.id } } });
     } catch (e) {
-      // Gone already (a concurrent withdrawal or an operator): the goal is reached.
-      if (!(e instanceof Vns3ApiError && e.status === 404)) throw e;
+      // Gone already (a concurrent withdrawal or an operator): the goal is reached. A controller
+      // answers 400 for an unknown route id (the reference: "bad route id or route not found"), so
+      // a 400 counts only once a fresh read shows the route gone.
+      if (!(e instanceof Vns3ApiError && (e.status === 404 || e.status === 400))) throw e;
+      if (e.status === 400 && String(r.id) in (await own.get('/routes', call))) throw e;
     }
   }
   return changes;

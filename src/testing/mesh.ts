@@ -10,6 +10,7 @@ import { Vns3ValidationError, type Vns3Client } from '../client/index.js';
 import { assertBulkOk, fetchKeysets, setupController } from '../index.js';
 import type { SimClientOptions } from './simulator/handle.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from './simulator/simulator.js';
+import type { TimingProfile } from './simulator/timings.js';
 
 /** A running simulation and one client per controller; `stop()` closes both. */
 export interface TestMesh {
@@ -29,13 +30,29 @@ export interface TestMeshOptions extends SimulatorOptions {
 const TEST_CLIENT: SimClientOptions = { timeoutMs: 5_000, retry: { retries: 6, minTimeoutMs: 20, maxTimeoutMs: 200 } };
 
 /**
+ * The timing profile of test beds that do not choose one: `VNS3_SIM_PROFILE` (`fast`, `standard`,
+ * `realistic`) so that a whole suite can run against another profile's orderings and durations
+ * (`VNS3_SIM_PROFILE=standard npx vitest run test/macros`); unset, the simulator's default (`fast`).
+ * Read only here, by the test bed: `startSimulator` and `vns3-sim` never look at the environment.
+ */
+function profileFromEnvironment(): TimingProfile | undefined {
+  const value = process.env.VNS3_SIM_PROFILE?.trim();
+  if (!value) return undefined;
+  if (value !== 'fast' && value !== 'standard' && value !== 'realistic') {
+    throw new Vns3ValidationError('VNS3_SIM_PROFILE', value, "must be 'fast', 'standard' or 'realistic'");
+  }
+  return value;
+}
+
+/**
  * Starts simulated controllers and a pinned client for each. Unlike `startSimulator`, replies are
  * checked against the spec by default (`validateResponses: true`): a test bed should fail loudly
- * when the simulator drifts from the contract. Throws what `startSimulator` throws.
+ * when the simulator drifts from the contract. Without a `profile`, `VNS3_SIM_PROFILE` chooses one.
+ * Throws what `startSimulator` throws, and `Vns3ValidationError` for a bad `VNS3_SIM_PROFILE`.
  */
 export async function startTestMesh(options: TestMeshOptions = {}): Promise<TestMesh> {
-  const { client = TEST_CLIENT, validateResponses = true, ...simulation } = options;
-  const sim = await startSimulator({ ...simulation, validateResponses });
+  const { client = TEST_CLIENT, validateResponses = true, profile = profileFromEnvironment(), ...simulation } = options;
+  const sim = await startSimulator({ ...simulation, profile, validateResponses });
   const clients = sim.connectAll(client);
   return {
     sim,

@@ -10,6 +10,8 @@ import {
   loopbackCertificate,
   listenOnLoopback,
   readBody,
+  recordRequest,
+  requestLogLimit,
   type CloudFaults,
   type CloudRequestRecord,
 } from './server.js';
@@ -35,6 +37,8 @@ export interface AzureEmulatorOptions {
   faults?: CloudFaults;
   /** Source of randomness for `failRate`; inject one for reproducible runs. */
   random?: () => number;
+  /** How many requests `requests` keeps, the newest (default 1000); a positive integer. */
+  requestLogLimit?: number;
   /** Reuse a certificate instead of generating one (saves time when starting many). */
   tls?: { key: string; cert: string };
 }
@@ -71,6 +75,7 @@ export interface AzureEmulator {
   faults: CloudFaults;
   /** Successful PUT/DELETE requests. */
   readonly writes: number;
+  /** The API requests in arrival order: the newest `requestLogLimit` (default 1000); older ones are dropped. */
   readonly requests: readonly CloudRequestRecord[];
   /** Adds a VM and its NIC (`<name>-nic`). */
   addVm(input: AzureVmInput): { vmId: string; nicId: string };
@@ -98,6 +103,7 @@ interface ArmState {
   readonly token: string;
   readonly random: () => number;
   readonly requests: CloudRequestRecord[];
+  readonly requestLogLimit: number;
   /** Requests held open by the `hang` fault, destroyed on stop. */
   readonly hanging: Set<ServerResponse>;
   faults: CloudFaults;
@@ -142,7 +148,7 @@ async function handle(state: ArmState, req: IncomingMessage, res: ServerResponse
   const url = new URL(req.url ?? '/', 'https://127.0.0.1');
   const method = req.method ?? 'GET';
   const record: CloudRequestRecord = { operation: 'unknown', method, path: url.pathname, params: {}, status: 0 };
-  state.requests.push(record);
+  recordRequest(state.requests, record, state.requestLogLimit);
   try {
     if (req.headers.authorization !== `Bearer ${state.token}`) {
       // Checked first: an unauthenticated caller learns nothing about resources.
@@ -220,7 +226,8 @@ function azureControls(model: AzureModel, defaultRg: string) {
 /**
  * Starts an HTTPS Azure Resource Manager emulator (route tables, NICs, VMs) on 127.0.0.1, for the HA
  * engine's Azure route provider: give the ARM clients its `endpoint`, its `credential` and trust its
- * `ca`. Call `stop()` when done. Throws the listen error if no loopback port can be bound.
+ * `ca`. Call `stop()` when done. Throws the listen error if no loopback port can be bound, and
+ * `Vns3ValidationError` for a bad `requestLogLimit`.
  */
 export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Promise<AzureEmulator> {
   const { subscriptionId = '00000000-0000-0000-0000-000000000001', resourceGroup = 'vns3-rg' } = options;
@@ -230,6 +237,7 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
     token: `emulator-${randomUUID()}`,
     random: options.random ?? Math.random,
     requests: [],
+    requestLogLimit: requestLogLimit(options.requestLogLimit),
     hanging: new Set(),
     faults: { ...options.faults },
     writes: 0,

@@ -24,6 +24,8 @@ import {
   closeServer,
   listenOnLoopback,
   readBody,
+  recordRequest,
+  requestLogLimit,
   type CloudFaults,
   type CloudRequestRecord,
 } from './server.js';
@@ -36,6 +38,8 @@ export interface Ec2EmulatorOptions {
   faults?: CloudFaults;
   /** Source of randomness for `failRate`; inject one for reproducible runs. */
   random?: () => number;
+  /** How many requests `requests` keeps, the newest (default 1000); a positive integer. */
+  requestLogLimit?: number;
 }
 
 /** A running EC2 emulator: its endpoint, its counters, and controls a test uses to set the scene. */
@@ -46,7 +50,7 @@ export interface Ec2Emulator {
   faults: CloudFaults;
   /** Successful mutating API calls (ReplaceRoute, CreateRoute, DeleteRoute). */
   readonly writes: number;
-  /** Every API request in arrival order. */
+  /** The API requests in arrival order: the newest `requestLogLimit` (default 1000); older ones are dropped. */
   readonly requests: readonly CloudRequestRecord[];
   /** Adds an instance (running unless told otherwise); returns a copy. */
   addInstance(input: Ec2InstanceInput): Ec2Instance;
@@ -124,6 +128,7 @@ interface Ec2State {
   readonly model: Ec2Model;
   readonly random: () => number;
   readonly requests: CloudRequestRecord[];
+  readonly requestLogLimit: number;
   /** Requests held open by the `hang` fault, destroyed on stop. */
   readonly hanging: Set<ServerResponse>;
   faults: CloudFaults;
@@ -143,7 +148,7 @@ async function handle(state: Ec2State, req: IncomingMessage, res: ServerResponse
     params: Object.fromEntries([...params].filter(([k]) => k !== 'Action' && k !== 'Version')),
     status: 0,
   };
-  state.requests.push(record);
+  recordRequest(state.requests, record, state.requestLogLimit);
   const requestId = randomUUID();
   const send = (status: number, xml: string): void => {
     record.status = status;
@@ -215,13 +220,14 @@ function ec2Controls(model: Ec2Model) {
 /**
  * Starts an EC2 Query API emulator (route tables and instances) on 127.0.0.1, for the HA engine's
  * AWS route provider (point the EC2 client's `endpoint` at it). Call `stop()` when done. Throws the
- * listen error if no loopback port can be bound.
+ * listen error if no loopback port can be bound, and `Vns3ValidationError` for a bad `requestLogLimit`.
  */
 export async function startEc2Emulator(options: Ec2EmulatorOptions = {}): Promise<Ec2Emulator> {
   const state: Ec2State = {
     model: new Ec2Model(),
     random: options.random ?? Math.random,
     requests: [],
+    requestLogLimit: requestLogLimit(options.requestLogLimit),
     hanging: new Set(),
     faults: { ...options.faults },
     writes: 0,

@@ -1,5 +1,6 @@
 import { generate } from 'selfsigned';
 import { sleep } from '../../abort.js';
+import { Vns3ValidationError } from '../../client/index.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 
@@ -33,6 +34,25 @@ export interface CloudRequestRecord {
   params: Record<string, string>;
   /** HTTP status sent, or 0 while hanging / when the client went away. */
   status: number;
+}
+
+/**
+ * How many requests an emulator's log keeps by default (the newest): a long-running emulator must
+ * not grow without bound. `writes` keeps counting every write.
+ */
+export const CLOUD_REQUEST_LOG_LIMIT = 1_000;
+
+/** The `requestLogLimit` option, checked: a positive integer (default {@link CLOUD_REQUEST_LOG_LIMIT}). */
+export function requestLogLimit(value: number | undefined): number {
+  if (value === undefined) return CLOUD_REQUEST_LOG_LIMIT;
+  if (!Number.isInteger(value) || value < 1) throw new Vns3ValidationError('requestLogLimit', value, 'must be a positive integer');
+  return value;
+}
+
+/** Appends a record to a request log, dropping the oldest beyond `limit`. */
+export function recordRequest(log: CloudRequestRecord[], record: CloudRequestRecord, limit: number): void {
+  log.push(record);
+  if (log.length > limit) log.splice(0, log.length - limit);
 }
 
 export type FaultOutcome = 'serve' | 'fail' | 'hang';

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import type { SimCertificate } from './certs.js';
 import type { Fabric, FabricNode } from './fabric.js';
 import type { ControllerIdentity } from './identity.js';
@@ -84,10 +85,16 @@ export interface FaultSettings {
   errorRate: number;
   /** Probability (0–1) that a request is never answered (until the simulator stops). */
   hangRate: number;
-  /** The next N requests are dropped / answered 503 / left hanging: deterministic faults for tests. */
+  /**
+   * Probability (0–1) that a request is applied but its reply is lost: the connection is cut where
+   * the reply would go, so the client cannot tell whether the write happened (outcome unknown).
+   */
+  dropReplyRate: number;
+  /** The next N requests are dropped / answered 503 / left hanging / applied with the reply lost: deterministic faults for tests. */
   dropNext: number;
   errorNext: number;
   hangNext: number;
+  dropReplyNext: number;
 }
 
 /** One request as the simulated controller saw it (never its headers or body). */
@@ -96,7 +103,7 @@ export interface RequestLogEntry {
   /** The path without the query, `/api/…`. */
   path: string;
   /** The status answered, or what a fault did to the request instead. */
-  status: number | 'dropped' | 'hung' | 'refused';
+  status: number | 'dropped' | 'hung' | 'refused' | 'reply-dropped';
   /** Epoch milliseconds of arrival. */
   at: number;
   durationMs: number;
@@ -119,18 +126,35 @@ export interface SimWorld {
   /** Timers owned by the simulation, cleared on stop. */
   later(ms: number, fn: () => void): void;
   random(): number;
+  /** How many entries each controller's request log keeps (the newest). */
+  requestLogLimit: number;
 }
 
 export function emptyFaults(): FaultSettings {
-  return { latencyMs: 0, dropRate: 0, errorRate: 0, hangRate: 0, dropNext: 0, errorNext: 0, hangNext: 0 };
+  return { latencyMs: 0, dropRate: 0, errorRate: 0, hangRate: 0, dropReplyRate: 0, dropNext: 0, errorNext: 0, hangNext: 0, dropReplyNext: 0 };
+}
+
+/**
+ * How many requests a controller's log keeps by default (the newest): a long-running `vns3-sim` must
+ * not grow without bound. `writes` keeps counting every write.
+ */
+export const REQUEST_LOG_LIMIT = 1_000;
+
+/** What a successful keyset fetch leaves for the reboot to apply (the source's license and topology). */
+export interface PendingLicense {
+  license: SimController['license'];
+  topologyName: string;
 }
 
 /** All the mutable state of one simulated controller; operations live in ./operations/. */
 export class SimController implements FabricNode {
   phase: Phase = 'up';
   private bootedAt = Date.now();
-  /** During the 5xx window after a reboot: answer 502/503 until this time. */
-  unavailableUntil = 0;
+  /**
+   * The web front answers for the API until `until`: after a reboot 502 then 503 (`reboot`), after
+   * `PUT /admin_ui` 502 only (clients retry 502 there and are not written for a 503).
+   */
+  unavailable: { until: number; cause: 'reboot' | 'admin-ui' } = { until: 0, cause: 'reboot' };
   listener?: Listener;
 
   readonly config: { topologyName: string; controllerName: string; ntpHosts: string };
@@ -147,27 +171,84 @@ export class SimController implements FabricNode {
   adminUi = { enabled: true, username: 'vnscubed' };
   faults: FaultSettings = emptyFaults();
   readonly requestLog: RequestLogEntry[] = [];
+  /** A fetched keyset's license, applied by the reboot that follows the fetch. */
+  pendingLicense?: PendingLicense;
+  /**
+   * The reboot a fetch owes (ordering "keyset present, license at the reboot"): `fired` once its
+   * delay passed, `held` while the last reply was `Keyset already exists.` (see operations/keyset.ts).
+   */
+  fetchReboot?: { fired: boolean; held: boolean };
   writes = 0;
   /** Image imports whose URL/name contains a key fail with the value as `status_msg`. */
   readonly importFailures = new Map<string, string>();
   /** Set by operations that must reboot the controller once their reply has been sent. */
   rebootAfterReply = false;
 
+  /** Secrets live in private fields: a printed or inspected controller must not show them. */
+  #password: string;
+  readonly #apiToken: string;
+
   constructor(
     readonly identity: ControllerIdentity,
-    public password: string,
-    readonly apiToken: string,
+    password: string,
+    apiToken: string,
     readonly certificate: SimCertificate,
     public port: number,
     readonly world: SimWorld,
     options: { containerSystemRunning?: boolean; containerNetwork?: string } = {},
   ) {
+    this.#password = password;
+    this.#apiToken = apiToken;
     this.config = { topologyName: '', controllerName: identity.name, ntpHosts: '0.pool.ntp.org' };
     this.containerSystem = { running: options.containerSystemRunning ?? true, network: options.containerNetwork ?? '198.51.100.0/28' };
   }
 
   get name(): string {
     return this.identity.name;
+  }
+
+  get password(): string {
+    return this.#password;
+  }
+
+  set password(value: string) {
+    this.#password = value;
+  }
+
+  get apiToken(): string {
+    return this.#apiToken;
+  }
+
+  /** Appends to the request log, dropping the oldest entries beyond the simulation's limit. */
+  logRequest(entry: RequestLogEntry): void {
+    this.requestLog.push(entry);
+    const limit = this.world.requestLogLimit;
+    if (this.requestLog.length > limit) this.requestLog.splice(0, this.requestLog.length - limit);
+  }
+
+  /** Applies the license a keyset fetch brought (at the reboot after it, or at once without one). */
+  applyPendingLicense(): void {
+    const pending = this.pendingLicense;
+    this.pendingLicense = undefined;
+    this.fetchReboot = undefined;
+    if (!pending) return;
+    this.license = pending.license;
+    this.config.topologyName = pending.topologyName;
+  }
+
+  /** The reboot a fetch owes, once. */
+  rebootForFetch(): Promise<void> {
+    this.fetchReboot = undefined;
+    return this.reboot();
+  }
+
+  /** Names and state only: never the password, API token or keyset token. */
+  [inspect.custom](): string {
+    return `SimController { name: '${this.name}', host: '${this.host}', phase: '${this.phase}', licensed: ${this.licensed} }`;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { name: this.name, host: this.host, phase: this.phase, licensed: this.licensed };
   }
 
   get addresses(): string[] {
@@ -204,7 +285,9 @@ export class SimController implements FabricNode {
   private async bootUp(): Promise<void> {
     if (this.phase !== 'rebooting') return;
     this.bootedAt = Date.now();
-    this.unavailableUntil = Date.now() + this.world.timings.reboot5xxMs;
+    this.unavailable = { until: Date.now() + this.world.timings.reboot5xxMs, cause: 'reboot' };
+    // A fetched keyset's license applies on the way up (VNS3_BEHAVIOUR.md, lifecycle step 5).
+    this.applyPendingLicense();
     // Containers do not survive a reboot unless restarted; the container system comes back running.
     for (const c of this.containers.values()) c.running = false;
     this.phase = 'up';

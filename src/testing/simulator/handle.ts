@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { createClient, type Vns3Client, type Vns3ClientOptions } from '../../client/index.js';
 import type { RequestLogEntry, SimController } from './controller.js';
 import type { ControllerIdentity } from './identity.js';
@@ -50,9 +51,18 @@ export interface SimulatedController {
   connect(options?: SimClientOptions): Vns3Client;
 }
 
-/** The caller's view of a {@link SimController}: read-only, and never shows the password when printed. */
+/**
+ * The caller's view of a {@link SimController}: read-only, and never shows the password, API token
+ * or keyset token when printed, inspected or serialised (the controller sits in a private field).
+ */
 export class ControllerHandle implements SimulatedController {
-  constructor(private readonly ctl: SimController) {}
+  readonly #ctl: SimController;
+  constructor(ctl: SimController) {
+    this.#ctl = ctl;
+  }
+  private get ctl(): SimController {
+    return this.#ctl;
+  }
   get index() { return this.ctl.identity.index; }
   get name() { return this.ctl.identity.name; }
   get host() { return this.ctl.host; }
@@ -76,5 +86,10 @@ export class ControllerHandle implements SimulatedController {
   // Never show the password when a test or log prints the handle.
   toJSON() {
     return { name: this.name, host: this.host, identity: this.identity, fingerprint256: this.fingerprint256 };
+  }
+
+  [inspect.custom](depth: number, options: { stylize: (text: string, style: string) => string }, show: typeof inspect): string {
+    if (depth < 0) return options.stylize(`[SimulatedController ${this.name}]`, 'special');
+    return `SimulatedController ${show({ name: this.name, host: this.host, licensed: this.licensed, peerId: this.peerId, identity: this.identity }, { ...options, depth: depth - 1 })}`;
   }
 }

@@ -3,7 +3,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Listener, RequestLogEntry, SimController } from './controller.js';
 import { MESSAGES, SimApiError } from './errors.js';
-import { settleKeyset } from './operations/keyset.js';
 import type { OperationTable } from './operations/types.js';
 import type { OperationSpec, SpecValidator } from './validate.js';
 
@@ -54,16 +53,21 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+type Fault = 'drop' | 'error' | 'hang' | 'drop-reply';
+
 /** Decides which fault, if any, hits this request; one-shot counters first, then the random rates. */
-function pickFault(ctl: SimController): 'drop' | 'error' | 'hang' | undefined {
+function pickFault(ctl: SimController): Fault | undefined {
   const f = ctl.faults;
   if (f.hangNext > 0) return (f.hangNext--, 'hang');
   if (f.dropNext > 0) return (f.dropNext--, 'drop');
   if (f.errorNext > 0) return (f.errorNext--, 'error');
+  if (f.dropReplyNext > 0) return (f.dropReplyNext--, 'drop-reply');
   const r = ctl.world.random();
-  if (r < f.hangRate) return 'hang';
-  if (r < f.hangRate + f.dropRate) return 'drop';
-  if (r < f.hangRate + f.dropRate + f.errorRate) return 'error';
+  let edge = 0;
+  for (const [fault, rate] of [['hang', f.hangRate], ['drop', f.dropRate], ['error', f.errorRate], ['drop-reply', f.dropReplyRate]] as const) {
+    edge += rate;
+    if (r < edge) return fault;
+  }
   return undefined;
 }
 
@@ -85,6 +89,8 @@ function parseBody(op: OperationSpec, text: string, validator: SpecValidator): u
   } catch {
     throw new SimApiError(400, 'Invalid JSON in request body.', 'APIArgumentError');
   }
+  // Generated clients send unset optional fields as null, and older clients booleans as strings.
+  body = validator.normalizeBody(op, body);
   const problem = validator.checkBody(op, body);
   if (problem) throw new SimApiError(400, problem, 'APIArgumentError');
   return body;
@@ -99,7 +105,6 @@ async function runOperation(ctl: SimController, req: IncomingMessage, method: st
   const op = options.operations[`${method} ${found.op.template}`];
   if (!op) throw new SimApiError(501, `${method} ${found.op.template} is not simulated.`, 'NotImplemented');
   const body = parseBody(found.op, await readBody(req), options.validator);
-  settleKeyset(ctl);
   const result = await op({ ctl, params: found.params, query: url.searchParams, body });
   const envelope = { response: result };
   if (options.validateResponses) {
@@ -114,8 +119,12 @@ async function runOperation(ctl: SimController, req: IncomingMessage, method: st
  * the API reboots, the path and the credentials. Returns the status it was answered with, or
  * undefined when the API should serve it.
  */
-async function screen(ctl: SimController, req: IncomingMessage, res: ServerResponse, url: URL, options: ServerOptions): Promise<RequestLogEntry['status'] | undefined> {
-  const fault = pickFault(ctl);
+async function screen(ctl: SimController, req: IncomingMessage, res: ServerResponse, url: URL, options: ServerOptions, fault: Fault | undefined): Promise<RequestLogEntry['status'] | undefined> {
+  if (!ctl.isUp()) {
+    // Going down (a reboot has begun, the listener is closing): nothing answers any more.
+    req.socket.destroy();
+    return 'refused';
+  }
   if (fault === 'hang') return 'hung'; // the socket is destroyed only when the controller stops
   if (fault === 'drop') {
     req.socket.destroy();
@@ -128,9 +137,11 @@ async function screen(ctl: SimController, req: IncomingMessage, res: ServerRespo
     return 503;
   }
   const now = Date.now();
-  if (now < ctl.unavailableUntil) {
-    // First the proxy finds nothing behind it (502), then the app reports itself starting (503).
-    const status = ctl.unavailableUntil - now > ctl.world.timings.reboot5xxMs / 2 ? 502 : 503;
+  const { until, cause } = ctl.unavailable;
+  if (now < until) {
+    // After a reboot the proxy first finds nothing behind it (502), then the app reports itself
+    // starting (503); while the API resets itself after PUT /admin_ui it is 502 throughout.
+    const status = cause === 'admin-ui' || until - now > ctl.world.timings.reboot5xxMs / 2 ? 502 : 503;
     sendGatewayPage(res, status);
     return status;
   }
@@ -151,24 +162,42 @@ async function handle(ctl: SimController, req: IncomingMessage, res: ServerRespo
   const url = new URL(req.url ?? '/', 'https://controller');
   const method = (req.method ?? 'GET').toUpperCase();
   const log = (status: RequestLogEntry['status']): void => {
-    ctl.requestLog.push({ method, path: url.pathname, status, at: started, durationMs: Date.now() - started });
+    ctl.logRequest({ method, path: url.pathname, status, at: started, durationMs: Date.now() - started });
   };
-  const refused = await screen(ctl, req, res, url, options);
+  const fault = pickFault(ctl);
+  const refused = await screen(ctl, req, res, url, options, fault);
   if (refused !== undefined) return log(refused);
   if (method !== 'GET' && method !== 'HEAD') ctl.writes++;
-  let status = 200;
-  try {
-    send(res, 200, await runOperation(ctl, req, method, url, options));
-  } catch (err) {
-    const known = err instanceof SimApiError;
-    status = known ? err.status : 500;
-    sendError(res, status, known ? err.errorName : 'ServerError', known ? err.message : 'Internal server error.');
+  if (ctl.fetchReboot) ctl.fetchReboot.held = false;
+  const reply = await answer(ctl, req, method, url, options);
+  // A reboot a fetch owes waits for the first reply after a `Keyset already exists.` (see keyset.ts).
+  if (ctl.fetchReboot?.fired && !ctl.fetchReboot.held) {
+    ctl.fetchReboot = undefined;
+    ctl.rebootAfterReply = true;
   }
-  log(status);
-  if (ctl.rebootAfterReply) {
-    ctl.rebootAfterReply = false;
-    // The reply must reach the client before the controller goes down, as on a real one.
-    res.once('finish', () => void ctl.reboot());
+  const reboot = ctl.rebootAfterReply;
+  ctl.rebootAfterReply = false;
+  if (fault === 'drop-reply') {
+    // Applied, then the connection is cut where the reply would go: the outcome is unknown to the client.
+    req.socket.destroy();
+    log('reply-dropped');
+    if (reboot) void ctl.reboot();
+    return;
+  }
+  if (reply.status === 200) send(res, 200, reply.body);
+  else sendError(res, reply.status, reply.name, reply.body);
+  log(reply.status);
+  // The reply must reach the client before the controller goes down, as on a real one.
+  if (reboot) res.once('finish', () => void ctl.reboot());
+}
+
+/** Runs the operation: a 200 with its envelope, or the status, error name and message of the refusal. */
+async function answer(ctl: SimController, req: IncomingMessage, method: string, url: URL, options: ServerOptions): Promise<{ status: number; name: string; body: string }> {
+  try {
+    return { status: 200, name: '', body: await runOperation(ctl, req, method, url, options) };
+  } catch (err) {
+    if (err instanceof SimApiError) return { status: err.status, name: err.errorName, body: err.message };
+    return { status: 500, name: 'ServerError', body: 'Internal server error.' };
   }
 }
 

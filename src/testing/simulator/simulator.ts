@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Vns3ValidationError, type Vns3Client } from '../../client/index.js';
 import { makeCertificate } from './certs.js';
-import { type FaultSettings, SimController, type SimWorld, emptyFaults } from './controller.js';
+import { type FaultSettings, REQUEST_LOG_LIMIT, SimController, type SimWorld, emptyFaults } from './controller.js';
 import { Fabric } from './fabric.js';
 import { ControllerHandle, type SimClientOptions, type SimulatedController } from './handle.js';
 import { type ControllerIdentity, defaultIdentity } from './identity.js';
@@ -21,7 +21,10 @@ import { specValidator } from './validate.js';
 export interface SimulatorOptions {
   /** Number of controllers (default 4). */
   controllers?: number;
-  /** `fast` (default, near-zero waits) or `realistic` (a real controller's proportions). */
+  /**
+   * `fast` (default, near-zero waits), `standard` (seconds: what `vns3-sim` runs) or `realistic` (a
+   * real controller's proportions). Each also chooses the keyset fetch ordering (see `SimTimings`).
+   */
   profile?: TimingProfile;
   /** Multiplies every duration of the profile: `realistic` with 0.01 turns a 90 s reboot into 0.9 s. */
   scale?: number;
@@ -41,6 +44,8 @@ export interface SimulatorOptions {
   validateResponses?: boolean;
   /** Seed for the fault dice, so that a run with random faults can be repeated. */
   seed?: number;
+  /** How many requests each controller's `requestLog` keeps, the newest (default 1000); a positive integer. */
+  requestLogLimit?: number;
 }
 
 /** What {@link Simulator.license} puts in a license; any field left out gets a default. */
@@ -80,7 +85,7 @@ export interface Simulator {
   heal(a: ControllerRef, b: ControllerRef): void;
   /** Restores every cut path. */
   healAll(): void;
-  /** Merges fault settings (latency, drop/error/hang rates, one-shot counts) into the controller's. */
+  /** Merges fault settings (latency, drop/error/hang/drop-reply rates, one-shot counts) into the controller's. */
   setFaults(ref: ControllerRef, faults: Partial<FaultSettings>): void;
   /** Removes the faults of one controller, or of all without a reference. */
   clearFaults(ref?: ControllerRef): void;
@@ -164,7 +169,7 @@ async function buildControllers(count: number, options: SimulatorOptions, world:
 /**
  * Starts simulated VNS3 controllers, each an HTTPS server on 127.0.0.1 with its own self-signed
  * certificate, joined by a simulated network. Resolves once every controller listens; call `stop()`
- * when done. Throws `Vns3ValidationError` for a bad controller count or timing option, and the
+ * when done. Throws `Vns3ValidationError` for a bad controller count, timing option or log limit, and the
  * listen error when a port is taken (every controller started so far is stopped first).
  */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
@@ -173,6 +178,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     throw new Vns3ValidationError('controllers', options.controllers, 'must be an integer from 1 to 1000');
   }
   const timings = resolveTimings(options.profile, options.scale, options.timings);
+  const requestLogLimit = options.requestLogLimit ?? REQUEST_LOG_LIMIT;
+  if (!Number.isInteger(requestLogLimit) || requestLogLimit < 1) {
+    throw new Vns3ValidationError('requestLogLimit', options.requestLogLimit, 'must be a positive integer');
+  }
   const fabric = new Fabric();
   const clock = simulationClock();
   const world: SimWorld = {
@@ -181,6 +190,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     controllerAt: (address, from) => fabric.reach(from, address) as SimController | undefined,
     later: clock.later,
     random: seededRandom(options.seed ?? 0x5eed),
+    requestLogLimit,
   };
   const controllers = await buildControllers(count, options, world);
   try {

@@ -13,8 +13,23 @@ export interface SimTimings {
   keysetGenerationMs: number;
   /** Background keyset fetch from a source controller. */
   keysetFetchMs: number;
-  /** Whether a successful keyset fetch reboots the controller (real controllers may). */
+  /**
+   * Whether a successful keyset fetch reboots the controller (real controllers do). Without a reboot
+   * the fetched license applies at once: `Keyset already exists.`, then `GET /keyset` shows the keyset.
+   */
   rebootAfterFetch: boolean;
+  /**
+   * With `rebootAfterFetch`, which of the orderings clients accept (VNS3_BEHAVIOUR.md, "What clients
+   * written by others rely on") the controller shows once the fetch ends on its own clock:
+   * - `0`: it reboots the moment the fetch ends; a duplicate `PUT /keyset` in flight fails at the
+   *   connection level, and after the reboot the keyset and the license are both there;
+   * - more: the keyset is present but the license is not applied until the reboot, this long after
+   *   the fetch ended (`PUT /keyset` answers `Keyset already exists.`, `GET /keyset` an error
+   *   containing `must be licensed`, then the reboot follows). The reboot never falls between a
+   *   `Keyset already exists.` reply and the client's next request: it waits for that request's
+   *   reply (or, if none comes, as long again).
+   */
+  fetchRebootDelayMs: number;
   /** Image import before the image is `Ready` (or failed). */
   imageImportMs: number;
   /** Container system start/stop (`starting` / `stopping` in between). */
@@ -27,13 +42,17 @@ export interface SimTimings {
   requestLatencyMs: number;
 }
 
-/** Near zero, but a reboot still closes the listener, so clients see a real connection failure. */
+/**
+ * Near zero, but a reboot still closes the listener, so clients see a real connection failure.
+ * Keyset fetch ordering: the peer reboots the moment its fetch ends (`fetchRebootDelayMs: 0`).
+ */
 export const FAST_TIMINGS: SimTimings = {
   rebootOutageMs: 150,
   reboot5xxMs: 100,
   keysetGenerationMs: 50,
   keysetFetchMs: 50,
   rebootAfterFetch: true,
+  fetchRebootDelayMs: 0,
   imageImportMs: 50,
   containerSystemTransitionMs: 30,
   peerLinkUpMs: 20,
@@ -44,7 +63,9 @@ export const FAST_TIMINGS: SimTimings = {
 /**
  * The default of `vns3-sim`: short enough to work with by hand, long enough that a client polling
  * every second or two still sees a reboot as a connection failure, as VNS3_BEHAVIOUR.md requires of
- * a real controller ("the outage must last well over a second").
+ * a real controller ("the outage must last well over a second"). Keyset fetch ordering: as
+ * `realistic`, the keyset is present with the license unapplied (`GET /keyset` says `must be
+ * licensed`) for a second, then the peer reboots.
  */
 export const STANDARD_TIMINGS: SimTimings = {
   rebootOutageMs: 3_000,
@@ -52,6 +73,7 @@ export const STANDARD_TIMINGS: SimTimings = {
   keysetGenerationMs: 2_000,
   keysetFetchMs: 1_500,
   rebootAfterFetch: true,
+  fetchRebootDelayMs: 1_000,
   imageImportMs: 2_000,
   containerSystemTransitionMs: 500,
   peerLinkUpMs: 1_000,
@@ -59,13 +81,18 @@ export const STANDARD_TIMINGS: SimTimings = {
   requestLatencyMs: 0,
 };
 
-/** Orders of magnitude from a real controller (VNS3_BEHAVIOUR.md, "Timings"), unscaled. */
+/**
+ * Orders of magnitude from a real controller (VNS3_BEHAVIOUR.md, "Timings"), unscaled. Keyset fetch
+ * ordering: the one a real controller shows, the keyset present but the license not applied until
+ * the reboot (`GET /keyset` says `must be licensed`), which follows 10 s after the fetch ended.
+ */
 export const REALISTIC_TIMINGS: SimTimings = {
   rebootOutageMs: 90_000,
   reboot5xxMs: 20_000,
   keysetGenerationMs: 30_000,
   keysetFetchMs: 20_000,
   rebootAfterFetch: true,
+  fetchRebootDelayMs: 10_000,
   imageImportMs: 45_000,
   containerSystemTransitionMs: 10_000,
   peerLinkUpMs: 5_000,

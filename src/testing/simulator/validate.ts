@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { load } from 'js-yaml';
+import { SimApiError } from './errors.js';
 
 /**
  * Request and response validation against our own spec/vns3.yaml, so the simulator refuses exactly
@@ -16,6 +17,8 @@ export interface OperationSpec {
   pattern: RegExp;
   paramNames: string[];
   validateBody?: ValidateFunction;
+  /** The JSON body's schema as written (with `$ref`s), for {@link SpecValidator.normalizeBody}. */
+  bodySchema?: Json;
   bodyRequired: boolean;
   bodyContentType?: string;
   responses: Map<string, ValidateFunction>;
@@ -50,9 +53,11 @@ function deref(spec: Json, node: Json | undefined): Json | undefined {
 export class SpecValidator {
   readonly operations: OperationSpec[] = [];
   private readonly ajv = new Ajv({ strict: false, allErrors: true });
+  private readonly spec: Json;
 
   constructor(specText = readFileSync(SPEC_PATH, 'utf8')) {
     const spec = load(specText) as Json;
+    this.spec = spec;
     this.ajv.addSchema({ ...(rewriteRefs({ components: spec.components }) as Json), $id: 'vns3' });
     const paths = (spec.paths ?? {}) as Record<string, Json>;
     for (const [template, item] of Object.entries(paths)) {
@@ -82,6 +87,7 @@ export class SpecValidator {
           paramNames,
           bodyRequired: body?.required === true,
           bodyContentType: contentType,
+          bodySchema: contentType === 'application/json' ? (media?.schema as Json | undefined) : undefined,
           validateBody: contentType === 'application/json' && media?.schema ? this.ajv.compile(rewriteRefs(media.schema) as Json) : undefined,
           responses,
         });
@@ -98,10 +104,79 @@ export class SpecValidator {
       pathMatched = true;
       if (op.method !== method) continue;
       const params: Record<string, string> = {};
-      op.paramNames.forEach((name, i) => (params[name] = decodeURIComponent(m[i + 1] ?? '')));
+      op.paramNames.forEach((name, i) => {
+        const raw = m[i + 1] ?? '';
+        try {
+          params[name] = decodeURIComponent(raw);
+        } catch {
+          // A malformed percent-encoding is the client's mistake: 400, never a 500.
+          throw new SimApiError(400, `Invalid ${name}: malformed percent-encoding in '${raw}'.`, 'APIArgumentError');
+        }
+      });
       return { op, params };
     }
     return pathMatched ? 'method-not-allowed' : undefined;
+  }
+
+  /**
+   * Reads a JSON body the way a controller does before checking it: an optional field sent as
+   * `null` is absent (generated clients send every field), and `"true"`/`"false"` in any case is a
+   * boolean where the schema wants one (older VNS3 versions required strings; the Python SDK still
+   * sends them). Returns a new value; anything else is left for {@link checkBody} to judge.
+   */
+  normalizeBody(op: OperationSpec, body: unknown): unknown {
+    return op.bodySchema ? this.normalize(op.bodySchema, body, 0) : body;
+  }
+
+  private normalize(schemaRef: Json, value: unknown, depth: number): unknown {
+    const schema = deref(this.spec, schemaRef);
+    if (!schema || depth > 20) return value;
+    if (typeof value === 'string' && /^(true|false)$/i.test(value.trim()) && this.allows(schema, 'boolean', 0)) {
+      return value.trim().toLowerCase() === 'true';
+    }
+    if (Array.isArray(value)) {
+      const items = schema.items as Json | undefined;
+      return items ? value.map((v) => this.normalize(items, v, depth + 1)) : value;
+    }
+    if (value === null || typeof value !== 'object') return value;
+    const out: Json = {};
+    for (const [key, v] of Object.entries(value as Json)) {
+      if (v === null) continue;
+      const property = this.propertySchema(schema, key, 0);
+      out[key] = property ? this.normalize(property, v, depth + 1) : v;
+    }
+    return out;
+  }
+
+  /** The schemas a value may match: the schema itself and its oneOf/anyOf/allOf branches. */
+  private branches(schema: Json): Json[] {
+    const out: Json[] = [];
+    for (const k of ['oneOf', 'anyOf', 'allOf']) {
+      for (const b of (schema[k] as Json[] | undefined) ?? []) {
+        const d = deref(this.spec, b);
+        if (d) out.push(d);
+      }
+    }
+    return out;
+  }
+
+  private allows(schema: Json, type: string, depth: number): boolean {
+    const t = schema.type;
+    if (t === type || (Array.isArray(t) && t.includes(type))) return true;
+    return depth < 5 && this.branches(schema).some((b) => this.allows(b, type, depth + 1));
+  }
+
+  private propertySchema(schema: Json, key: string, depth: number): Json | undefined {
+    const own = (schema.properties as Record<string, Json> | undefined)?.[key];
+    if (own) return own;
+    if (depth < 5) {
+      for (const b of this.branches(schema)) {
+        const found = this.propertySchema(b, key, depth + 1);
+        if (found) return found;
+      }
+    }
+    const extra = schema.additionalProperties;
+    return extra && typeof extra === 'object' ? (extra as Json) : undefined;
   }
 
   /** Undefined when valid; otherwise a message naming the field, as a controller's 400 does. */

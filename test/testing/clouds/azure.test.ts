@@ -106,3 +106,27 @@ describe('Azure ARM emulator wire protocol', () => {
     expect((await arm('GET', `${NET}/routeTables/rt1`)).status).toBe(200);
   });
 });
+
+describe('Azure emulator request log', () => {
+  it('keeps the newest requestLogLimit requests; a bad limit is refused', async () => {
+    await expect(startAzureEmulator({ requestLogLimit: 1.5 })).rejects.toThrow(/Invalid requestLogLimit/);
+    const small = await startAzureEmulator({ requestLogLimit: 2 });
+    const smallAgent = new Agent({ connect: { ca: small.ca } });
+    try {
+      const bearer = (await small.credential.getToken('https://management.azure.com/.default'))!.token;
+      small.addRouteTable({ name: 'rt9', routes: [] });
+      for (let i = 0; i < 4; i++) {
+        const res = await fetch(`${small.endpoint}/subscriptions/${small.subscriptionId}${NET}/routeTables/rt9?api-version=2024-05-01`, {
+          dispatcher: smallAgent,
+          headers: { authorization: `Bearer ${bearer}` },
+        });
+        expect(res.status).toBe(200);
+        await res.text();
+      }
+      expect(small.requests).toHaveLength(2);
+    } finally {
+      await smallAgent.close();
+      await small.stop();
+    }
+  });
+});

@@ -118,3 +118,25 @@ describe('EC2 emulator wire protocol', () => {
     expect(emu.route('rtb-1', '192.168.0.0/16')?.instanceId).toBeUndefined();
   });
 });
+
+describe('EC2 emulator request log', () => {
+  it('keeps the newest requestLogLimit requests; writes keep counting; a bad limit is refused', async () => {
+    await expect(startEc2Emulator({ requestLogLimit: 0 })).rejects.toThrow(/Invalid requestLogLimit/);
+    const small = await startEc2Emulator({ requestLogLimit: 3 });
+    try {
+      small.addRouteTable({ routeTableId: 'rtb-9', vpcId: 'vpc-9', routes: [] });
+      const call = (params: Record<string, string>) =>
+        fetch(`${small.endpoint}/`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ Version: '2016-11-15', ...params }).toString(),
+        }).then((r) => r.text());
+      for (let i = 0; i < 5; i++) await call({ Action: 'CreateRoute', RouteTableId: 'rtb-9', DestinationCidrBlock: `10.9.${i}.0/24`, GatewayId: 'igw-1' });
+      await call({ Action: 'DescribeRouteTables' });
+      expect(small.requests.map((r) => r.operation)).toEqual(['CreateRoute', 'CreateRoute', 'DescribeRouteTables']);
+      expect(small.writes).toBe(5);
+    } finally {
+      await small.stop();
+    }
+  });
+});

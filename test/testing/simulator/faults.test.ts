@@ -1,8 +1,8 @@
 import { connect } from 'node:net';
 import { Client, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Vns3ApiError, Vns3ConnectionError, Vns3TimeoutError, type Vns3Client } from '../../../src/client/index.js';
-import { startSimulator } from '../../../src/testing/simulator/index.js';
+import { isOutcomeUnknown, Vns3ApiError, Vns3ConnectionError, Vns3TimeoutError, type Vns3Client } from '../../../src/client/index.js';
+import { startSimulator, type RequestLogEntry } from '../../../src/testing/simulator/index.js';
 import { startTestMesh, type TestMesh } from '../../../src/testing/index.js';
 import { failureOf, waitFor } from './steps.js';
 import { sleep } from '../../../src/abort.js';
@@ -63,6 +63,62 @@ describe('simulator: fault injection, request log, write counts', () => {
     expect((await mesh.clients[0]!.get('/config')).licensed).toBe(false);
     const statuses = mesh.sim.controllers[0]!.requestLog.slice(-3).map((e) => e.status);
     expect(statuses).toEqual(['dropped', 503, 200]);
+  });
+
+  it('dropReplyNext applies the write, then cuts the connection where the reply would go', async () => {
+    const ctl = mesh.sim.controllers[0]!;
+    mesh.sim.setFaults(0, { dropReplyNext: 1 });
+    const writes = ctl.writes;
+    const lost = await failureOf(bare.post('/routes', { body: { cidr: '192.168.77.0/24', gateway: '10.1.1.1' } }));
+    expect(lost).toBeInstanceOf(Vns3ConnectionError);
+    expect(isOutcomeUnknown(lost)).toBe(true);
+    expect(lastStatus()).toBe('reply-dropped');
+    expect(ctl.writes).toBe(writes + 1);
+    // The write happened: a client that re-reads finds it, one that re-sends gets a duplicate refusal.
+    const routes = Object.values(await bare.get('/routes')) as { cidr?: string }[];
+    expect(routes.filter((r) => r.cidr === '192.168.77.0/24')).toHaveLength(1);
+    const again = await failureOf(bare.post('/routes', { body: { cidr: '192.168.77.0/24', gateway: '10.1.1.1' } }));
+    expect((again as Vns3ApiError).apiMessage).toBe('Route already exists.');
+  });
+
+  it('dropReplyRate strikes after processing, at the given rate, repeatably with a seed', async () => {
+    const run = async (): Promise<RequestLogEntry['status'][]> => {
+      const sim = await startSimulator({ controllers: 1, seed: 42 });
+      const client = sim.controllers[0]!.connect({ retry: false, timeoutMs: 2_000 });
+      try {
+        sim.setFaults(0, { dropReplyRate: 0.5 });
+        for (let i = 0; i < 12; i++) await client.put('/config', { body: { controller_name: `name-${i}` } }).catch(() => undefined);
+        const log = sim.controllers[0]!.requestLog.map((e) => e.status);
+        // Every request was applied: the name is the last one sent, whatever the replies did.
+        sim.clearFaults();
+        expect((await client.get('/config')).controller_name).toBe('name-11');
+        return log;
+      } finally {
+        await client.close();
+        await sim.stop();
+      }
+    };
+    const first = await run();
+    expect(first).toContain('reply-dropped');
+    expect(first).toContain(200);
+    expect(await run()).toEqual(first);
+  });
+
+  it('the request log keeps the newest requestLogLimit entries; writes keep counting', async () => {
+    await expect(startSimulator({ controllers: 1, requestLogLimit: 0 })).rejects.toThrow(/Invalid requestLogLimit/);
+    const sim = await startSimulator({ controllers: 1, requestLogLimit: 5 });
+    const client = sim.controllers[0]!.connect({ retry: false });
+    try {
+      for (let i = 0; i < 12; i++) await client.put('/config', { body: { controller_name: `n${i}` } });
+      await client.get('/routes');
+      const log = sim.controllers[0]!.requestLog;
+      expect(log).toHaveLength(5);
+      expect(log.at(-1)?.path).toBe('/api/routes');
+      expect(sim.controllers[0]!.writes).toBe(12);
+    } finally {
+      await client.close();
+      await sim.stop();
+    }
   });
 
   it('crash refuses connections until restore; reboot goes down and comes back', async () => {

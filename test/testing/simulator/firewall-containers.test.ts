@@ -128,16 +128,16 @@ describe('simulator: containers', () => {
     expect(text).toContain('app1');
     expect(text).not.toContain('s3cr3t');
 
-    expect((await apiErrorOf(c.delete('/container_system/containers/{uuid}', { params: { path: { uuid } } }))).status).toBe(400);
     await c.put('/container_system/containers/{uuid}', { params: { path: { uuid } } });
-    const onlyRunning = (await c.get('/container_system/containers')).containers as unknown as Docker[];
+    // show_all defaults to true (the reference): a stopped container is listed unless show_all=false.
+    const onlyRunning = (await c.get('/container_system/containers', { params: { query: { show_all: false } } })).containers as unknown as Docker[];
     expect(onlyRunning.some((x) => x.Id === uuid)).toBe(false);
-    const all = (await c.get('/container_system/containers', { params: { query: { show_all: true } } })).containers as unknown as Docker[];
+    const all = (await c.get('/container_system/containers')).containers as unknown as Docker[];
     expect(all.find((x) => x.Id === uuid)?.State.Running).toBe(false);
 
     const restarted = await c.post('/container_system/containers', { body: { uuid } });
     expect(restarted.uuid).toBe(uuid);
-    await c.put('/container_system/containers/{uuid}', { params: { path: { uuid } } });
+    // "Stop and delete container": DELETE takes a running container too.
     await c.delete('/container_system/containers/{uuid}', { params: { path: { uuid } } });
     const gone = (await c.get('/container_system/containers', { params: { query: { show_all: true } } })).containers as unknown as Docker[];
     expect(gone.some((x) => x.Id === uuid)).toBe(false);

@@ -1,4 +1,6 @@
+import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sleep } from '../../../src/abort.js';
 import { Vns3ValidationError, type RequestEvent } from '../../../src/client/index.js';
 import { startSimulator, type Simulator } from '../../../src/testing/index.js';
 import { verifyLicense } from '../../../src/testing/simulator/index.js';
@@ -65,6 +67,44 @@ describe('simulated controllers hand out pinned clients', () => {
       expect((await after.get('/config')).licensed).toBe(false);
     } finally {
       await after.close();
+    }
+  });
+
+  it('printing or inspecting a controller or the simulator never shows a password, API token or keyset token', async () => {
+    const ctl = sim.controllers[0]!;
+    const client = ctl.connect({ retry: false });
+    try {
+      // Give it a keyset token too: license, accept (reboot), generate.
+      await client.put('/license', { body: sim.license() });
+      await client.put('/license/parameters', { body: { default: true } });
+      let licensed = false;
+      for (let i = 0; i < 200 && !licensed; i++) {
+        licensed = await client.get('/config').then((c) => c.licensed === true, () => false);
+        if (!licensed) await sleep(25);
+      }
+      expect(licensed).toBe(true);
+      await client.put('/keyset', { body: { token: 'keyset-token-never-shown' } });
+      const secrets = [ctl.password, ctl.apiToken, 'keyset-token-never-shown'];
+      const printed = [
+        inspect(ctl),
+        inspect(ctl, { depth: Infinity, showHidden: true, getters: true }),
+        inspect(sim, { depth: Infinity, showHidden: true }),
+        inspect(sim.controllers, { depth: Infinity }),
+        JSON.stringify(ctl),
+        String(ctl),
+      ];
+      for (const text of printed) for (const secret of secrets) expect(text).not.toContain(secret);
+      expect(inspect(ctl)).toContain(ctl.name);
+      expect(inspect(ctl)).toContain(ctl.host);
+      // The secrets stay readable where they are meant to be: connect() logs in with them.
+      const fresh = ctl.connect({ retry: false });
+      try {
+        expect((await fresh.get('/config')).licensed).toBe(true);
+      } finally {
+        await fresh.close();
+      }
+    } finally {
+      await client.close();
     }
   });
 

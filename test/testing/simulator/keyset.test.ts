@@ -1,7 +1,48 @@
 import { Client, fetch as undiciFetch } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startTestMesh, type TestMesh } from '../../../src/testing/index.js';
+import { Vns3ApiError, type Vns3Client } from '../../../src/client/index.js';
+import { startTestMesh, type TestMesh, type TestMeshOptions } from '../../../src/testing/index.js';
+import { sleep } from '../../../src/abort.js';
 import { apiErrorOf, licenseRoot, waitFor, waitKeyset, waitLicensed } from './steps.js';
+
+/** What one `GET /keyset` on a fetching peer shows. */
+async function lookAtKeyset(client: Vns3Client): Promise<string> {
+  try {
+    const k = await client.get('/keyset');
+    return k.keyset_present ? 'keyset' : k.in_progress ? 'in progress' : 'nothing';
+  } catch (err) {
+    if (err instanceof Vns3ApiError && err.status === 403 && err.apiMessage?.includes('must be licensed')) return 'must be licensed';
+    if (err instanceof Vns3ApiError && err.status !== 502 && err.status !== 503) throw err;
+    return 'down';
+  }
+}
+
+/**
+ * Licenses and keys the root, starts a fetch on the peer, and follows it with `GET /keyset` every
+ * 10 ms until the peer shows its keyset licensed: the distinct things seen, in order.
+ */
+async function followFetch(options: TestMeshOptions): Promise<{ mesh: TestMesh; seen: string[] }> {
+  // Short reboots and keysets whatever the profile: the ordering depends only on the fetch timings.
+  const timings = { rebootOutageMs: 150, reboot5xxMs: 100, keysetGenerationMs: 50, keysetFetchMs: 200, ...options.timings };
+  const mesh = await startTestMesh({ controllers: 2, ...options, timings });
+  await licenseRoot(mesh);
+  await mesh.clients[0]!.put('/keyset', { body: { token: 'tok' } });
+  await waitKeyset(mesh.clients[0]!);
+  const peer = mesh.sim.controllers[1]!.connect({ retry: false, timeoutMs: 1_000 });
+  const seen: string[] = [];
+  try {
+    await peer.put('/keyset', { body: { token: 'tok', source: mesh.sim.controllers[0]!.identity.privateIp } });
+    for (let i = 0; i < 2_000; i++) {
+      const now = await lookAtKeyset(peer);
+      if (seen.at(-1) !== now) seen.push(now);
+      if (now === 'keyset' && mesh.sim.controllers[1]!.licensed) break;
+      await sleep(10);
+    }
+  } finally {
+    await peer.close();
+  }
+  return { mesh, seen };
+}
 
 describe('simulator: keysets', () => {
   let mesh: TestMesh | undefined;
@@ -64,6 +105,69 @@ describe('simulator: keysets', () => {
     expect(license.finalized).toBe(true);
   });
 
+  it('fast: the fetch ends on its own and the peer reboots at that moment (keyset and license after it)', async () => {
+    const run = await followFetch({ profile: 'fast' });
+    mesh = run.mesh;
+    expect(run.seen).toEqual(['in progress', 'down', 'keyset']);
+  });
+
+  it('standard and realistic: keyset present, license not applied (`must be licensed`), then the reboot', async () => {
+    for (const profile of ['standard', 'realistic'] as const) {
+      // realistic's 10 s wait before the reboot, scaled down like everything else of the profile.
+      const run = await followFetch({ profile, scale: profile === 'realistic' ? 0.02 : 1 });
+      mesh = run.mesh;
+      expect(run.seen).toEqual(['in progress', 'must be licensed', 'down', 'keyset']);
+      await mesh.stop();
+      mesh = undefined;
+    }
+  });
+
+  it('rebootAfterFetch: false: the keyset and the license at once, no reboot', async () => {
+    const run = await followFetch({ profile: 'fast', timings: { rebootAfterFetch: false } });
+    mesh = run.mesh;
+    expect(run.seen).toEqual(['in progress', 'keyset']);
+    expect((await mesh.clients[1]!.get('/config')).licensed).toBe(true);
+  });
+
+  it('the fetch ends on its own clock: nobody asks, yet the peer reboots and comes back licensed', async () => {
+    mesh = await startTestMesh({ controllers: 2, timings: { keysetFetchMs: 100 } });
+    await licenseRoot(mesh);
+    await mesh.clients[0]!.put('/keyset', { body: { token: 'tok' } });
+    await waitKeyset(mesh.clients[0]!);
+    const peerSim = mesh.sim.controllers[1]!;
+    await mesh.clients[1]!.put('/keyset', { body: { token: 'tok', source: mesh.sim.controllers[0]!.identity.privateIp } });
+    // Not one request to the peer while its fetch runs and ends.
+    await waitFor('the peer licensed with no request to it', async () => peerSim.licensed, (l) => l, { timeoutMs: 5_000 });
+    expect(peerSim.requestLog.filter((e) => e.path === '/api/keyset').map((e) => e.method)).toEqual(['PUT']);
+  });
+
+  it('the reboot a fetch owes never falls between `Keyset already exists.` and the next request', async () => {
+    // The reboot is due 1 s after the fetch ends; a long outage would refuse a request that met it.
+    mesh = await startTestMesh({ controllers: 2, timings: { keysetFetchMs: 30, fetchRebootDelayMs: 1_000, rebootOutageMs: 3_000 } });
+    await licenseRoot(mesh);
+    await mesh.clients[0]!.put('/keyset', { body: { token: 'tok' } });
+    await waitKeyset(mesh.clients[0]!);
+    const source = mesh.sim.controllers[0]!.identity.privateIp;
+    const peer = mesh.sim.controllers[1]!.connect({ retry: false, timeoutMs: 1_000 });
+    try {
+      await peer.put('/keyset', { body: { token: 'tok', source } });
+      const exists = await waitFor(
+        'Keyset already exists.',
+        () => apiErrorOf(peer.put('/keyset', { body: { token: 'tok', source } })),
+        (e) => e.apiMessage === 'Keyset already exists.',
+      );
+      expect(exists.status).toBe(400);
+      // Past the moment the reboot was due (and well before its fallback): the next GET still answers.
+      await sleep(1_500);
+      expect(await lookAtKeyset(peer)).toBe('must be licensed');
+      // Then the reboot follows.
+      expect(await lookAtKeyset(peer)).toBe('down');
+    } finally {
+      await peer.close();
+    }
+    await waitLicensed(mesh.clients[1]!);
+  });
+
   it('a fetch that cannot succeed resets quietly; the next PUT gets a larger started_at_i', async () => {
     mesh = await startTestMesh({ controllers: 4, timings: { keysetFetchMs: 30 } });
     const [root, crashedPeer, cutPeer, lostPeer] = mesh.clients;
@@ -92,12 +196,13 @@ describe('simulator: keysets', () => {
     await mesh.sim.crash(0);
     const first = await crashedPeer!.put('/keyset', { body: { token: 'right', source } });
     await waitFor('the failed fetch to settle', () => crashedPeer!.get('/keyset'), (k) => k.in_progress === false);
-    const second = await crashedPeer!.put('/keyset', { body: { token: 'right', source } });
-    expect(second.started_at_i).toBeGreaterThan(first.started_at_i ?? Infinity);
+    expect((await crashedPeer!.get('/keyset')).keyset_present).toBe(false);
 
-    // Once the source is back and the path healed, the same peers fetch fine.
+    // Once the source is back and the path healed, the same peers fetch fine with a new attempt.
     await mesh.sim.restore(0);
     mesh.sim.heal(0, 2);
+    const second = await crashedPeer!.put('/keyset', { body: { token: 'right', source } });
+    expect(second.started_at_i).toBeGreaterThan(first.started_at_i ?? Infinity);
     const done = await waitKeyset(crashedPeer!);
     expect(done.checksum).toBe((await root!.get('/keyset')).checksum);
     for (const c of [crashedPeer, cutPeer, lostPeer]) expect((await c!.get('/keyset')).in_progress).toBe(false);

@@ -75,7 +75,7 @@ describe('simulator: peering and routes', () => {
     await waitReachable(c2!, 1, true);
   });
 
-  it('changes and removes peers; unknown ids are 404', async () => {
+  it('changes and removes peers; unknown ids are 400 (the reference lists no 404 there)', async () => {
     const c1 = mesh.clients[0]!;
     const name = mesh.sim.controllers[2]!.identity.privateIp;
     const changed = await c1.put('/peering/peers/{peer_id}', { params: { path: { peer_id: 3 } }, body: { name, overlay_mtu: 1400 } });
@@ -83,7 +83,8 @@ describe('simulator: peering and routes', () => {
     const missing = await apiErrorOf(c1.delete('/peering/peers/{peer_id}', { params: { path: { peer_id: 3 } } }).then(() =>
       c1.delete('/peering/peers/{peer_id}', { params: { path: { peer_id: 3 } } }),
     ));
-    expect(missing.status).toBe(404);
+    expect(missing.status).toBe(400);
+    expect(missing.apiMessage).toBe('Peer 3 not found.');
     expect((await peersOf(0))['3']?.not_set).toBe(true);
     await c1.post('/peering/peers', { body: { id: 3, name } });
     await waitReachable(c1, 3, true);
@@ -110,7 +111,11 @@ describe('simulator: peering and routes', () => {
     const after = (await c1.delete('/routes/{route_id}', { params: { path: { route_id: Number(id) } } })) as unknown as Record<string, RouteView>;
     expect(after[id]).toBeUndefined();
     const gone = await apiErrorOf(c1.delete('/routes/{route_id}', { params: { path: { route_id: Number(id) } } }));
-    expect(gone.status).toBe(404);
+    // The reference: "bad route id or route not found" is a 400 on DELETE /routes/{route_id}.
+    expect(gone.status).toBe(400);
+    const params = { path: { route_id: Number(id) } };
+    expect((await apiErrorOf(c1.put('/routes/{route_id}/enable', { params }))).status).toBe(400);
+    expect((await apiErrorOf(c1.put('/routes/{route_id}/disable', { params }))).status).toBe(400);
   });
 
   it('advertised routes are learned by reachable peers and withdrawn on crash or partition', async () => {

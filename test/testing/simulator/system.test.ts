@@ -2,7 +2,8 @@ import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { specValidator, type SimulatedController } from '../../../src/testing/simulator/index.js';
 import { startTestMesh, type TestMesh } from '../../../src/testing/index.js';
-import { apiErrorOf, waitFor } from './steps.js';
+import { apiErrorOf } from './steps.js';
+import { sleep } from '../../../src/abort.js';
 
 describe('simulator: system endpoints, request validation, error replies', () => {
   let mesh: TestMesh;
@@ -61,14 +62,23 @@ describe('simulator: system endpoints, request validation, error replies', () =>
     expect((await client.get('/config')).licensed).toBe(false);
   });
 
-  it('PUT /admin_ui: the API answers 502 for a moment, then is back', async () => {
+  it('PUT /admin_ui: the API answers 502 (never 503) for a moment, then is back', async () => {
     const ctl = mesh.sim.controllers[0]!;
     const bare = ctl.connect({ retry: false });
     try {
       const settings = await bare.put('/admin_ui', { body: { enabled: true, admin_username: 'admin', admin_password: 'ui-secret' } });
       expect(JSON.stringify(settings)).not.toContain('ui-secret');
-      expect((await apiErrorOf(bare.get('/config'))).status).toBe(502);
-      await waitFor('API back', () => bare.get('/config'), (c) => c.licensed === false);
+      // Every status until the API is back, polled densely: clients retry 502 here, not 503.
+      const statuses: number[] = [];
+      for (let i = 0; i < 500; i++) {
+        const { status } = await raw(ctl, 'GET', '/config');
+        statuses.push(status);
+        if (status === 200) break;
+        await sleep(5);
+      }
+      expect(statuses.at(-1)).toBe(200);
+      expect(statuses[0]).toBe(502);
+      expect(new Set(statuses.slice(0, -1))).toEqual(new Set([502]));
     } finally {
       await bare.close();
     }
@@ -103,7 +113,7 @@ describe('simulator: system endpoints, request validation, error replies', () =>
     expect(validator.checkResponse('GET', '/config', 200, get.json)).toBeUndefined();
   });
 
-  it('error replies match the spec: 401, 403 Must be licensed first, keyset, 404', async () => {
+  it('error replies match the spec: 401, 403 Must be licensed first, keyset, 400 for a bad route id, 404 for an unknown endpoint', async () => {
     const ctl = mesh.sim.controllers[0]!;
     const validator = specValidator();
     const unauthorized = await raw(ctl, 'GET', '/config', { password: 'wrong' });
@@ -119,8 +129,13 @@ describe('simulator: system endpoints, request validation, error replies', () =>
     expect(validator.checkResponse('GET', '/keyset', keyset.status, keyset.json)).toBeUndefined();
 
     const route = await raw(ctl, 'DELETE', '/routes/4242');
-    expect(route.status).toBe(404);
-    expect(validator.checkResponse('DELETE', '/routes/4242', 404, route.json)).toBeUndefined();
+    expect(route.status).toBe(400);
+    expect(validator.checkResponse('DELETE', '/routes/4242', 400, route.json)).toBeUndefined();
+    for (const bad of ['/routes/%E0%A4%A', '/routes/%zz', '/peering/peers/%']) {
+      const malformed = await raw(ctl, 'DELETE', bad);
+      expect(malformed.status).toBe(400);
+      expect((malformed.json as { error: { message: string } }).error.message).toContain('percent-encoding');
+    }
 
     const unknown = await raw(ctl, 'GET', '/no/such/endpoint');
     expect(unknown.status).toBe(404);

@@ -1,6 +1,5 @@
 import type { PeerEntry, SimController } from '../controller.js';
-import { MESSAGES, badRequest, notFound } from '../errors.js';
-import { settleKeyset } from './keyset.js';
+import { MESSAGES, badRequest } from '../errors.js';
 import type { OperationTable } from './types.js';
 
 /**
@@ -11,8 +10,6 @@ import type { OperationTable } from './types.js';
 export function peerLinkUp(ctl: SimController, peer: PeerEntry): boolean {
   const other = ctl.world.controllerAt(peer.address, ctl);
   if (!other || other === ctl || other.peerId !== peer.id || ctl.peerId === undefined) return false;
-  settleKeyset(ctl);
-  settleKeyset(other);
   if (!ctl.keyset.present || !other.keyset.present || ctl.keyset.checksum !== other.keyset.checksum) return false;
   const back = other.peers.get(ctl.peerId);
   if (!back || !peer.finalized || !back.finalized || ctl.world.controllerAt(back.address, other) !== ctl) return false;
@@ -87,7 +84,6 @@ function finalizePending(ctl: SimController, force: boolean | undefined): void {
 }
 
 function requirePeerable(ctl: SimController): void {
-  settleKeyset(ctl);
   if (!ctl.licensed) throw badRequest(MESSAGES.mustBeLicensed);
   if (!ctl.keyset.present) throw badRequest(MESSAGES.keysetRequiredForPeering);
 }
@@ -124,7 +120,8 @@ export const peeringOperations: OperationTable = {
     requirePeerable(ctl);
     const id = peerIdParam(ctl, params.peer_id, 'peer_id');
     const peer = ctl.peers.get(id);
-    if (!peer) throw notFound(`Peer ${id} not found.`);
+    // 400, not 404: the reference lists 400 (and no 404) for PUT /peering/peers/{peer_id}.
+    if (!peer) throw badRequest(`Peer ${id} not found.`);
     const b = body as { name?: string; overlay_mtu?: string | number; force?: boolean };
     const address = b.name?.trim() || peer.address;
     const mtu = b.overlay_mtu !== undefined ? String(b.overlay_mtu) : peer.mtu;
@@ -135,7 +132,8 @@ export const peeringOperations: OperationTable = {
 
   'DELETE /peering/peers/{peer_id}': ({ ctl, params }) => {
     const id = Number(params.peer_id);
-    if (!ctl.peers.delete(id)) throw notFound(`Peer ${params.peer_id} not found.`);
+    // 400, not 404: the reference lists 400 (and no 404) for DELETE /peering/peers/{peer_id}.
+    if (!ctl.peers.delete(id)) throw badRequest(`Peer ${params.peer_id} not found.`);
     return peeringView(ctl);
   },
 };

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { RouteEntry, SimController } from '../controller.js';
-import { badRequest, notFound } from '../errors.js';
+import { badRequest } from '../errors.js';
 import { overlayNeighbours } from './peering.js';
 import type { OperationTable } from './types.js';
 
@@ -62,7 +62,8 @@ function routeParam(ctl: SimController, raw: string | undefined): RouteEntry {
   const route = ctl.routes.get(id);
   if (!route) {
     if (id >= LEARNED_ID_BASE) throw badRequest(`Route ${raw} is learned from a peer and cannot be edited.`);
-    throw notFound(`Route ${raw} not found.`);
+    // 400, as the reference says for DELETE /routes/{route_id}: "bad route id or route not found".
+    throw badRequest(`Route ${raw} not found.`);
   }
   return route;
 }

@@ -1,12 +1,10 @@
 import type { SimController } from '../controller.js';
 import { badRequest } from '../errors.js';
-import { settleKeyset } from './keyset.js';
 import { type OperationTable, isoOf, nowS } from './types.js';
 
 export const VNS3_VERSION = '6.0.4-20231220';
 
 export function configOf(ctl: SimController): Record<string, unknown> {
-  settleKeyset(ctl);
   const { identity } = ctl;
   const gateway = subnetGateway(identity.subnet);
   return {
@@ -111,8 +109,8 @@ export const systemOperations: OperationTable = {
     const b = body as { enabled?: boolean; admin_username?: string; admin_password?: string };
     if (b.enabled !== undefined) ctl.adminUi.enabled = b.enabled;
     if (b.admin_username !== undefined) ctl.adminUi.username = b.admin_username;
-    // The web front restarts: the API answers 502 for a moment (VNS3_BEHAVIOUR.md, "Other").
-    ctl.unavailableUntil = Date.now() + ctl.world.timings.adminUi502Ms;
+    // The API resets itself: the web front answers 502 (only 502) for a moment (VNS3_BEHAVIOUR.md).
+    ctl.unavailable = { until: Date.now() + ctl.world.timings.adminUi502Ms, cause: 'admin-ui' };
     return { enabled: ctl.adminUi.enabled, username: ctl.adminUi.username };
   },
 };
