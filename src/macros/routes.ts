@@ -12,6 +12,8 @@ import { readThenWrite, type Reading } from './core/read-then-write.js';
 import { StateCache, type ControllerState } from './core/state.js';
 import { controllerVariables, substitute, type TemplateVariables } from './core/template.js';
 import type { BulkMacroOptions, BulkResult, MacroOptions } from './core/types.js';
+import { checkBoolean, checkClients, checkFlags, checkRouteShapes, checkText, hasControl, INTERFACE, TABLE } from './core/validate.js';
+import { converge } from './core/reconcile.js';
 
 type Route = components['schemas']['Route'];
 
@@ -99,6 +101,15 @@ function resolveSpecs(desired: readonly RouteSpec[], vars: TemplateVariables, co
     if (isIPv4(ip)) normalizeCidr(out.cidr, `routes[${i}].cidr`);
     if (unset(out.gateway) !== NOT_SET && !isIp(out.gateway!.trim())) {
       throw new Vns3ValidationError(`routes[${i}].gateway`, out.gateway, 'must be an IP address or _notset', { controller });
+    }
+    if (unset(out.interface) !== NOT_SET) {
+      checkText(`routes[${i}].interface`, out.interface!.trim(), { max: 32, pattern: INTERFACE, hint: 'must be an interface name such as eth0 or _notset', controller });
+    }
+    if (out.table !== undefined && out.table.trim() !== '') {
+      checkText(`routes[${i}].table`, out.table.trim(), { max: 64, pattern: TABLE, hint: 'must be a table name of letters, digits, - and _', controller });
+    }
+    if (out.description !== undefined && hasControl(out.description)) {
+      throw new Vns3ValidationError(`routes[${i}].description`, out.description, 'must be a single line', { controller });
     }
     return out;
   });
@@ -216,8 +227,10 @@ export async function ensureRouteTable(
   desired: readonly RouteSpec[],
   options: EnsureRouteTableOptions & BulkMacroOptions = {},
 ): Promise<RoutePlan | BulkResult<RoutePlan>> {
-  if (!Array.isArray(desired)) throw new Vns3ValidationError('routes', desired, 'must be an array of routes', { controller: isClientList(target) ? undefined : target.host });
-  if (!isClientList(target)) return reconcile(target, desired, options, exactMatch);
+  checkRouteShapes<RouteSpec>(desired, isClientList(target) ? undefined : target?.host);
+  checkFlags(options, ['removeUndesired', 'dryRun']);
+  if (!isClientList(target)) return converge(target.host, 'routes.table', () => reconcile(target, desired, options, exactMatch), options);
+  checkClients(target);
   const cache = options.cache ?? new StateCache();
   return readThenWrite(
     target,
@@ -260,8 +273,15 @@ function localGatewayRoute(spec: LocalGatewayRouteSpec, field: string): RouteSpe
 
 /** A route to `cidr` via the subnet's gateway on eth0; created only if missing. Throws Vns3ValidationError for a bad CIDR or subnet before any write. */
 export async function createLocalGatewayRoute(client: Vns3Client, spec: LocalGatewayRouteSpec, options: MacroOptions = {}): Promise<RoutePlan> {
+  if (spec === null || typeof spec !== 'object') throw new Vns3ValidationError('spec', spec, 'must be { cidr, subnet }', { controller: client.host });
+  if (typeof spec.cidr !== 'string') throw new Vns3ValidationError('cidr', spec.cidr, 'must be a CIDR string', { controller: client.host });
+  if (typeof spec.subnet !== 'string') throw new Vns3ValidationError('subnet', spec.subnet, 'must be a CIDR string', { controller: client.host });
   normalizeCidr(spec.cidr, 'cidr');
-  return reconcile(client, [localGatewayRoute(spec, '')], options, exactMatch);
+  checkBoolean('advertise', spec.advertise, client.host);
+  const route = localGatewayRoute(spec, '');
+  checkRouteShapes<RouteSpec>([route], client.host);
+  resolveSpecs([route], {}, client.host);
+  return converge(client.host, 'routes.local-gateway', () => reconcile(client, [route], options, exactMatch), options);
 }
 
 /** The subnets of the mesh macros' controllers. */
@@ -276,6 +296,7 @@ export interface MeshRoutingOptions extends BulkMacroOptions {
 }
 
 function checkSubnets(clients: readonly Vns3Client[], subnets: readonly string[]): void {
+  checkClients(clients);
   if (!Array.isArray(subnets) || subnets.length !== clients.length) {
     throw new Vns3ValidationError('subnets', subnets, `needs one subnet per client (${clients.length})`);
   }
@@ -304,7 +325,7 @@ export async function createPeerMeshLocalGatewayRoutes(
   spec: MeshSubnetsSpec,
   options: MeshRoutingOptions = {},
 ): Promise<BulkResult<RoutePlan>> {
-  checkSubnets(clients, spec.subnets);
+  checkSubnets(clients, spec?.subnets);
   const cache = options.cache ?? new StateCache();
   return readThenWrite(
     clients,
@@ -340,7 +361,7 @@ export async function createRouteAdvertisements(
   spec: MeshSubnetsSpec,
   options: MeshRoutingOptions = {},
 ): Promise<BulkResult<RoutePlan>> {
-  checkSubnets(clients, spec.subnets);
+  checkSubnets(clients, spec?.subnets);
   const cache = options.cache ?? new StateCache();
   return readThenWrite(
     clients,
