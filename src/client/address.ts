@@ -28,7 +28,7 @@ export function parseControllerAddress(input: string): ControllerAddress {
   const text = typeof input === 'string' ? input.trim() : '';
   if (text.length === 0) throw new Vns3ValidationError('host', shown, 'must be a host name, host:port or URL');
   // A line break or space would name the controller one way in errors and dial another.
-  if (/[\u0000-\u0020\u007f]/.test(text)) throw new Vns3ValidationError('host', shown, 'must not contain spaces or control characters');
+  if (/[\u0000-\u0020\u007f]/.test(text) || /[\u0000-\u001f\u007f]/.test(input)) throw new Vns3ValidationError('host', shown, 'must not contain spaces or control characters');
 
   let protocol: 'https:' | 'http:' = 'https:';
   let rest = text;

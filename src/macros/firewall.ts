@@ -167,7 +167,7 @@ export async function ensureFirewallPolicy(
   if (!Array.isArray(target)) {
     const client = target as Vns3Client;
     const desired = await resolveRules(client, rules, options);
-    return converge(client.host, 'firewall.policy', () => enforcePolicy(client, desired, options, maxRounds), options);
+    return converge(client.host, 'firewall.policy', ({ progress }) => enforcePolicy(client, desired, { ...options, onWrite: progress }, maxRounds), options);
   }
   checkClients(target);
   // The policy's shape is checked once, with no controller, before any read.
@@ -188,7 +188,7 @@ export async function ensureFirewallPolicy(
         if (invalid) throw invalid.error;
         return readings.map((r) => r.value?.desired ?? new Error('not read'));
       },
-      write: (client, desired, { signal, reading }) => enforcePolicy(client, desired, { ...options, signal }, maxRounds, reading.current),
+      write: (client, desired, { signal, reading, progress }) => enforcePolicy(client, desired, { ...options, signal, onWrite: progress }, maxRounds, reading.current),
     },
     { ...options, readStep: 'firewall.read', writeStep: 'firewall.policy' },
   );
@@ -198,7 +198,7 @@ export async function ensureFirewallPolicy(
  * Plans from the current list (`seen` for the first round, when already read), writes, and
  * verifies; a write whose outcome is unknown starts another round, up to `maxRounds`.
  */
-async function enforcePolicy(client: Vns3Client, desired: string[], options: EnsureFirewallPolicyOptions, maxRounds: number, seen?: string[]): Promise<FirewallPlan> {
+async function enforcePolicy(client: Vns3Client, desired: string[], options: EnsureFirewallPolicyOptions & { onWrite?: () => void }, maxRounds: number, seen?: string[]): Promise<FirewallPlan> {
   const { signal, onEvent } = options;
   const host = client.host;
   let first: FirewallPlan | undefined;
@@ -222,7 +222,7 @@ async function enforcePolicy(client: Vns3Client, desired: string[], options: Ens
 
     let interrupted = false;
     try {
-      await applyEdits(client, plan, signal);
+      await applyEdits(client, plan, signal, options.onWrite);
     } catch (err) {
       // Refused outright (not a transient failure): put back the rules this plan deleted, so none is lost.
       if (transientCause(err) === undefined && !signal?.aborted) throw await rollBack(client, current, err, options);
@@ -247,12 +247,14 @@ async function enforcePolicy(client: Vns3Client, desired: string[], options: Ens
   }
 }
 
-async function applyEdits(client: Vns3Client, plan: Omit<FirewallPlan, 'dryRun'>, signal?: AbortSignal): Promise<void> {
+async function applyEdits(client: Vns3Client, plan: Omit<FirewallPlan, 'dryRun'>, signal?: AbortSignal, onWrite?: () => void): Promise<void> {
   for (const d of plan.deletes) {
     await client.delete('/firewall/rules/{position}', { params: { path: { position: d.position } }, signal });
+    onWrite?.();
   }
   for (const ins of plan.inserts) {
     await client.post('/firewall/rules', { body: { rule: ins.rule, position: ins.position }, signal });
+    onWrite?.();
   }
 }
 

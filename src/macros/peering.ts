@@ -163,9 +163,7 @@ function addressOf(state: ControllerState, kind: PeerMeshOptions['address'], ind
 /** A map of addresses is checked whole before any read: every value an IP or DNS name. */
 function checkAddressOption(clients: readonly Vns3Client[], kind: PeerMeshOptions['address']): void {
   if (kind === undefined || kind === 'private' || kind === 'public' || kind === 'publicDns') return;
-  if (kind === null || typeof kind !== 'object' || Array.isArray(kind)) {
-    throw new Vns3ValidationError('address', kind, "must be 'private', 'public', 'publicDns' or a map of host to address");
-  }
+  if (kind === null || typeof kind !== 'object' || Array.isArray(kind)) throw new Vns3ValidationError('address', kind, "must be 'private', 'public', 'publicDns' or a map of host to address");
   for (const [host, value] of Object.entries(kind)) checkAddress(`address[${JSON.stringify(host)}]`, value, clients.find((c) => c.host === host)?.host);
 }
 
@@ -190,7 +188,7 @@ export async function peerMesh(clients: readonly Vns3Client[], options: PeerMesh
     {
       read: (client, { signal }) => cache.get(client, { signal }),
       plan: (readings) => planMesh(readings, options.address),
-      write: (client, plan, { signal }) => reconcilePeers(client, plan.desired, { ...options, signal }, plan.skipped),
+      write: (client, plan, { signal, progress }) => reconcilePeers(client, plan.desired, { ...options, signal, onWrite: progress }, plan.skipped),
     },
     { ...options, readStep: 'state.fetch', writeStep: 'peering.mesh' },
   );
@@ -234,7 +232,7 @@ interface MeshPlan {
   skipped: string[];
 }
 
-async function reconcilePeers(client: Vns3Client, desired: DesiredPeer[], options: PeerMeshOptions, skipped: string[]): Promise<PeerMeshResult> {
+async function reconcilePeers(client: Vns3Client, desired: DesiredPeer[], options: PeerMeshOptions & { onWrite?: () => void }, skipped: string[]): Promise<PeerMeshResult> {
   const { signal, onEvent, mtu } = options;
   const host = client.host;
   const peering = await client.get('/peering', { signal });
@@ -252,6 +250,7 @@ async function reconcilePeers(client: Vns3Client, desired: DesiredPeer[], option
     }
     await client.delete('/peering/peers/{peer_id}', { params: { path: { peer_id: id } }, signal });
     changes.removed.push(id);
+    options.onWrite?.();
     emit(onEvent, { controller: host, step: 'peering.peer', detail: `removed peer ${id}`, data: { id } });
   }
 
@@ -273,6 +272,7 @@ async function reconcilePeers(client: Vns3Client, desired: DesiredPeer[], option
       signal,
     });
     changes.updated.push(peer.id);
+    options.onWrite?.();
     emit(onEvent, { controller: host, step: 'peering.peer', detail: `updated peer ${peer.id} to ${peer.address}`, data: { id: peer.id } });
   }
 
@@ -281,6 +281,7 @@ async function reconcilePeers(client: Vns3Client, desired: DesiredPeer[], option
     const force = options.delayConfigure ? n === toAdd.length - 1 : undefined;
     await addPeer(client, peer, { mtu, force, signal });
     changes.added.push(peer.id);
+    options.onWrite?.();
     emit(onEvent, { controller: host, step: 'peering.peer', detail: `added peer ${peer.id} at ${peer.address}`, data: { id: peer.id } });
   }
   return changes;

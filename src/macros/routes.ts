@@ -49,6 +49,11 @@ export interface EnsureRouteTableOptions extends MacroOptions {
   cache?: StateCache;
 }
 
+/** Told after each write that succeeded, so the reconcile loop knows the attempt made progress. */
+interface Progress {
+  onWrite?: () => void;
+}
+
 const NOT_SET = '_notset';
 const unset = (v: string | null | undefined): string => (v === undefined || v === null || v.trim() === '' || v.trim() === NOT_SET ? NOT_SET : v.trim());
 const cidrKey = (c: string): string => (isIPv4(c.split('/')[0]) ? normalizeCidr(c) : c.trim().toLowerCase());
@@ -176,7 +181,7 @@ async function readRoutes(client: Vns3Client, desired: readonly RouteSpec[], opt
 }
 
 /** Writes the plan (unless a dry run): removals first, so that a replaced route's slot is free. */
-async function applyRoutes(client: Vns3Client, result: RoutePlan, options: MacroOptions): Promise<RoutePlan> {
+async function applyRoutes(client: Vns3Client, result: RoutePlan, options: MacroOptions & Progress): Promise<RoutePlan> {
   const { signal, onEvent } = options;
   const host = client.host;
   emit(onEvent, {
@@ -188,10 +193,12 @@ async function applyRoutes(client: Vns3Client, result: RoutePlan, options: Macro
   if (result.dryRun) return result;
   for (const r of result.removed) {
     await client.delete('/routes/{route_id}', { params: { path: { route_id: r.id } }, signal });
+    options.onWrite?.();
     emit(onEvent, { controller: host, step: 'routes.remove', detail: `removed route ${r.id} to ${r.cidr}`, data: { id: r.id } });
   }
   for (const c of result.created) {
     await postRoute(client, c, signal);
+    options.onWrite?.();
     emit(onEvent, { controller: host, step: 'routes.create', detail: `created route to ${c.cidr}${c.advertise ? ' (advertised)' : ''}` });
   }
   return result;
@@ -202,7 +209,7 @@ const planOf = (reading: RouteReading, match: Matcher, options: EnsureRouteTable
   dryRun: options.dryRun === true,
 });
 
-async function reconcile(client: Vns3Client, desired: readonly RouteSpec[], options: EnsureRouteTableOptions, match: Matcher): Promise<RoutePlan> {
+async function reconcile(client: Vns3Client, desired: readonly RouteSpec[], options: EnsureRouteTableOptions & Progress, match: Matcher): Promise<RoutePlan> {
   return applyRoutes(client, planOf(await readRoutes(client, desired, options), match, options), options);
 }
 
@@ -229,7 +236,7 @@ export async function ensureRouteTable(
 ): Promise<RoutePlan | BulkResult<RoutePlan>> {
   checkRouteShapes<RouteSpec>(desired, isClientList(target) ? undefined : target?.host);
   checkFlags(options, ['removeUndesired', 'dryRun']);
-  if (!isClientList(target)) return converge(target.host, 'routes.table', () => reconcile(target, desired, options, exactMatch), options);
+  if (!isClientList(target)) return converge(target.host, 'routes.table', ({ progress }) => reconcile(target, desired, { ...options, onWrite: progress }, exactMatch), options);
   checkClients(target);
   const cache = options.cache ?? new StateCache();
   return readThenWrite(
@@ -241,7 +248,7 @@ export async function ensureRouteTable(
         if (invalid) throw invalid.error;
         return readings.map((r) => (r.value ? planOf(r.value, exactMatch, options) : new Error('not read')));
       },
-      write: (client, routePlan, { signal }) => applyRoutes(client, routePlan, { ...options, signal }),
+      write: (client, routePlan, { signal, progress }) => applyRoutes(client, routePlan, { ...options, signal, onWrite: progress }),
     },
     { ...options, readStep: 'routes.read', writeStep: 'routes.table' },
   );
@@ -281,7 +288,7 @@ export async function createLocalGatewayRoute(client: Vns3Client, spec: LocalGat
   const route = localGatewayRoute(spec, '');
   checkRouteShapes<RouteSpec>([route], client.host);
   resolveSpecs([route], {}, client.host);
-  return converge(client.host, 'routes.local-gateway', () => reconcile(client, [route], options, exactMatch), options);
+  return converge(client.host, 'routes.local-gateway', ({ progress }) => reconcile(client, [route], { ...options, onWrite: progress }, exactMatch), options);
 }
 
 /** The subnets of the mesh macros' controllers. */
@@ -340,7 +347,7 @@ export async function createPeerMeshLocalGatewayRoutes(
             .map((ip) => localGatewayRoute({ cidr: hostCidr(ip), subnet: subnets[index]!, description: 'Peer route to local gateway' }, `subnets[${index}].`)),
         );
       },
-      write: (client, routes, { signal }) => reconcile(client, routes, { ...options, signal }, exactMatch),
+      write: (client, routes, { signal, progress }) => reconcile(client, routes, { ...options, signal, onWrite: progress }, exactMatch),
     },
     { ...options, readStep: 'state.fetch', writeStep: 'routes.peer-gateways' },
   );
@@ -369,7 +376,7 @@ export async function createRouteAdvertisements(
       read: (client, { signal }) => cache.get(client, { signal }),
       plan: (readings) =>
         subnetsOfStates(readings, spec.subnets).map((subnet): RouteSpec => ({ cidr: normalizeCidr(subnet), description: 'Local subnet advertisement', advertise: true, gateway: NOT_SET })),
-      write: (client, route, { signal }) => reconcile(client, [route], { ...options, signal }, advertisementMatch),
+      write: (client, route, { signal, progress }) => reconcile(client, [route], { ...options, signal, onWrite: progress }, advertisementMatch),
     },
     { ...options, readStep: 'state.fetch', writeStep: 'routes.advertise' },
   );

@@ -71,11 +71,12 @@ export function resolveTiming(options: Partial<PollTiming>, defaults: PollTiming
 
 /**
  * Checks the timing fields a caller gave, before a macro's first request, so that a bad
- * `intervalMs` fails at once instead of after the writes that precede the wait. Throws
- * Vns3ValidationError naming the field.
+ * `intervalMs` fails at once instead of after the writes that precede the wait; a
+ * `requestTimeoutMs` too. Throws Vns3ValidationError naming the field.
  */
-export function checkTiming(options: Partial<PollTiming> | undefined): void {
+export function checkTiming(options: (Partial<PollTiming> & { requestTimeoutMs?: number }) | undefined): void {
   resolveTiming(options ?? {}, { timeoutMs: 1, intervalMs: 0, maxIntervalMs: 0, factor: 1 });
+  if (options?.requestTimeoutMs !== undefined) checkDuration('requestTimeoutMs', options.requestTimeoutMs);
 }
 
 /** ±10% jitter, so that many controllers polled together do not probe in lock-step. */

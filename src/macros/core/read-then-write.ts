@@ -38,7 +38,7 @@ export interface ReadThenWrite<R, P, W> {
    * Writes one controller's planned difference (or, for a dry run, only reports it). It should
    * read what it changes before each non-idempotent write, as every macro here does.
    */
-  write: (client: Vns3Client, plan: P, context: BulkContext & { reading: R; attempt: number }) => Promise<W>;
+  write: (client: Vns3Client, plan: P, context: BulkContext & { reading: R; attempt: number; progress: () => void }) => Promise<W>;
 }
 
 /** The bulk steps of a read-then-write macro, for its progress events. */
@@ -78,7 +78,7 @@ export async function readThenWrite<R, P, W>(
       return reconcileLoop(
         client.host,
         writeStep,
-        async ({ attempt }) => {
+        async ({ attempt, progress }) => {
           if (attempt > 1) {
             // The last write may or may not have landed: look again and plan only what is still missing.
             reading = await phases.read(client, context);
@@ -86,7 +86,7 @@ export async function readThenWrite<R, P, W>(
             plan = (await phases.plan(refreshed))[context.index];
           }
           if (plan instanceof Error) throw plan;
-          return phases.write(client, plan as P, { ...context, reading, attempt });
+          return phases.write(client, plan as P, { ...context, reading, attempt, progress });
         },
         { attempts, signal, onEvent },
       );

@@ -8,7 +8,7 @@
 import { Deadline, MAX_TIMER_MS, sleep } from '../../abort.js';
 import { Vns3ValidationError } from '../../client/index.js';
 import { emit, type Vns3EventHandler } from '../../events.js';
-import { isTransientFailure } from './errors.js';
+import { isTransientFailure, Vns3KeysetFetchError, Vns3WaitTimeoutError } from './errors.js';
 import type { RetryBudget } from './types.js';
 
 /** The budget with its defaults filled in. */
@@ -38,6 +38,8 @@ export function resolveBudget(budget: RetryBudget | undefined): ResolvedBudget {
 
 /** The error a wrapped failure (a step error, a bulk error) stands for: the first transient cause, or itself. */
 export function transientCause(error: unknown): unknown {
+  // A wait that ran out of its own time gave up on purpose: running it again would overrun that limit.
+  if (error instanceof Vns3WaitTimeoutError || error instanceof Vns3KeysetFetchError) return undefined;
   for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
     if (isTransientFailure(e)) return e;
   }
@@ -77,6 +79,12 @@ export interface AttemptContext {
   attempt: number;
   /** The error that ended the previous attempt. */
   previous?: unknown;
+  /**
+   * Call after each write that succeeded: an attempt that changed something does not count against
+   * `retryBudget.attempts` (a controller with 15 routes to add on a 30%-flaky link gets there in
+   * many short steps), and the pause starts small again. The deadline still bounds the loop.
+   */
+  progress: () => void;
 }
 
 /**
@@ -92,10 +100,14 @@ export async function reconcileLoop<T>(
 ): Promise<T> {
   const { attempts, signal, onEvent } = options;
   let previous: unknown;
+  let total = 0;
   for (let made = 1; ; made++) {
+    let progressed = false;
     try {
-      return await attempt({ attempt: made, previous });
+      total++;
+      return await attempt({ attempt: total, previous, progress: () => void (progressed = true) });
     } catch (error) {
+      if (progressed) made = 1;
       if (signal?.aborted || transientCause(error) === undefined || !attempts.mayRetry(made)) throw error;
       previous = error;
       const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
@@ -103,8 +115,8 @@ export async function reconcileLoop<T>(
         controller,
         step,
         level: 'warn',
-        detail: `transient failure (${reason}); re-reading and re-planning (attempt ${made + 1} of ${attempts.budget.attempts})`,
-        data: { attempt: made + 1 },
+        detail: `transient failure (${reason}); re-reading and re-planning (attempt ${total + 1}; ${made} without progress of ${attempts.budget.attempts})`,
+        data: { attempt: total + 1, withoutProgress: made },
       });
       await attempts.pause(made, signal);
     }

@@ -10,7 +10,11 @@ import type { Vns3EventHandler } from '../../events.js';
  * reads the controller first, so a write is re-sent only after a read showed it did not land.
  */
 export interface RetryBudget {
-  /** Attempts per controller, the first included; default 12. `1` gives up at the first transient failure. */
+  /**
+   * Attempts per controller that end in a transient failure without any write having succeeded,
+   * the first included; default 12. An attempt that wrote something does not count. `1` gives up
+   * at the first transient failure that made no progress.
+   */
   attempts?: number;
   /** No new attempt starts after this long from the macro's start; default 600 000 ms (at most 2^31−1). */
   timeoutMs?: number;
