@@ -54,6 +54,8 @@ interface SeedFigures {
   wrong: number;
   secondRunWrites: number;
   seconds: number;
+  /** Seconds per macro, in flow order. */
+  phases: [string, number][];
 }
 
 function countingClients(sim: Simulator, counters: Counters): Vns3Client[] {
@@ -68,16 +70,18 @@ function countingClients(sim: Simulator, counters: Counters): Vns3Client[] {
 }
 
 /** The flow, each macro once; returns the names of the macros that did not converge. */
-async function flow(sim: Simulator, clients: Vns3Client[], signal: AbortSignal, onPhase: (phase: string) => void): Promise<string[]> {
+async function flow(sim: Simulator, clients: Vns3Client[], signal: AbortSignal, onPhase: (phase: string) => void, phases: [string, number][] = []): Promise<string[]> {
   const failed: string[] = [];
   const bulk = async (name: string, run: () => Promise<BulkResult<unknown>>): Promise<void> => {
     onPhase(name);
+    const started = Date.now();
     try {
       const result = await run();
       if (result.failed.length > 0) failed.push(`${name} (${result.failed.length}: ${result.failed[0]!.error.message.split('\n')[0]})`);
     } catch (error) {
       failed.push(`${name} (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`);
     }
+    phases.push([name, (Date.now() - started) / 1000]);
   };
   const [root, ...others] = clients;
   const options = { signal, ...POLL };
@@ -138,7 +142,8 @@ async function runSeed(profile: ProfileName, seed: number, controllers: number, 
       if (phase === 'createPeerMeshLocalGatewayRoutes') pending.push(sleep(50).then(() => sim.reboot(controllers - 1)));
       if (phase === 'peerMesh') pending.push(sleep(30).then(() => sim.crash(1)).then(() => sleep(1_500)).then(() => sim.restore(1)));
     };
-    const failedMacros = await flow(sim, clients, AbortSignal.timeout(timeoutS * 1000), onPhase);
+    const phases: [string, number][] = [];
+    const failedMacros = await flow(sim, clients, AbortSignal.timeout(timeoutS * 1000), onPhase, phases);
     await Promise.all(pending);
     const writes = sim.totalWrites();
     const requests = counters.requests;
@@ -150,7 +155,7 @@ async function runSeed(profile: ProfileName, seed: number, controllers: number, 
     const again = await flow(sim, clients, AbortSignal.timeout(timeoutS * 1000), () => undefined);
     const secondRunWrites = sim.totalWrites();
     const converged = failedMacros.length === 0 && wrong === 0 && again.length === 0;
-    return { profile, seed, converged, failedMacros, requests, writes, resentPosts, duplicates, wrong, secondRunWrites, seconds };
+    return { profile, seed, converged, failedMacros, requests, writes, resentPosts, duplicates, wrong, secondRunWrites, seconds, phases };
   } finally {
     await Promise.all(clients.map((c) => c.close()));
     await sim.stop();
@@ -188,7 +193,8 @@ export async function run(args: string[]): Promise<void> {
   for (const profile of profiles) {
     for (const seed of seeds) {
       const row = await runSeed(profile, seed, controllers, Number(values['timeout-s']));
-      console.log(`  ${profile} seed ${seed}: ${row.converged ? 'converged' : 'did NOT converge'} in ${row.seconds.toFixed(1)} s`);
+      const phases = row.phases.map(([name, s]) => `${name} ${s.toFixed(1)}`).join(', ');
+      console.log(`  ${profile} seed ${seed}: ${row.converged ? 'converged' : 'did NOT converge'} in ${row.seconds.toFixed(1)} s (${phases})`);
       rows.push(row);
     }
   }

@@ -36,7 +36,7 @@ export function resolveBudget(budget: RetryBudget | undefined): ResolvedBudget {
   return out;
 }
 
-/** The error a wrapped failure (a step error, a bulk error) stands for: the first transient cause, or itself. */
+/** The first transient failure in the error or its causes (a step error wraps one), or undefined when there is none: then retrying would not help. */
 export function transientCause(error: unknown): unknown {
   // A wait that ran out of its own time gave up on purpose: running it again would overrun that limit.
   if (error instanceof Vns3WaitTimeoutError || error instanceof Vns3KeysetFetchError) return undefined;
