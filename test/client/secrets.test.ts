@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -215,4 +217,45 @@ describe('secrets never leak from a failing run of the macros', () => {
     const urlError = seen.find((s) => s instanceof Vns3ValidationError && s.message.includes('ctl.example')) as Error | undefined;
     expect(urlError?.message).toContain('[redacted]@ctl.example');
   }, 120_000);
+});
+
+describe('secrets never leak from the HA command', () => {
+  const BIN = fileURLToPath(new URL('../../bin/vns3-ha.js', import.meta.url));
+  const SECRET_VALUES = ['UrlPw-SECRET-a1', 'UrlPw-SECRET-b2', 'MyPw-SECRET-c3', 'PeerPw-SECRET-d4'];
+
+  function runHa(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [BIN, '--once'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      const kill = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      child.stdout.on('data', (d: Buffer) => (output += d));
+      child.stderr.on('data', (d: Buffer) => (output += d));
+      child.on('error', reject);
+      child.on('close', (code) => {
+        clearTimeout(kill);
+        resolve({ code, output });
+      });
+    });
+  }
+
+  const base = {
+    HAENV_MODE: 'secondary',
+    HAENV_CLOUD: 'overlay',
+    HAENV_PEER_PUBLIC_IP: '10.0.0.1',
+    HAENV_MY_UNDERLAY_IP: '10.0.0.2',
+    HAENV_PEER_UNDERLAY_IP: '10.0.0.1',
+    HAENV_PEER_OVERLAY_IP: '100.127.255.1',
+    HAENV_MY_API_PASSWORD: SECRET_VALUES[2]!,
+    HAENV_PEER_API_PASSWORD: SECRET_VALUES[3]!,
+    HAENV_CHECK_INTERVAL: '0.1',
+  };
+
+  it('passwords inside API URLs and API passwords appear in no log line, on a config error or a connection failure', async () => {
+    const withUrlPasswords = await runHa({ ...base, HAENV_MY_API_URL: `https://api:${SECRET_VALUES[0]}@127.0.0.1:1`, HAENV_PEER_API_URL: `https://api:${SECRET_VALUES[1]}@127.0.0.1:2` });
+    expect(withUrlPasswords.output).toMatch(/ha\.config/);
+    expect(withUrlPasswords.output).toContain('[redacted]@127.0.0.1');
+    const unreachable = await runHa({ ...base, HAENV_MY_API_URL: `https://127.0.0.1:${await freePort()}`, HAENV_PEER_API_URL: `https://127.0.0.1:${await freePort()}`, HAENV_INSECURE: 'true' });
+    expect(unreachable.output.length).toBeGreaterThan(0);
+    for (const r of [withUrlPasswords, unreachable]) for (const secret of SECRET_VALUES) expect(r.output).not.toContain(secret);
+  }, 90_000);
 });
