@@ -11,7 +11,8 @@
  * `retryBudget` and `signal`; a controller that did not converge is reported with its last error.
  */
 import type { Vns3Client } from '../../client/index.js';
-import { runBulk } from './bulk.js';
+import { checkConcurrency, DEFAULT_BULK_CONCURRENCY, runBulk } from './bulk.js';
+import { checkClients } from './validate.js';
 import { Attempts, reconcileLoop } from './reconcile.js';
 import type { BulkContext, BulkMacroOptions, BulkResult } from './types.js';
 
@@ -52,7 +53,7 @@ export interface ReadThenWriteSteps {
  * reconciling each controller after transient failures within `retryBudget`. Every controller is
  * reported: read failures, failed plans and controllers that did not converge in `failed` (with
  * the last error), the rest with what `write` returned. Throws only what `plan` throws (before
- * any write) and Vns3ValidationError for a bad `concurrency` or `retryBudget`.
+ * any write) and Vns3ValidationError for an empty client list, a bad `concurrency` or `retryBudget`.
  */
 export async function readThenWrite<R, P, W>(
   clients: readonly Vns3Client[],
@@ -60,6 +61,8 @@ export async function readThenWrite<R, P, W>(
   options: BulkMacroOptions & ReadThenWriteSteps,
 ): Promise<BulkResult<W>> {
   const { concurrency, signal, onEvent, readStep, writeStep } = options;
+  checkClients(clients);
+  checkConcurrency(concurrency ?? DEFAULT_BULK_CONCURRENCY);
   const attempts = new Attempts(options.retryBudget, signal);
   try {
     const readOne = (client: Vns3Client, context: BulkContext): Promise<R> =>
