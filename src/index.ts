@@ -31,7 +31,7 @@ export { type Vns3Event, type Vns3EventHandler } from './events.js';
 // Runs across a mesh and waits. `runBulk` is the fan-out every mesh macro uses (every controller
 // reported, never a throw half-way); `assertBulkOk` turns a partial failure into Vns3BulkError;
 // `pollUntil` is the one poller's general-purpose waiter.
-export { runBulk, assertBulkOk, pollUntil, type BulkResult, type PollSpec, type WaitOptions } from './macros/index.js';
+export { runBulk, assertBulkOk, pollUntil, type BulkResult, type RetryBudget, type PollSpec, type WaitOptions } from './macros/index.js';
 
 // The macros' errors, each raised where its doc comment says (bad input is the client's
 // Vns3ValidationError, before any request).

@@ -23,8 +23,12 @@ export interface ControllerAddress {
  * for anything else.
  */
 export function parseControllerAddress(input: string): ControllerAddress {
+  // A password pasted into the URL (`https://api:secret@h`) must not reach an error message.
+  const shown = redactUserinfo(input);
   const text = typeof input === 'string' ? input.trim() : '';
-  if (text.length === 0) throw new Vns3ValidationError('host', input, 'must be a host name, host:port or URL');
+  if (text.length === 0) throw new Vns3ValidationError('host', shown, 'must be a host name, host:port or URL');
+  // A line break or space would name the controller one way in errors and dial another.
+  if (/[\u0000-\u0020\u007f]/.test(text) || /[\u0000-\u001f\u007f]/.test(input)) throw new Vns3ValidationError('host', shown, 'must not contain spaces or control characters');
 
   let protocol: 'https:' | 'http:' = 'https:';
   let rest = text;
@@ -32,7 +36,7 @@ export function parseControllerAddress(input: string): ControllerAddress {
   if (scheme) {
     const name = scheme[1]!.toLowerCase();
     if (name !== 'https' && name !== 'http') {
-      throw new Vns3ValidationError('host', input, 'the scheme must be https (or http)');
+      throw new Vns3ValidationError('host', shown, 'the scheme must be https (or http)');
     }
     protocol = name === 'http' ? 'http:' : 'https:';
     rest = text.slice(scheme[0].length);
@@ -42,7 +46,7 @@ export function parseControllerAddress(input: string): ControllerAddress {
   const authority = slash === -1 ? rest : rest.slice(0, slash);
   let path = slash === -1 ? '' : rest.slice(slash);
   if (/[?#]/.test(path) || authority.includes('@')) {
-    throw new Vns3ValidationError('host', input, 'must not contain credentials, a query or a fragment');
+    throw new Vns3ValidationError('host', shown, 'must not contain credentials, a query or a fragment');
   }
 
   let hostname: string;
@@ -53,18 +57,19 @@ export function parseControllerAddress(input: string): ControllerAddress {
     portText = bracketed[2];
   } else if ((authority.match(/:/g) ?? []).length > 1) {
     // A bare IPv6 address cannot carry a port without brackets.
-    if (!/^[0-9a-fA-F:.]+$/.test(authority)) throw new Vns3ValidationError('host', input, 'is not a valid address');
+    if (!/^[0-9a-fA-F:.]+$/.test(authority)) throw new Vns3ValidationError('host', shown, 'is not a valid address');
     hostname = `[${authority}]`;
   } else {
     const m = /^([^:]+)(?::(\d*))?$/.exec(authority);
-    if (!m) throw new Vns3ValidationError('host', input, 'is not a valid host');
+    if (!m) throw new Vns3ValidationError('host', shown, 'is not a valid host');
     hostname = m[1]!;
     portText = m[2];
+    if (!/^[A-Za-z0-9._-]+$/.test(hostname)) throw new Vns3ValidationError('host', shown, 'is not a valid host name or IP address');
   }
 
   const port = portText === undefined || portText === '' ? DEFAULT_PORT : Number(portText);
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new Vns3ValidationError('host', input, 'the port must be from 1 to 65535');
+    throw new Vns3ValidationError('host', shown, 'the port must be from 1 to 65535');
   }
 
   path = path.replace(/\/+$/, '');
@@ -75,7 +80,7 @@ export function parseControllerAddress(input: string): ControllerAddress {
   try {
     parsed = new URL(`${protocol}//${host}${basePath}`);
   } catch {
-    throw new Vns3ValidationError('host', input, 'is not a valid host');
+    throw new Vns3ValidationError('host', shown, 'is not a valid host');
   }
   return {
     host,
@@ -83,4 +88,19 @@ export function parseControllerAddress(input: string): ControllerAddress {
     protocol,
     basePath: parsed.pathname.replace(/\/+$/, ''),
   };
+}
+
+/**
+ * The text with the `user:password@` part of a URL (or of a bare `user:pass@host`) replaced by
+ * `[redacted]@`, for error messages and events. Anything but a string is returned as is.
+ */
+export function redactUserinfo(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const at = value.lastIndexOf('@');
+  if (at < 0) return value;
+  const scheme = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.exec(value);
+  const start = scheme ? scheme[0].length : 0;
+  const slash = value.indexOf('/', start);
+  if (slash !== -1 && slash < at) return value;
+  return `${value.slice(0, start)}[redacted]${value.slice(at)}`;
 }

@@ -44,8 +44,9 @@ export type Vns3Client = Vns3ClientFor<paths>;
 
 /**
  * Creates a client for one controller. Nothing is sent until the first call. Throws
- * `Vns3ValidationError` for a bad host, timeout, retry policy, fingerprint or empty secret, and
- * for a CA or pin on an http address.
+ * `Vns3ValidationError` for a bad host (a password inside a URL is never shown), timeout, retry
+ * policy, fingerprint, username, a missing `password`/`apiToken` or one with control characters,
+ * and for a CA or pin on an http address.
  *
  * Every request, typed verb or `client.raw`, goes through one transport (auth, TLS, per-attempt
  * timeout, retry, typed errors, the `onRequest` event). Middleware registered with `use` (or
@@ -60,8 +61,11 @@ export function createClient(options: Vns3ClientOptions): Vns3Client {
   const { signal, retry, onRequest, dispatcher: ownDispatcher } = options;
   const address = parseControllerAddress(hostInput);
   const { host, baseUrl } = address;
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-    throw new Vns3ValidationError('timeoutMs', options.timeoutMs, 'must be a positive number of milliseconds', { controller: host });
+  if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > 2 ** 31 - 1) {
+    throw new Vns3ValidationError('timeoutMs', options.timeoutMs, 'must be a number of milliseconds above 0 and at most 2^31-1', { controller: host });
+  }
+  if (typeof username !== 'string' || username.length === 0 || username.length > 255 || /[\u0000-\u001f\u007f:]/.test(username)) {
+    throw new Vns3ValidationError('username', username, 'must be a non-empty single-line string without ":"', { controller: host });
   }
   const credentials: Credentials = { username };
   if (password !== undefined) credentials.password = checkSecret('password', password, host);
@@ -70,6 +74,10 @@ export function createClient(options: Vns3ClientOptions): Vns3Client {
     throw new Vns3ValidationError('host', hostInput, 'a CA or a fingerprint pin needs an https address', { controller: host });
   }
 
+  if (password === undefined && apiToken === undefined) {
+    // Failing here, not at the first request, keeps a missing secret from looking like a network error.
+    throw new Vns3ValidationError('password', undefined, 'a password or an apiToken is required', { controller: host, secret: true });
+  }
   const dispatcher = ownDispatcher ?? createDispatcher({ ca, fingerprint256, insecure });
   const ctx: TransportContext = {
     host,
@@ -108,8 +116,9 @@ export function createClient(options: Vns3ClientOptions): Vns3Client {
 }
 
 function checkSecret(field: string, value: unknown, host: string): string {
-  if (typeof value !== 'string' || value.length === 0) {
-    throw new Vns3ValidationError(field, value, 'must be a non-empty string', { controller: host, secret: true });
+  // A CR/LF in a header value would be refused by fetch and reported as a connection error.
+  if (typeof value !== 'string' || value.length === 0 || /[\u0000-\u001f\u007f]/.test(value)) {
+    throw new Vns3ValidationError(field, value, 'must be a non-empty string without control characters', { controller: host, secret: true });
   }
   return value;
 }

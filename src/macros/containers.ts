@@ -16,6 +16,9 @@ import { Vns3ContainerConflictError } from './core/errors.js';
 import { pollUntil } from './core/poll-until.js';
 import { checkTiming } from './core/poller.js';
 import type { WaitingMacroOptions } from './core/types.js';
+import { converge } from './core/reconcile.js';
+import { checkFlags, checkText, hasControl } from './core/validate.js';
+import { isIp } from '../net/index.js';
 import { findImage, imageReady, str, type ImageInfo } from './images.js';
 
 /** What `ensureContainerSystem` found or did. */
@@ -99,6 +102,7 @@ export interface EnsureContainerOptions extends WaitingMacroOptions {
   dryRun?: boolean;
 }
 
+const CONTAINER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Encodes an environment record as the API's single string; Vns3ValidationError on a bad key or a value with a line break. */
@@ -108,7 +112,7 @@ export function encodeEnvironment(env: Record<string, string>, controller?: stri
   for (const [key, value] of Object.entries(env)) {
     if (!ENV_KEY.test(key)) throw new Vns3ValidationError('environment key', key, 'must match /^[A-Za-z_][A-Za-z0-9_]*$/', ctl);
     if (typeof value !== 'string') throw new Vns3ValidationError(`environment.${key}`, typeof value, 'must be a string', ctl);
-    if (/[\r\n]/.test(value)) throw new Vns3ValidationError(`environment.${key}`, value, 'must not contain a line break', { ...ctl, secret: true });
+    if (hasControl(value)) throw new Vns3ValidationError(`environment.${key}`, value, 'must not contain a line break, NUL or other control character', { ...ctl, secret: true });
     lines.push(`${key}=${value}`);
   }
   return lines.join('\n');
@@ -186,10 +190,18 @@ export function containerDifferences(actual: ContainerInfo, desired: ContainerSp
 
 function checkContainerSpec(spec: ContainerSpec, controller: string): string {
   const ctl = { controller };
-  if (!spec || typeof spec.name !== 'string' || spec.name.trim() === '') throw new Vns3ValidationError('container.name', spec?.name, 'must be a non-empty string', ctl);
-  if (typeof spec.image !== 'string' || spec.image.trim() === '') throw new Vns3ValidationError('container.image', spec.image, 'must be an image name or id', ctl);
-  if (typeof spec.command !== 'string') throw new Vns3ValidationError('container.command', spec.command, 'must be a string', ctl);
-  return encodeEnvironment(spec.environment ?? {}, controller);
+  if (!spec || typeof spec !== 'object') throw new Vns3ValidationError('container', spec, 'must be a container spec object', ctl);
+  // Docker's rule for names; `../x` or a space would address something else on the controller.
+  checkText('container.name', spec.name, { max: 128, pattern: CONTAINER_NAME, hint: 'must start with a letter or digit and hold only letters, digits, _ . - (at most 128)', controller });
+  checkText('container.image', spec.image, { max: 255, hint: 'must be an image name or id (one line)', controller });
+  if (typeof spec.command !== 'string' || hasControl(spec.command)) throw new Vns3ValidationError('container.command', spec.command, 'must be a single-line string', ctl);
+  if (spec.ipAddress !== undefined && (typeof spec.ipAddress !== 'string' || !isIp(spec.ipAddress))) throw new Vns3ValidationError('container.ipAddress', spec.ipAddress, 'must be an IP address', ctl);
+  if (spec.description !== undefined && (typeof spec.description !== 'string' || hasControl(spec.description))) {
+    throw new Vns3ValidationError('container.description', spec.description, 'must be a single-line string', ctl);
+  }
+  const env: unknown = spec.environment ?? {};
+  if (env === null || typeof env !== 'object' || Array.isArray(env)) throw new Vns3ValidationError('container.environment', typeof env, 'must be an object of KEY: value strings', ctl);
+  return encodeEnvironment(env as Record<string, string>, controller);
 }
 
 /**
@@ -202,6 +214,12 @@ export async function ensureContainer(client: Vns3Client, spec: ContainerSpec, o
   const controller = client.host;
   const environment = checkContainerSpec(spec, controller);
   checkTiming(options);
+  checkFlags(options, ['replace', 'dryRun'], controller);
+  return converge(controller, 'plugins.container', () => reconcileContainer(client, spec, environment, options), options);
+}
+
+async function reconcileContainer(client: Vns3Client, spec: ContainerSpec, environment: string, options: EnsureContainerOptions): Promise<EnsureContainerResult> {
+  const controller = client.host;
   const { signal, onEvent } = options;
   const [image, containers] = await Promise.all([findImage(client, spec.image, { signal }), listContainers(client, { signal })]);
   const existing = containers.find((c) => c.name === spec.name);

@@ -11,6 +11,8 @@ import { readThenWrite } from './core/read-then-write.js';
 import { StateCache } from './core/state.js';
 import { controllerVariables, substitute, type TemplateVariables } from './core/template.js';
 import type { BulkMacroOptions, BulkResult, MacroOptions } from './core/types.js';
+import { checkClients, checkFlags, hasControl } from './core/validate.js';
+import { converge, transientCause } from './core/reconcile.js';
 
 /** One positional write of a firewall plan. */
 export interface FirewallEdit {
@@ -104,6 +106,23 @@ async function readRules(client: Vns3Client, signal?: AbortSignal): Promise<stri
 }
 
 
+/** The VNS3 chains a v1 rule may name first. */
+export const FIREWALL_CHAINS = ['INPUT_CUST', 'OUTPUT_CUST', 'FORWARD_CUST', 'FORWARD_CUST_PRE', 'PREROUTING_CUST', 'POSTROUTING_CUST', 'MACRO_CUST'] as const;
+
+/**
+ * One rule: a single line (a line break would be normalised into a different rule, or split it in
+ * two on the controller) that starts with a known chain. `{variables}` may still stand in it.
+ */
+function checkRule(field: string, rule: string, controller: string): string {
+  if (hasControl(rule, true)) throw new Vns3ValidationError(field, rule, 'must be a single line without control characters', { controller });
+  const chain = normalizeRule(rule).split(' ')[0] ?? '';
+  if (chain === '') throw new Vns3ValidationError(field, rule, 'is empty', { controller });
+  if (!(FIREWALL_CHAINS as readonly string[]).includes(chain) && !chain.includes('{')) {
+    throw new Vns3ValidationError(field, rule, `must start with a VNS3 chain (${FIREWALL_CHAINS.join(', ')})`, { controller });
+  }
+  return rule;
+}
+
 /** Substitutes and normalises the desired rules; any problem is a Vns3ValidationError before a write. */
 async function resolveRules(client: Vns3Client, rules: readonly string[], options: EnsureFirewallPolicyOptions): Promise<string[]> {
   const host = client.host;
@@ -111,13 +130,11 @@ async function resolveRules(client: Vns3Client, rules: readonly string[], option
   rules.forEach((r, i) => {
     if (typeof r !== 'string') throw new Vns3ValidationError(`rules[${i}]`, r, 'must be a string', { controller: host });
   });
+  rules.forEach((r, i) => checkRule(`rules[${i}]`, r, host));
   const usesVars = rules.some((r) => r.includes('{'));
   const vars = usesVars ? await controllerVariables(client, options) : {};
-  return rules.map((r, i) => {
-    const rule = normalizeRule(substitute(r, vars, { field: `rules[${i}]`, controller: host }));
-    if (rule === '') throw new Vns3ValidationError(`rules[${i}]`, r, 'is empty', { controller: host });
-    return rule;
-  });
+  // Every rule of the policy is checked, after substitution too, before the first delete.
+  return rules.map((r, i) => normalizeRule(checkRule(`rules[${i}]`, substitute(r, vars, { field: `rules[${i}]`, controller: host }), host)));
 }
 
 /**
@@ -146,10 +163,18 @@ export async function ensureFirewallPolicy(
 ): Promise<FirewallPlan | BulkResult<FirewallPlan>> {
   const maxRounds = options.maxRounds ?? 3;
   if (!Number.isInteger(maxRounds) || maxRounds < 1) throw new Vns3ValidationError('maxRounds', maxRounds, 'must be a whole number of at least 1');
+  checkFlags(options, ['dryRun']);
   if (!Array.isArray(target)) {
     const client = target as Vns3Client;
-    return enforcePolicy(client, await resolveRules(client, rules, options), options, maxRounds);
+    const desired = await resolveRules(client, rules, options);
+    return converge(client.host, 'firewall.policy', ({ progress }) => enforcePolicy(client, desired, { ...options, onWrite: progress }, maxRounds), options);
   }
+  checkClients(target);
+  // The policy's shape is checked once, with no controller, before any read.
+  if (!Array.isArray(rules)) throw new Vns3ValidationError('rules', rules, 'must be an array of rule strings');
+  rules.forEach((r, i) => {
+    if (typeof r !== 'string') throw new Vns3ValidationError(`rules[${i}]`, r, 'must be a string');
+  });
   const cache = options.cache ?? new StateCache();
   return readThenWrite(
     target,
@@ -163,7 +188,7 @@ export async function ensureFirewallPolicy(
         if (invalid) throw invalid.error;
         return readings.map((r) => r.value?.desired ?? new Error('not read'));
       },
-      write: (client, desired, { signal, reading }) => enforcePolicy(client, desired, { ...options, signal }, maxRounds, reading.current),
+      write: (client, desired, { signal, reading, progress }) => enforcePolicy(client, desired, { ...options, signal, onWrite: progress }, maxRounds, reading.current),
     },
     { ...options, readStep: 'firewall.read', writeStep: 'firewall.policy' },
   );
@@ -173,7 +198,7 @@ export async function ensureFirewallPolicy(
  * Plans from the current list (`seen` for the first round, when already read), writes, and
  * verifies; a write whose outcome is unknown starts another round, up to `maxRounds`.
  */
-async function enforcePolicy(client: Vns3Client, desired: string[], options: EnsureFirewallPolicyOptions, maxRounds: number, seen?: string[]): Promise<FirewallPlan> {
+async function enforcePolicy(client: Vns3Client, desired: string[], options: EnsureFirewallPolicyOptions & { onWrite?: () => void }, maxRounds: number, seen?: string[]): Promise<FirewallPlan> {
   const { signal, onEvent } = options;
   const host = client.host;
   let first: FirewallPlan | undefined;
@@ -197,13 +222,10 @@ async function enforcePolicy(client: Vns3Client, desired: string[], options: Ens
 
     let interrupted = false;
     try {
-      for (const d of plan.deletes) {
-        await client.delete('/firewall/rules/{position}', { params: { path: { position: d.position } }, signal });
-      }
-      for (const ins of plan.inserts) {
-        await client.post('/firewall/rules', { body: { rule: ins.rule, position: ins.position }, signal });
-      }
+      await applyEdits(client, plan, signal, options.onWrite);
     } catch (err) {
+      // Refused outright (not a transient failure): put back the rules this plan deleted, so none is lost.
+      if (transientCause(err) === undefined && !signal?.aborted) throw await rollBack(client, current, err, options);
       // Whether a positional write happened is unknown: re-read and plan again instead of re-sending.
       if (!isOutcomeUnknown(err) || round >= maxRounds) throw err;
       interrupted = true;
@@ -222,6 +244,36 @@ async function enforcePolicy(client: Vns3Client, desired: string[], options: Ens
     }
     emit(onEvent, { controller: host, step: 'firewall.apply', detail: `applied ${writes} change(s); firewall verified` });
     return first;
+  }
+}
+
+async function applyEdits(client: Vns3Client, plan: Omit<FirewallPlan, 'dryRun'>, signal?: AbortSignal, onWrite?: () => void): Promise<void> {
+  for (const d of plan.deletes) {
+    await client.delete('/firewall/rules/{position}', { params: { path: { position: d.position } }, signal });
+    onWrite?.();
+  }
+  for (const ins of plan.inserts) {
+    await client.post('/firewall/rules', { body: { rule: ins.rule, position: ins.position }, signal });
+    onWrite?.();
+  }
+}
+
+/**
+ * After the controller refused a write mid-plan: re-reads and writes the list back to what it was
+ * before the plan, so that no rule is lost. Returns the error to throw: the refusal, saying whether
+ * the firewall was restored.
+ */
+async function rollBack(client: Vns3Client, before: string[], refusal: unknown, options: EnsureFirewallPolicyOptions): Promise<Vns3Error> {
+  const { signal, onEvent } = options;
+  const host = client.host;
+  const reason = refusal instanceof Error ? refusal.message : String(refusal);
+  try {
+    await converge(host, 'firewall.rollback', async () => applyEdits(client, planFirewall(await readRules(client, signal), before), signal), options);
+    emit(onEvent, { controller: host, step: 'firewall.rollback', level: 'warn', detail: `write refused; firewall restored to its ${before.length} previous rules` });
+    return new Vns3Error(`firewall on ${host} refused a write (${reason}); the policy was not applied and the ${before.length} previous rules were restored`, { controller: host, cause: refusal });
+  } catch (restoreError) {
+    const why = restoreError instanceof Error ? restoreError.message : String(restoreError);
+    return new Vns3Error(`firewall on ${host} refused a write (${reason}) and restoring the ${before.length} previous rules failed too (${why}); re-run to converge`, { controller: host, cause: refusal });
   }
 }
 

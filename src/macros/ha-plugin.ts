@@ -24,6 +24,7 @@ import { encodeEnvironment, ensureContainer, ensureContainerSystem, listContaine
 import { ensureFirewallPolicy, normalizeRule } from './firewall.js';
 import { ensureImage, validateImageSpec, type ImageAction, type ImageSpec } from './images.js';
 import { ensureRouteTable } from './routes.js';
+import { checkFlags, hasControl, MAX_DURATION_MS } from './core/validate.js';
 
 /** The pair, the plugin image and the agent settings `deployHaPlugin` deploys. */
 export interface DeployHaPluginInput {
@@ -113,12 +114,13 @@ function validateInput(input: DeployHaPluginInput): void {
   if (input.primary === input.secondary || input.primary.host === input.secondary.host) v('secondary', input.secondary.host, 'must be another controller than the primary');
   if (!CLOUDS.includes(input.cloud)) v('cloud', input.cloud, 'must be aws, azure or overlay');
   for (const f of ['primaryApiPassword', 'secondaryApiPassword'] as const) {
-    if (typeof input[f] !== 'string' || input[f].trim() === '' || /[\r\n]/.test(input[f])) v(f, input[f], 'must be a non-empty single-line string', true);
+    if (typeof input[f] !== 'string' || input[f].trim() === '' || hasControl(input[f])) v(f, input[f], 'must be a non-empty string without control characters', true);
   }
-  if (input.sleepTime !== undefined && !(typeof input.sleepTime === 'number' && Number.isFinite(input.sleepTime) && input.sleepTime > 0)) v('sleepTime', input.sleepTime, 'must be a positive number of seconds');
+  if (input.sleepTime !== undefined && !(typeof input.sleepTime === 'number' && Number.isFinite(input.sleepTime) && input.sleepTime > 0 && input.sleepTime * 1000 <= MAX_DURATION_MS)) v('sleepTime', input.sleepTime, 'must be a positive number of seconds');
   if (input.logLevel !== undefined && !LOG_LEVELS.includes(input.logLevel)) v('logLevel', input.logLevel, `must be one of ${LOG_LEVELS.join(', ')}`);
   if (input.containerName !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(input.containerName)) v('containerName', input.containerName, 'letters, digits, _ . - only');
-  if (input.command !== undefined && typeof input.command !== 'string') v('command', input.command, 'must be a string');
+  if (input.command !== undefined && (typeof input.command !== 'string' || hasControl(input.command))) v('command', input.command, 'must be a single-line string');
+  checkFlags(input, ['dryRun', 'replace']);
   validateImageSpec(input.image);
   for (const f of ['pluginIp', 'primaryUnderlayIp', 'secondaryUnderlayIp', 'primaryPublicIp', 'secondaryPublicIp'] as const) {
     if (input[f] !== undefined && !isIPv4(input[f])) v(f, input[f], 'must be an IPv4 address');
@@ -388,7 +390,7 @@ export async function deployHaPlugin(input: DeployHaPluginInput, options: Waitin
       plan: planPair,
       write: (_client, work) => (input.dryRun || !works!.some((w) => w.deployment.changed) ? Promise.resolve(work.deployment) : apply(input, work, options)),
     },
-    { signal, onEvent, readStep: 'ha.read', writeStep: 'ha.deploy' },
+    { signal, onEvent, retryBudget: options.retryBudget, readStep: 'ha.read', writeStep: 'ha.deploy' },
   );
   const [primary, secondary] = assertBulkOk(applied, 'HA plugin deployment') as [HaControllerDeployment, HaControllerDeployment];
   const changed = works!.some((w) => w.deployment.changed);

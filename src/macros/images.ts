@@ -10,6 +10,8 @@ import { Vns3ImageImportError } from './core/errors.js';
 import { pollUntil } from './core/poll-until.js';
 import { checkTiming } from './core/poller.js';
 import type { WaitingMacroOptions } from './core/types.js';
+import { converge } from './core/reconcile.js';
+import { checkFlags, checkHttpUrl, checkText, hasControl } from './core/validate.js';
 
 /** An image to import, as `POST /container_system/images` takes it: `name` and exactly one source. */
 export type ImageSpec = Omit<components['schemas']['ImageCreateRequest'], 'version'>;
@@ -41,6 +43,7 @@ export interface EnsureImageOptions extends WaitingMacroOptions {
   dryRun?: boolean;
 }
 
+const IMAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:/-]*$/;
 const SOURCES = ['url', 'buildurl', 'localbuild', 'localimage', 'imagefile', 'buildfile'] as const;
 
 /** A non-empty string field of a controller answer; shared with containers.ts, which reads the same loose shapes. */
@@ -84,12 +87,19 @@ export async function findImage(client: Vns3Client, nameOrId: string, options: {
 /** Checks a name and exactly one source (else Vns3ValidationError); returns the request body. */
 export function validateImageSpec(spec: ImageSpec, controller?: string): Record<string, string | undefined> {
   const ctl = { controller };
-  if (!spec || typeof spec.name !== 'string' || spec.name.trim() === '') throw new Vns3ValidationError('image.name', spec?.name, 'must be a non-empty string', ctl);
+  if (!spec || typeof spec !== 'object') throw new Vns3ValidationError('image', spec, 'must be an image spec object', ctl);
+  checkText('image.name', spec.name, { max: 128, pattern: IMAGE_NAME, hint: 'must be an image name of letters, digits, and . _ : / - (at most 128)', controller });
+  if (spec.description !== undefined && (typeof spec.description !== 'string' || hasControl(spec.description))) {
+    throw new Vns3ValidationError('image.description', spec.description, 'must be a single-line string', ctl);
+  }
   const given = SOURCES.filter((k) => spec[k] !== undefined);
   if (given.length !== 1) throw new Vns3ValidationError('image source', given, `give exactly one of ${SOURCES.join(', ')}`, ctl);
   const key = given[0]!;
   const value = spec[key];
   if (typeof value !== 'string' || value.trim() === '') throw new Vns3ValidationError(`image.${key}`, value, 'must be a non-empty string', ctl);
+  // The controller downloads these itself: only http(s), never file:, javascript: or data:.
+  if (key === 'url' || key === 'buildurl') checkHttpUrl(`image.${key}`, value, controller);
+  else if (key !== 'buildfile' && key !== 'imagefile' && hasControl(value)) throw new Vns3ValidationError(`image.${key}`, value, 'must be a single line', ctl);
   return { name: spec.name, [key]: value, description: spec.description };
 }
 
@@ -117,6 +127,12 @@ export async function ensureImage(client: Vns3Client, spec: ImageSpec, options: 
   const controller = client.host;
   const body = validateImageSpec(spec, controller);
   checkTiming(options);
+  checkFlags(options, ['replaceFailed', 'dryRun'], controller);
+  return converge(controller, 'plugins.image', () => importImage(client, spec, body, options), options);
+}
+
+async function importImage(client: Vns3Client, spec: ImageSpec, body: Record<string, string | undefined>, options: EnsureImageOptions): Promise<EnsureImageResult> {
+  const controller = client.host;
   const { signal, onEvent } = options;
   const existing = await findImage(client, spec.name, { signal });
   let action: ImageAction = 'import';

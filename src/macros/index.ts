@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 export { runBulk, assertBulkOk, bulkOk, DEFAULT_BULK_CONCURRENCY, type BulkOptions } from './core/bulk.js';
-export type { BulkResult, BulkSuccess, BulkFailure, BulkContext, MacroOptions, WaitingMacroOptions, BulkMacroOptions, RequestOptions, StepOutcome, ControllerStepResult } from './core/types.js';
+export type { BulkResult, BulkSuccess, BulkFailure, BulkContext, RetryBudget, MacroOptions, WaitingMacroOptions, BulkMacroOptions, RequestOptions, StepOutcome, ControllerStepResult } from './core/types.js';
 export {
   Vns3BulkError,
   Vns3WaitTimeoutError,
@@ -23,6 +23,7 @@ export {
 export { pollUntil, type PollSpec, type WaitOptions } from './core/poll-until.js';
 export { waitForApi, type WaitForApiOptions, type WaitForApiResult, type RebootWaitOptions } from './core/wait-for-api.js';
 export { readThenWrite, type ReadThenWrite, type ReadThenWriteSteps, type Reading } from './core/read-then-write.js';
+export { DEFAULT_RETRY_BUDGET, type AttemptContext } from './core/reconcile.js';
 export { connectControllers, checkConnectivity, type ControllerSpec, type ConnectControllersOptions, type CheckConnectivityOptions, type CheckConnectivityResult } from './core/connect.js';
 export { StateCache, readControllerState, fetchStates, type ControllerState, type StateOptions, type FetchStatesOptions } from './core/state.js';
 export { substitute, controllerVariables, stateVariables, type TemplateVariables, type TemplateContext, type ControllerVariablesOptions } from './core/template.js';

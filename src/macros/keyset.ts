@@ -12,7 +12,8 @@ import { pollUntil } from './core/poll-until.js';
 import { readThenWrite } from './core/read-then-write.js';
 import { resolveTiming, runPoller, type Look, type Verdict } from './core/poller.js';
 import { callOptions, type BulkMacroOptions, type BulkResult, type RequestOptions, type StepOutcome, type WaitingMacroOptions } from './core/types.js';
-import { checkPositive, checkSource, checkToken } from './core/validate.js';
+import { checkClients, checkPositive, checkSource, checkToken } from './core/validate.js';
+import { converge } from './core/reconcile.js';
 import { waitForApi, type RebootWaitOptions, type WaitForApiOptions } from './core/wait-for-api.js';
 
 /** The controller's keyset as `GET /keyset` reports it. */
@@ -355,7 +356,7 @@ class KeysetFetch {
  */
 export async function fetchKeysetFromSource(client: Vns3Client, params: FetchKeysetParams, options: FetchKeysetOptions = {}): Promise<FetchKeysetResult> {
   const input = checkFetchInput(params, options);
-  return new KeysetFetch(client, input, options).run();
+  return converge(client.host, 'keyset.fetch', () => new KeysetFetch(client, input, options).run(), options);
 }
 
 /**
@@ -364,6 +365,7 @@ export async function fetchKeysetFromSource(client: Vns3Client, params: FetchKey
  * Vns3ValidationError for bad input before any request; each controller's failure is in `failed`.
  */
 export async function fetchKeysets(clients: readonly Vns3Client[], params: FetchKeysetParams, options: FetchKeysetOptions = {}): Promise<BulkResult<FetchKeysetResult>> {
+  checkClients(clients);
   const input = checkFetchInput(params, options);
   return readThenWrite(
     clients,

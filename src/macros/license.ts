@@ -14,6 +14,8 @@ import { checkTiming } from './core/poller.js';
 import { readThenWrite } from './core/read-then-write.js';
 import { callOptions, type BulkMacroOptions, type BulkResult, type ControllerStepResult, type MacroOptions, type RequestOptions, type StepOutcome } from './core/types.js';
 import { waitForApi, type RebootWaitOptions, type WaitForApiResult } from './core/wait-for-api.js';
+import { converge } from './core/reconcile.js';
+import { checkClients } from './core/validate.js';
 
 /** License text, or a file that holds it. */
 export type LicenseInput = string | { file: string };
@@ -66,17 +68,19 @@ export async function resolveLicense(input: unknown): Promise<string> {
 }
 
 async function readLicenseFile(file: string): Promise<string> {
-  if (file.trim().length === 0) throw new Vns3ValidationError('license.file', file, 'must be a path');
+  // The path is never shown: callers pass the license text here by mistake, and it would be echoed.
+  const secret = { secret: true };
+  if (file.trim().length === 0) throw new Vns3ValidationError('license.file', file, 'must be a path', secret);
   try {
     const info = await stat(file);
-    if (!info.isFile()) throw new Vns3ValidationError('license.file', file, 'is not a regular file');
-    if (info.size > MAX_LICENSE_BYTES) throw new Vns3ValidationError('license.file', file, 'is too large to be a license');
+    if (!info.isFile()) throw new Vns3ValidationError('license.file', file, 'is not a regular file', secret);
+    if (info.size > MAX_LICENSE_BYTES) throw new Vns3ValidationError('license.file', file, 'is too large to be a license', secret);
     return await readFile(file, 'utf8');
   } catch (e) {
     if (e instanceof Vns3ValidationError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     const reason = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' || code === 'EPERM' ? 'is not readable' : `cannot be read (${code ?? 'error'})`;
-    throw new Vns3ValidationError('license.file', file, reason);
+    throw new Vns3ValidationError('license.file', file, reason, secret);
   }
 }
 
@@ -241,6 +245,7 @@ export async function licenseControllers(
   license: LicenseInput,
   options: LicenseControllersOptions = {},
 ): Promise<BulkResult<ControllerStepResult>> {
+  checkClients(clients);
   const text = await resolveLicense(license);
   return readThenWrite(
     clients,
@@ -269,13 +274,16 @@ export async function acceptLicenses(
   parameters: LicenseParametersInput = { default: true },
   options: LicenseControllersOptions = {},
 ): Promise<BulkResult<ControllerStepResult>> {
+  checkClients(clients);
   const body = licenseParametersBody(parameters);
   checkTiming(options.reboot);
   return runBulk(
     clients,
     (c) => c.host,
     async (client, context) => {
-      const { reboot: _reboot, ...outcome } = await ensureLicenseAccepted(client, body, { ...options, signal: context.signal });
+      // Acceptance reads before it writes: after a transient failure it is simply run again.
+      const accept = () => ensureLicenseAccepted(client, body, { ...options, signal: context.signal });
+      const { reboot: _reboot, ...outcome } = await converge(client.host, 'license.accept', accept, { ...options, signal: context.signal });
       return { host: client.host, ...outcome };
     },
     { ...options, step: 'license.accept' },

@@ -14,6 +14,7 @@ import { checkTiming } from './core/poller.js';
 import { readThenWrite, type Reading } from './core/read-then-write.js';
 import { fetchStates, StateCache, type ControllerState } from './core/state.js';
 import type { BulkMacroOptions, BulkResult, WaitingMacroOptions } from './core/types.js';
+import { checkAddress, checkClients, checkFlags } from './core/validate.js';
 
 type Peering = components['schemas']['Peering'];
 type PeeringEntry = components['schemas']['PeeringManager'];
@@ -66,6 +67,8 @@ async function licensedControllerCount(client: Vns3Client, peering: Peering, sig
  * `failed` and not written.
  */
 export async function setPeerIds(clients: readonly Vns3Client[], options: SetPeerIdsOptions = {}): Promise<BulkResult<SetPeerIdsResult>> {
+  checkClients(clients);
+  checkFlags(options, ['force']);
   const { ids: given, onEvent, force } = options;
   const ids = given ? [...given] : clients.map((_, i) => i + 1);
   if (ids.length !== clients.length) {
@@ -153,7 +156,15 @@ function addressOf(state: ControllerState, kind: PeerMeshOptions['address'], ind
   if (typeof value !== 'string' || value.trim() === '') {
     throw new Vns3ValidationError(field, value, `no peering address for clients[${index}]`, { controller: state.host });
   }
-  return value.trim();
+  // Whatever the source (the caller's map or the controller's own report), a peer address is dialled: IP or DNS name only.
+  return checkAddress(field, value, state.host);
+}
+
+/** A map of addresses is checked whole before any read: every value an IP or DNS name. */
+function checkAddressOption(clients: readonly Vns3Client[], kind: PeerMeshOptions['address']): void {
+  if (kind === undefined || kind === 'private' || kind === 'public' || kind === 'publicDns') return;
+  if (kind === null || typeof kind !== 'object' || Array.isArray(kind)) throw new Vns3ValidationError('address', kind, "must be 'private', 'public', 'publicDns' or a map of host to address");
+  for (const [host, value] of Object.entries(kind)) checkAddress(`address[${JSON.stringify(host)}]`, value, clients.find((c) => c.host === host)?.host);
 }
 
 const sameAddress = (a: string, b: string): boolean => a.trim().toLowerCase() === b.trim().toLowerCase();
@@ -164,6 +175,9 @@ const sameAddress = (a: string, b: string): boolean => a.trim().toLowerCase() ==
  * peers outside the mesh only with `removeExtra`. Peer ids must be set (see `setPeerIds`).
  */
 export async function peerMesh(clients: readonly Vns3Client[], options: PeerMeshOptions = {}): Promise<BulkResult<PeerMeshResult>> {
+  checkClients(clients);
+  checkFlags(options, ['delayConfigure', 'removeExtra']);
+  checkAddressOption(clients, options.address);
   const { mtu } = options;
   if (mtu !== undefined && (!Number.isInteger(mtu) || mtu < 500 || mtu > 4800)) {
     throw new Vns3ValidationError('mtu', mtu, 'must be a whole number from 500 to 4800');
@@ -174,7 +188,7 @@ export async function peerMesh(clients: readonly Vns3Client[], options: PeerMesh
     {
       read: (client, { signal }) => cache.get(client, { signal }),
       plan: (readings) => planMesh(readings, options.address),
-      write: (client, plan, { signal }) => reconcilePeers(client, plan.desired, { ...options, signal }, plan.skipped),
+      write: (client, plan, { signal, progress }) => reconcilePeers(client, plan.desired, { ...options, signal, onWrite: progress }, plan.skipped),
     },
     { ...options, readStep: 'state.fetch', writeStep: 'peering.mesh' },
   );
@@ -218,7 +232,7 @@ interface MeshPlan {
   skipped: string[];
 }
 
-async function reconcilePeers(client: Vns3Client, desired: DesiredPeer[], options: PeerMeshOptions, skipped: string[]): Promise<PeerMeshResult> {
+async function reconcilePeers(client: Vns3Client, desired: DesiredPeer[], options: PeerMeshOptions & { onWrite?: () => void }, skipped: string[]): Promise<PeerMeshResult> {
   const { signal, onEvent, mtu } = options;
   const host = client.host;
   const peering = await client.get('/peering', { signal });
@@ -236,6 +250,7 @@ async function reconcilePeers(client: Vns3Client, desired: DesiredPeer[], option
     }
     await client.delete('/peering/peers/{peer_id}', { params: { path: { peer_id: id } }, signal });
     changes.removed.push(id);
+    options.onWrite?.();
     emit(onEvent, { controller: host, step: 'peering.peer', detail: `removed peer ${id}`, data: { id } });
   }
 
@@ -257,6 +272,7 @@ async function reconcilePeers(client: Vns3Client, desired: DesiredPeer[], option
       signal,
     });
     changes.updated.push(peer.id);
+    options.onWrite?.();
     emit(onEvent, { controller: host, step: 'peering.peer', detail: `updated peer ${peer.id} to ${peer.address}`, data: { id: peer.id } });
   }
 
@@ -265,6 +281,7 @@ async function reconcilePeers(client: Vns3Client, desired: DesiredPeer[], option
     const force = options.delayConfigure ? n === toAdd.length - 1 : undefined;
     await addPeer(client, peer, { mtu, force, signal });
     changes.added.push(peer.id);
+    options.onWrite?.();
     emit(onEvent, { controller: host, step: 'peering.peer', detail: `added peer ${peer.id} at ${peer.address}`, data: { id: peer.id } });
   }
   return changes;
@@ -284,6 +301,38 @@ async function addPeer(client: Vns3Client, peer: DesiredPeer, options: { mtu?: n
 
 // ------------------------------------------------------------- waitForMesh
 
+/** The mesh as the latest successful read of each controller shows it; a controller never read is "unknown". */
+function meshSnapshot(clients: readonly Vns3Client[], known: Map<number, Peering>, lastError: Map<number, string>, nameOf: Map<string, string>): MeshSnapshot {
+  const snapshot: MeshSnapshot = { links: [], problems: [] };
+  const memberIds = new Set<number>();
+  for (const p of known.values()) if (typeof p.id === 'number') memberIds.add(p.id);
+  clients.forEach((client, i) => {
+    const host = client.host;
+    const name = nameOf.get(host) ?? host;
+    const p = known.get(i);
+    if (!p) {
+      snapshot.problems.push(`${name} (${host}): peering status unknown (no successful read yet: ${lastError.get(i) ?? 'not probed'})`);
+      return;
+    }
+    const selfId = p.id;
+    if (typeof selfId !== 'number') {
+      snapshot.problems.push(`${name} (${host}): peering id not set`);
+      return;
+    }
+    const entries = peeringEntries(p);
+    for (const toId of [...memberIds].sort((a, b) => a - b)) {
+      if (toId === selfId) continue;
+      const entry = entries.get(toId);
+      const configured = entry !== undefined && isConfiguredPeer(entry);
+      const link: MeshLink = { from: name, host, fromId: selfId, toId, address: configured ? entry.address! : '', reachable: configured && entry.reachable === true };
+      snapshot.links.push(link);
+      if (!configured) snapshot.problems.push(`${name} (id ${selfId}) -> id ${toId}: not configured`);
+      else if (!link.reachable) snapshot.problems.push(`${name} (id ${selfId}) -> id ${toId} at ${link.address}: not reachable`);
+    }
+  });
+  return snapshot;
+}
+
 /** How `waitForMesh` waits. */
 export interface WaitForMeshOptions extends WaitingMacroOptions {
   /** Controllers probed at the same time (default 16). */
@@ -296,51 +345,38 @@ export interface WaitForMeshOptions extends WaitingMacroOptions {
 
 /**
  * Polls `GET /peering` on every controller in parallel until each one has every other configured
- * and reachable; returns every link. Throws Vns3MeshNotReadyError naming each link still down,
+ * and reachable; returns every link. A read that fails (503, dropped connection) leaves that
+ * controller's links "unknown" — its last successful read stands — instead of "down". Throws Vns3MeshNotReadyError naming each link still down,
  * e.g. `vns3-1 (id 1) -> id 3 at 10.3.1.10: not reachable`, Vns3ValidationError for bad timing
  * options, and the caller's abort reason.
  */
 export async function waitForMesh(clients: readonly Vns3Client[], options: WaitForMeshOptions = {}): Promise<MeshLink[]> {
   const { signal, onEvent } = options;
+  checkClients(clients);
   checkTiming(options);
   const limit = pLimit(checkConcurrency(options.concurrency ?? DEFAULT_BULK_CONCURRENCY));
   const states = await fetchStates(clients, { ...options, cache: options.cache ?? new StateCache() });
   const nameOf = new Map(states.succeeded.map((s) => [s.controller, s.value.controllerName || s.controller]));
   let last: MeshSnapshot | undefined;
 
+  // A failed read says nothing about the mesh: the controller's links are "unknown", and its last
+  // successful read stands until a newer one comes (a 503 from the API is not a link down).
+  const known = new Map<number, Peering>();
+  const lastError = new Map<number, string>();
   const probe = async (probeSignal: AbortSignal): Promise<MeshSnapshot> => {
     // A poll is a retry loop already: one attempt per probe, so a dead controller does not stall the others.
-    const reads = await Promise.all(
-      clients.map((c) => limit(() => c.get('/peering', { signal: probeSignal, retry: false }).then((p) => ({ p }), (e: unknown) => ({ e })))),
+    await Promise.all(
+      clients.map((c, i) =>
+        limit(() =>
+          c.get('/peering', { signal: probeSignal, retry: false }).then(
+            (p) => void (known.set(i, p), lastError.delete(i)),
+            (e: unknown) => void lastError.set(i, e instanceof Error ? e.message : String(e)),
+          ),
+        ),
+      ),
     );
-    const snapshot: MeshSnapshot = { links: [], problems: [] };
-    const memberIds = new Set<number>();
-    for (const r of reads) if ('p' in r && typeof r.p.id === 'number') memberIds.add(r.p.id);
-    reads.forEach((r, i) => {
-      const host = clients[i]!.host;
-      const name = nameOf.get(host) ?? host;
-      if ('e' in r) {
-        snapshot.problems.push(`${name} (${host}): peering status unreadable: ${r.e instanceof Error ? r.e.message : String(r.e)}`);
-        return;
-      }
-      const selfId = r.p.id;
-      if (typeof selfId !== 'number') {
-        snapshot.problems.push(`${name} (${host}): peering id not set`);
-        return;
-      }
-      const entries = peeringEntries(r.p);
-      for (const toId of [...memberIds].sort((a, b) => a - b)) {
-        if (toId === selfId) continue;
-        const entry = entries.get(toId);
-        const configured = entry !== undefined && isConfiguredPeer(entry);
-        const link: MeshLink = { from: name, host, fromId: selfId, toId, address: configured ? entry.address! : '', reachable: configured && entry.reachable === true };
-        snapshot.links.push(link);
-        if (!configured) snapshot.problems.push(`${name} (id ${selfId}) -> id ${toId}: not configured`);
-        else if (!link.reachable) snapshot.problems.push(`${name} (id ${selfId}) -> id ${toId} at ${link.address}: not reachable`);
-      }
-    });
-    last = snapshot;
-    return snapshot;
+    last = meshSnapshot(clients, known, lastError, nameOf);
+    return last;
   };
 
   try {

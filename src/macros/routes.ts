@@ -12,6 +12,8 @@ import { readThenWrite, type Reading } from './core/read-then-write.js';
 import { StateCache, type ControllerState } from './core/state.js';
 import { controllerVariables, substitute, type TemplateVariables } from './core/template.js';
 import type { BulkMacroOptions, BulkResult, MacroOptions } from './core/types.js';
+import { checkBoolean, checkClients, checkFlags, checkRouteShapes, checkText, hasControl, INTERFACE, TABLE } from './core/validate.js';
+import { converge } from './core/reconcile.js';
 
 type Route = components['schemas']['Route'];
 
@@ -45,6 +47,11 @@ export interface EnsureRouteTableOptions extends MacroOptions {
   /** Compute and return the plan without writing. */
   dryRun?: boolean;
   cache?: StateCache;
+}
+
+/** Told after each write that succeeded, so the reconcile loop knows the attempt made progress. */
+interface Progress {
+  onWrite?: () => void;
 }
 
 const NOT_SET = '_notset';
@@ -99,6 +106,15 @@ function resolveSpecs(desired: readonly RouteSpec[], vars: TemplateVariables, co
     if (isIPv4(ip)) normalizeCidr(out.cidr, `routes[${i}].cidr`);
     if (unset(out.gateway) !== NOT_SET && !isIp(out.gateway!.trim())) {
       throw new Vns3ValidationError(`routes[${i}].gateway`, out.gateway, 'must be an IP address or _notset', { controller });
+    }
+    if (unset(out.interface) !== NOT_SET) {
+      checkText(`routes[${i}].interface`, out.interface!.trim(), { max: 32, pattern: INTERFACE, hint: 'must be an interface name such as eth0 or _notset', controller });
+    }
+    if (out.table !== undefined && out.table.trim() !== '') {
+      checkText(`routes[${i}].table`, out.table.trim(), { max: 64, pattern: TABLE, hint: 'must be a table name of letters, digits, - and _', controller });
+    }
+    if (out.description !== undefined && hasControl(out.description)) {
+      throw new Vns3ValidationError(`routes[${i}].description`, out.description, 'must be a single line', { controller });
     }
     return out;
   });
@@ -165,7 +181,7 @@ async function readRoutes(client: Vns3Client, desired: readonly RouteSpec[], opt
 }
 
 /** Writes the plan (unless a dry run): removals first, so that a replaced route's slot is free. */
-async function applyRoutes(client: Vns3Client, result: RoutePlan, options: MacroOptions): Promise<RoutePlan> {
+async function applyRoutes(client: Vns3Client, result: RoutePlan, options: MacroOptions & Progress): Promise<RoutePlan> {
   const { signal, onEvent } = options;
   const host = client.host;
   emit(onEvent, {
@@ -177,10 +193,12 @@ async function applyRoutes(client: Vns3Client, result: RoutePlan, options: Macro
   if (result.dryRun) return result;
   for (const r of result.removed) {
     await client.delete('/routes/{route_id}', { params: { path: { route_id: r.id } }, signal });
+    options.onWrite?.();
     emit(onEvent, { controller: host, step: 'routes.remove', detail: `removed route ${r.id} to ${r.cidr}`, data: { id: r.id } });
   }
   for (const c of result.created) {
     await postRoute(client, c, signal);
+    options.onWrite?.();
     emit(onEvent, { controller: host, step: 'routes.create', detail: `created route to ${c.cidr}${c.advertise ? ' (advertised)' : ''}` });
   }
   return result;
@@ -191,7 +209,7 @@ const planOf = (reading: RouteReading, match: Matcher, options: EnsureRouteTable
   dryRun: options.dryRun === true,
 });
 
-async function reconcile(client: Vns3Client, desired: readonly RouteSpec[], options: EnsureRouteTableOptions, match: Matcher): Promise<RoutePlan> {
+async function reconcile(client: Vns3Client, desired: readonly RouteSpec[], options: EnsureRouteTableOptions & Progress, match: Matcher): Promise<RoutePlan> {
   return applyRoutes(client, planOf(await readRoutes(client, desired, options), match, options), options);
 }
 
@@ -216,8 +234,10 @@ export async function ensureRouteTable(
   desired: readonly RouteSpec[],
   options: EnsureRouteTableOptions & BulkMacroOptions = {},
 ): Promise<RoutePlan | BulkResult<RoutePlan>> {
-  if (!Array.isArray(desired)) throw new Vns3ValidationError('routes', desired, 'must be an array of routes', { controller: isClientList(target) ? undefined : target.host });
-  if (!isClientList(target)) return reconcile(target, desired, options, exactMatch);
+  checkRouteShapes<RouteSpec>(desired, isClientList(target) ? undefined : target?.host);
+  checkFlags(options, ['removeUndesired', 'dryRun']);
+  if (!isClientList(target)) return converge(target.host, 'routes.table', ({ progress }) => reconcile(target, desired, { ...options, onWrite: progress }, exactMatch), options);
+  checkClients(target);
   const cache = options.cache ?? new StateCache();
   return readThenWrite(
     target,
@@ -228,7 +248,7 @@ export async function ensureRouteTable(
         if (invalid) throw invalid.error;
         return readings.map((r) => (r.value ? planOf(r.value, exactMatch, options) : new Error('not read')));
       },
-      write: (client, routePlan, { signal }) => applyRoutes(client, routePlan, { ...options, signal }),
+      write: (client, routePlan, { signal, progress }) => applyRoutes(client, routePlan, { ...options, signal, onWrite: progress }),
     },
     { ...options, readStep: 'routes.read', writeStep: 'routes.table' },
   );
@@ -260,8 +280,15 @@ function localGatewayRoute(spec: LocalGatewayRouteSpec, field: string): RouteSpe
 
 /** A route to `cidr` via the subnet's gateway on eth0; created only if missing. Throws Vns3ValidationError for a bad CIDR or subnet before any write. */
 export async function createLocalGatewayRoute(client: Vns3Client, spec: LocalGatewayRouteSpec, options: MacroOptions = {}): Promise<RoutePlan> {
+  if (spec === null || typeof spec !== 'object') throw new Vns3ValidationError('spec', spec, 'must be { cidr, subnet }', { controller: client.host });
+  if (typeof spec.cidr !== 'string') throw new Vns3ValidationError('cidr', spec.cidr, 'must be a CIDR string', { controller: client.host });
+  if (typeof spec.subnet !== 'string') throw new Vns3ValidationError('subnet', spec.subnet, 'must be a CIDR string', { controller: client.host });
   normalizeCidr(spec.cidr, 'cidr');
-  return reconcile(client, [localGatewayRoute(spec, '')], options, exactMatch);
+  checkBoolean('advertise', spec.advertise, client.host);
+  const route = localGatewayRoute(spec, '');
+  checkRouteShapes<RouteSpec>([route], client.host);
+  resolveSpecs([route], {}, client.host);
+  return converge(client.host, 'routes.local-gateway', ({ progress }) => reconcile(client, [route], { ...options, onWrite: progress }, exactMatch), options);
 }
 
 /** The subnets of the mesh macros' controllers. */
@@ -276,6 +303,7 @@ export interface MeshRoutingOptions extends BulkMacroOptions {
 }
 
 function checkSubnets(clients: readonly Vns3Client[], subnets: readonly string[]): void {
+  checkClients(clients);
   if (!Array.isArray(subnets) || subnets.length !== clients.length) {
     throw new Vns3ValidationError('subnets', subnets, `needs one subnet per client (${clients.length})`);
   }
@@ -304,7 +332,7 @@ export async function createPeerMeshLocalGatewayRoutes(
   spec: MeshSubnetsSpec,
   options: MeshRoutingOptions = {},
 ): Promise<BulkResult<RoutePlan>> {
-  checkSubnets(clients, spec.subnets);
+  checkSubnets(clients, spec?.subnets);
   const cache = options.cache ?? new StateCache();
   return readThenWrite(
     clients,
@@ -319,7 +347,7 @@ export async function createPeerMeshLocalGatewayRoutes(
             .map((ip) => localGatewayRoute({ cidr: hostCidr(ip), subnet: subnets[index]!, description: 'Peer route to local gateway' }, `subnets[${index}].`)),
         );
       },
-      write: (client, routes, { signal }) => reconcile(client, routes, { ...options, signal }, exactMatch),
+      write: (client, routes, { signal, progress }) => reconcile(client, routes, { ...options, signal, onWrite: progress }, exactMatch),
     },
     { ...options, readStep: 'state.fetch', writeStep: 'routes.peer-gateways' },
   );
@@ -340,7 +368,7 @@ export async function createRouteAdvertisements(
   spec: MeshSubnetsSpec,
   options: MeshRoutingOptions = {},
 ): Promise<BulkResult<RoutePlan>> {
-  checkSubnets(clients, spec.subnets);
+  checkSubnets(clients, spec?.subnets);
   const cache = options.cache ?? new StateCache();
   return readThenWrite(
     clients,
@@ -348,7 +376,7 @@ export async function createRouteAdvertisements(
       read: (client, { signal }) => cache.get(client, { signal }),
       plan: (readings) =>
         subnetsOfStates(readings, spec.subnets).map((subnet): RouteSpec => ({ cidr: normalizeCidr(subnet), description: 'Local subnet advertisement', advertise: true, gateway: NOT_SET })),
-      write: (client, route, { signal }) => reconcile(client, [route], { ...options, signal }, advertisementMatch),
+      write: (client, route, { signal, progress }) => reconcile(client, [route], { ...options, signal, onWrite: progress }, advertisementMatch),
     },
     { ...options, readStep: 'state.fetch', writeStep: 'routes.advertise' },
   );

@@ -7,8 +7,9 @@ import { Vns3ValidationError, type Vns3Client } from '../client/index.js';
 import { emit } from '../events.js';
 import { wrapStep } from './core/errors.js';
 import { checkTiming } from './core/poller.js';
+import { converge } from './core/reconcile.js';
 import { callOptions, type MacroOptions, type StepOutcome } from './core/types.js';
-import { checkName, checkPeerId, checkPositive, checkToken } from './core/validate.js';
+import { checkBoolean, checkDuration, checkName, checkPeerId, checkToken } from './core/validate.js';
 import type { RebootWaitOptions } from './core/wait-for-api.js';
 import { ensureKeysetGenerated } from './keyset.js';
 import { ensureLicenseAccepted, ensureLicenseUploaded, licenseParametersBody, resolveLicense, type LicenseInput, type LicenseParametersInput } from './license.js';
@@ -62,12 +63,31 @@ export async function setupController(
   const controllerName = params.controllerName === undefined ? undefined : checkName('controllerName', params.controllerName);
   const token = checkToken('keysetToken', params.keysetToken, host);
   const peerId = params.peerId === undefined ? undefined : checkPeerId('peerId', params.peerId, host);
-  const waitTimeoutMs = params.waitTimeoutMs === undefined ? undefined : checkPositive('waitTimeoutMs', params.waitTimeoutMs);
+  const waitTimeoutMs = params.waitTimeoutMs === undefined ? undefined : checkDuration('waitTimeoutMs', params.waitTimeoutMs, { controller: host });
+  checkBoolean('forcePeerId', params.forcePeerId, host);
   checkTiming(options);
   checkTiming(options.reboot);
   const parameters = licenseParametersBody(params.licenseParameters ?? { default: true });
   const licenseText = await resolveLicense(params.license);
+  const input: SetupInput = { topologyName, controllerName, token, peerId, waitTimeoutMs, parameters, licenseText, forcePeerId: params.forcePeerId === true };
+  // Every step reads before it writes, so after a transient failure the whole setup simply runs again.
+  return converge(host, 'setup', () => runSetup(client, input, options), options);
+}
 
+interface SetupInput {
+  topologyName?: string;
+  controllerName?: string;
+  token: string;
+  peerId?: number;
+  waitTimeoutMs?: number;
+  parameters: ReturnType<typeof licenseParametersBody>;
+  licenseText: string;
+  forcePeerId: boolean;
+}
+
+async function runSetup(client: Vns3Client, input: SetupInput, options: SetupControllerOptions): Promise<SetupControllerResult> {
+  const { topologyName, controllerName, token, peerId, waitTimeoutMs, parameters, licenseText } = input;
+  const host = client.host;
   const { signal, onEvent } = options;
   const req = { ...options };
   const steps: StepOutcome[] = [];
@@ -111,7 +131,7 @@ export async function setupController(
         record({ step, changed: false, detail: `peer id is ${peerId}` });
       } else {
         emit(onEvent, { controller: host, step, detail: `setting peer id ${peerId}` });
-        const force = params.forcePeerId === true && typeof peering.id === 'number';
+        const force = input.forcePeerId && typeof peering.id === 'number';
         await client.put('/peering/self', { body: { id: peerId, force: force || undefined }, ...callOptions(req) });
         record({ step, changed: true, detail: `peer id set to ${peerId}` });
       }

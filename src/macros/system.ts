@@ -9,8 +9,9 @@ import { emit } from '../events.js';
 import { runBulk } from './core/bulk.js';
 import { isTransientFailure, wrapStep } from './core/errors.js';
 import type { BulkMacroOptions, BulkResult } from './core/types.js';
-import { checkSecret } from './core/validate.js';
+import { checkClients, checkSecret } from './core/validate.js';
 import { waitForApi } from './core/wait-for-api.js';
+import { checkTiming } from './core/poller.js';
 
 /** How the credential and web UI macros run. */
 export interface AdminOptions extends BulkMacroOptions {
@@ -47,6 +48,8 @@ export async function rollApiPassword(
   newPassword: string | ((client: Vns3Client, index: number) => string),
   options: AdminOptions = {},
 ): Promise<BulkResult<PasswordRollResult>> {
+  checkClients(clients);
+  checkTiming(options);
   const passwords = clients.map((client, i) =>
     checkSecret('newPassword', typeof newPassword === 'function' ? newPassword(client, i) : newPassword, client.host),
   );
@@ -124,6 +127,7 @@ export async function rollUiCredentials(
   credentials: { username: string; password: string; enabled?: boolean },
   options: AdminOptions = {},
 ): Promise<BulkResult<UiUpdateResult>> {
+  checkClients(clients);
   if (credentials === null || typeof credentials !== 'object') throw new Vns3ValidationError('credentials', credentials, 'must be { username, password }');
   const { username, password, enabled } = credentials;
   if (typeof username !== 'string' || username.trim().length === 0 || /[\s:]/.test(username)) {
@@ -137,5 +141,7 @@ export async function rollUiCredentials(
 
 /** Turns the web UI off on every controller (`PUT /admin_ui {enabled: false}`); per-controller failures are in `failed`. */
 export function disableUis(clients: readonly Vns3Client[], options: AdminOptions = {}): Promise<BulkResult<UiUpdateResult>> {
+  checkClients(clients);
+  checkTiming(options);
   return updateAdminUi(clients, { enabled: false }, 'admin.ui.disable', 'disabling the web UI', options);
 }

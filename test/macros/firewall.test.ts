@@ -128,10 +128,22 @@ describe('ensureFirewallPolicy', () => {
     expect(await read()).toEqual(DESIRED);
   });
 
-  it('reports a rule the controller refuses as the API error, after writing what came before', async () => {
-    await setRules([]);
-    await expect(ensureFirewallPolicy(mesh.clients[0]!, [A, 'NOT_A_CHAIN -j DROP'])).rejects.toThrow(/unknown chain/);
-    expect(await read()).toEqual([A]);
+  it('refuses a whole policy with one bad rule before any write: unknown chain, line break', async () => {
+    await setRules([X]);
+    mesh.sim.resetCounters();
+    await expect(ensureFirewallPolicy(mesh.clients[0]!, [A, 'NOT_A_CHAIN -j DROP'])).rejects.toThrow(/Invalid rules\[1\].*VNS3 chain/);
+    await expect(ensureFirewallPolicy(mesh.clients, [A, `${B}\nINPUT_CUST -j ACCEPT`])).rejects.toThrow(Vns3ValidationError);
+    expect(mesh.sim.totalWrites()).toBe(0);
+    expect(await read()).toEqual([X]);
+  });
+
+  it('rolls back when the controller refuses a rule mid-plan, so no rule is lost', async () => {
+    await setRules([X, A]);
+    // The SDK lets this through (a known chain, one line); the controller refuses it (no -j target).
+    const err = await ensureFirewallPolicy(mesh.clients[0]!, [A, 'INPUT_CUST -s 192.0.2.1']).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/refused a write.*2 previous rules were restored/);
+    expect(await read()).toEqual([X, A]);
   });
 });
 

@@ -159,7 +159,7 @@ describe('peerMesh with a controller crashing', () => {
     const onEvent = (e: Vns3Event): void => {
       if (e.step === 'state.fetch' && e.controller === '*') crashing ??= mesh.sim.crash(1);
     };
-    const result = await peerMesh(mesh.clients, { onEvent, delayConfigure: true });
+    const result = await peerMesh(mesh.clients, { onEvent, delayConfigure: true, retryBudget: { attempts: 2, minDelayMs: 10 } });
     await crashing;
     expect(result.failed.map((f) => f.controller)).toEqual([crashed.host]);
     expect(result.succeeded.map((s) => s.controller)).toEqual([mesh.clients[0]!.host, mesh.clients[2]!.host]);
@@ -169,7 +169,7 @@ describe('peerMesh with a controller crashing', () => {
     // The survivors have each other up; the link to the dead one is named.
     const err = await waitForMesh(mesh.clients, { timeoutMs: 500, intervalMs: 20, maxIntervalMs: 100 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Vns3MeshNotReadyError);
-    expect((err as Error).message).toContain(`(${crashed.host}): peering status unreadable`);
+    expect((err as Error).message).toContain(`(${crashed.host}): peering status unknown`);
     expect((err as Error).message).not.toMatch(/\(id 1\) -> id 3|\(id 3\) -> id 1/);
 
     await mesh.sim.restore(1);

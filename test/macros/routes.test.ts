@@ -146,7 +146,8 @@ describe('routing macros', () => {
     const ips = mesh.sim.controllers.map((c) => c.identity.privateIp);
     await mesh.sim.crash(2);
     try {
-      const r = await createPeerMeshLocalGatewayRoutes(mesh.clients, { subnets });
+      // A small retry budget: the crashed controller stays down, so the others must not wait for it long.
+      const r = await createPeerMeshLocalGatewayRoutes(mesh.clients, { subnets }, { retryBudget: { attempts: 2, minDelayMs: 10 } });
       expect(r.failed.map((f) => f.controller)).toEqual([mesh.clients[2]!.host]);
       // The crashed controller's address is unknown, so only the reachable pair is routed.
       expect(r.succeeded[0]!.value.created.map((x) => x.cidr)).toEqual([`${ips[1]}/32`]);

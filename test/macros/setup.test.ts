@@ -79,10 +79,15 @@ describe('setupController + fetchKeysets', () => {
     expect(logged).toContain(503);
   });
 
-  it('fails with an error naming the controller and the step when faults do not stop', async () => {
+  it('fails with an error naming the controller and the step when faults do not stop, once the retry budget is spent', async () => {
     mesh = await startTestMesh({ controllers: 2 });
     mesh.sim.setFaults(0, { errorRate: 1 });
-    const err = await setupController(mesh.clients[0]!, { license: mesh.sim.license(), keysetToken: TOKEN }, { intervalMs: 10 }).catch((e: unknown) => e);
+    const events: string[] = [];
+    const retryBudget = { attempts: 3, minDelayMs: 5 };
+    const onEvent = (e: { step: string; level?: string }): void => void (e.level === 'warn' && events.push(e.step));
+    const err = await setupController(mesh.clients[0]!, { license: mesh.sim.license(), keysetToken: TOKEN }, { intervalMs: 10, retryBudget, onEvent }).catch((e: unknown) => e);
+    // Two re-reads after the first attempt, then the last error.
+    expect(events.filter((s) => s === 'setup')).toHaveLength(2);
     expect(err).toBeInstanceOf(Vns3StepError);
     expect((err as Vns3StepError).controller).toBe(mesh.clients[0]!.host);
     expect((err as Vns3StepError).step).toBe('config.read');
@@ -94,7 +99,7 @@ describe('setupController on hung requests', () => {
   it('setupController stops on a hung request with a Vns3TimeoutError inside the step error', async () => {
     mesh = await startTestMesh({ controllers: 1 });
     mesh.sim.setFaults(0, { hangNext: 1000 });
-    const err = await setupController(mesh.clients[0]!, { license: mesh.sim.license(), keysetToken: TOKEN }, { requestTimeoutMs: 100 }).catch((e: unknown) => e);
+    const err = await setupController(mesh.clients[0]!, { license: mesh.sim.license(), keysetToken: TOKEN }, { requestTimeoutMs: 100, retryBudget: { attempts: 1 } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Vns3StepError);
     expect(causes(err).some((c) => c instanceof Vns3TimeoutError)).toBe(true);
   });

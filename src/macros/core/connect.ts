@@ -7,6 +7,7 @@ import { createClient, normalizeFingerprint, parseControllerAddress, Vns3Validat
 import { emit } from '../../events.js';
 import { runBulk } from './bulk.js';
 import type { BulkMacroOptions, BulkResult } from './types.js';
+import { checkClients, hasControl, redactUrl } from './validate.js';
 
 /** Client options shared by every controller; a per-host spec overrides them. */
 export type ConnectControllersOptions = Omit<Vns3ClientOptions, 'host'>;
@@ -37,14 +38,14 @@ function validateSpec(spec: unknown, index: number, common: ConnectControllersOp
     host = parseControllerAddress(own.host).host;
   } catch (e) {
     const reason = e instanceof Vns3ValidationError ? e.message.replace(/^Invalid host: /, '') : 'is not a valid host';
-    throw new Vns3ValidationError(field('host'), own.host, reason);
+    throw new Vns3ValidationError(field('host'), redactUrl(own.host), reason);
   }
   const merged: Record<string, unknown> = { ...common };
   for (const [k, v] of Object.entries(own)) if (v !== undefined) merged[k] = v;
   for (const key of ['password', 'apiToken'] as const) {
     const v = merged[key];
-    if (v !== undefined && (typeof v !== 'string' || v.length === 0)) {
-      throw new Vns3ValidationError(key in own ? field(key) : key, v, 'must be a non-empty string', { secret: true, controller: host });
+    if (v !== undefined && (typeof v !== 'string' || v.length === 0 || hasControl(v))) {
+      throw new Vns3ValidationError(key in own ? field(key) : key, v, 'must be a non-empty string without control characters', { secret: true, controller: host });
     }
   }
   if (merged.password === undefined && merged.apiToken === undefined) {
@@ -114,6 +115,7 @@ export interface CheckConnectivityOptions extends BulkMacroOptions {
  * bad `concurrency`.
  */
 export function checkConnectivity(clients: readonly Vns3Client[], options: CheckConnectivityOptions = {}): Promise<BulkResult<CheckConnectivityResult>> {
+  checkClients(clients);
   return runBulk(
     clients,
     (c) => c.host,

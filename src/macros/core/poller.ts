@@ -9,6 +9,7 @@
  */
 import { abortReason, Deadline, raceAbort, sleep, throwIfAborted } from '../../abort.js';
 import { Vns3ValidationError } from '../../client/index.js';
+import { checkDuration } from './validate.js';
 
 /** What an acceptor concluded from one look. */
 export type Verdict<T> =
@@ -47,14 +48,11 @@ export interface PauseInfo {
   delayMs: number;
 }
 
-const nonNegative = (v: unknown, finite: boolean): boolean =>
-  typeof v === 'number' && !Number.isNaN(v) && v >= 0 && (!finite || Number.isFinite(v));
-
 /**
  * Merges the caller's timing over the wait's defaults (an `undefined` field keeps the default) and
- * validates the result once. Throws Vns3ValidationError naming the field: `timeoutMs` must be a
- * number ≥ 0 (`Infinity` waits until the signal aborts; more than 2^31−1 ms really waits),
- * `intervalMs` and `maxIntervalMs` finite numbers ≥ 0, `factor` a finite number ≥ 1.
+ * validates the result once. Throws Vns3ValidationError naming the field: `timeoutMs` must be
+ * above 0 and at most 2^31−1 ms, or `Infinity` (the wait then ends only by its signal);
+ * `intervalMs` and `maxIntervalMs` from 0 to 2^31−1 ms; `factor` a finite number ≥ 1.
  */
 export function resolveTiming(options: Partial<PollTiming>, defaults: PollTiming): PollTiming {
   const timing: PollTiming = {
@@ -63,10 +61,8 @@ export function resolveTiming(options: Partial<PollTiming>, defaults: PollTiming
     maxIntervalMs: options.maxIntervalMs ?? defaults.maxIntervalMs,
     factor: options.factor ?? defaults.factor,
   };
-  if (!nonNegative(timing.timeoutMs, false)) throw new Vns3ValidationError('timeoutMs', timing.timeoutMs, 'must be a number of milliseconds, 0 or more');
-  for (const field of ['intervalMs', 'maxIntervalMs'] as const) {
-    if (!nonNegative(timing[field], true)) throw new Vns3ValidationError(field, timing[field], 'must be a finite number of milliseconds, 0 or more');
-  }
+  checkDuration('timeoutMs', timing.timeoutMs, { allowInfinity: true });
+  for (const field of ['intervalMs', 'maxIntervalMs'] as const) checkDuration(field, timing[field], { allowZero: true });
   if (typeof timing.factor !== 'number' || !Number.isFinite(timing.factor) || timing.factor < 1) {
     throw new Vns3ValidationError('factor', timing.factor, 'must be a finite number of at least 1');
   }
@@ -75,11 +71,12 @@ export function resolveTiming(options: Partial<PollTiming>, defaults: PollTiming
 
 /**
  * Checks the timing fields a caller gave, before a macro's first request, so that a bad
- * `intervalMs` fails at once instead of after the writes that precede the wait. Throws
- * Vns3ValidationError naming the field.
+ * `intervalMs` fails at once instead of after the writes that precede the wait; a
+ * `requestTimeoutMs` too. Throws Vns3ValidationError naming the field.
  */
-export function checkTiming(options: Partial<PollTiming> | undefined): void {
-  resolveTiming(options ?? {}, { timeoutMs: 0, intervalMs: 0, maxIntervalMs: 0, factor: 1 });
+export function checkTiming(options: (Partial<PollTiming> & { requestTimeoutMs?: number }) | undefined): void {
+  resolveTiming(options ?? {}, { timeoutMs: 1, intervalMs: 0, maxIntervalMs: 0, factor: 1 });
+  if (options?.requestTimeoutMs !== undefined) checkDuration('requestTimeoutMs', options.requestTimeoutMs);
 }
 
 /** ±10% jitter, so that many controllers polled together do not probe in lock-step. */

@@ -4,8 +4,30 @@
  */
 import type { Vns3EventHandler } from '../../events.js';
 
+/**
+ * How long a macro keeps re-reading and re-planning a controller after transient failures (5xx,
+ * dropped connections, timeouts, a reboot): every macro accepts it as `retryBudget`. Each attempt
+ * reads the controller first, so a write is re-sent only after a read showed it did not land.
+ */
+export interface RetryBudget {
+  /**
+   * Attempts per controller that end in a transient failure without any write having succeeded,
+   * the first included; default 12. An attempt that wrote something does not count. `1` gives up
+   * at the first transient failure that made no progress.
+   */
+  attempts?: number;
+  /** No new attempt starts after this long from the macro's start; default 600 000 ms (at most 2^31−1). */
+  timeoutMs?: number;
+  /** First pause between attempts, doubled each time, with jitter; default 250 ms. */
+  minDelayMs?: number;
+  /** Cap of one pause; default 5 000 ms. */
+  maxDelayMs?: number;
+}
+
 /** Options every macro that talks to a controller accepts. */
 export interface MacroOptions {
+  /** Re-read, re-plan and re-write after transient failures within this budget (see {@link RetryBudget}). */
+  retryBudget?: RetryBudget;
   /** The caller's abort: every request and wait of the macro stops with its reason. */
   signal?: AbortSignal;
   /** Structured progress: controller, step, detail. Never carries a secret. */

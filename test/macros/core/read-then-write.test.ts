@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Vns3ValidationError, type Vns3Client } from '../../../src/client/index.js';
+import { Vns3ApiError, Vns3ValidationError, type Vns3Client } from '../../../src/client/index.js';
 import { readThenWrite } from '../../../src/macros/index.js';
 
 // readThenWrite uses nothing of a client but its host: stand-ins keep these tests about the shape.
@@ -87,5 +87,79 @@ describe('readThenWrite', () => {
     );
     await expect(run).rejects.toBe(bad);
     expect(writes).toBe(0);
+  });
+});
+
+describe('readThenWrite reconciles after transient failures', () => {
+  const unavailable = (host: string): Vns3ApiError => new Vns3ApiError({ status: 503, method: 'POST', path: '/routes', host });
+
+  it('re-reads and re-plans a controller whose write failed transiently, then writes what is still missing', async () => {
+    const log: string[] = [];
+    let failures = 2;
+    const result = await readThenWrite(
+      clients.slice(0, 1),
+      {
+        read: async (client) => {
+          log.push('read');
+          return client.host;
+        },
+        plan: (readings) => {
+          log.push('plan');
+          return readings.map((r) => r.value!);
+        },
+        write: async (client, _plan, { attempt }) => {
+          log.push(`write ${attempt}`);
+          if (failures-- > 0) throw unavailable(client.host);
+          return attempt;
+        },
+      },
+      { ...steps, retryBudget: { minDelayMs: 1 } },
+    );
+    expect(result.succeeded.map((s) => s.value)).toEqual([3]);
+    // Every write after the first is preceded by a fresh read and plan.
+    expect(log).toEqual(['read', 'plan', 'write 1', 'read', 'plan', 'write 2', 'read', 'plan', 'write 3']);
+  });
+
+  it('reports the last error once the budget is spent, and never retries a refusal', async () => {
+    let writes = 0;
+    const result = await readThenWrite(
+      clients.slice(0, 2),
+      {
+        read: async () => 1,
+        plan: (readings) => readings.map(() => 1),
+        write: async (client, _plan, { index }) => {
+          writes++;
+          if (index === 0) throw unavailable(client.host);
+          throw new Vns3ValidationError('x', 1, 'refused');
+        },
+      },
+      { ...steps, retryBudget: { attempts: 3, minDelayMs: 1 } },
+    );
+    expect(result.failed.map((f) => [f.controller, f.error.constructor.name])).toEqual([
+      ['a:8000', 'Vns3ApiError'],
+      ['b:8000', 'Vns3ValidationError'],
+    ]);
+    expect(writes).toBe(3 + 1);
+  });
+
+  it('does not count an attempt that made progress against the budget', async () => {
+    let calls = 0;
+    const result = await readThenWrite(
+      clients.slice(0, 1),
+      {
+        read: async () => 1,
+        plan: (readings) => readings.map(() => 1),
+        write: async (client, _plan, { progress }) => {
+          calls++;
+          if (calls <= 5) {
+            progress();
+            throw unavailable(client.host);
+          }
+          return calls;
+        },
+      },
+      { ...steps, retryBudget: { attempts: 2, minDelayMs: 1 } },
+    );
+    expect(result.succeeded.map((s) => s.value)).toEqual([6]);
   });
 });
