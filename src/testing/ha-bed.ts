@@ -182,6 +182,8 @@ function agentConfigs(sim: Simulator, underlay: TcpProxy, common: Record<string,
         my_api_url: apiUrl(sim, i),
         peer_api_url: `https://127.0.0.1:${underlay.port}`,
         peer_public_api_url: apiUrl(sim, 0),
+        // Every other controller watches the primary over its own links: the tie-breaker.
+        observers: sim.controllers.flatMap((c, j) => (j === 0 || j === i ? [] : [{ name: `observer${j}`, api_url: apiUrl(sim, j), api_password: c.password }])),
         ...extra,
       }),
     primaryConfig: (standby, extra = {}) =>

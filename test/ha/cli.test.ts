@@ -45,7 +45,7 @@ let dir: string;
 let vars: string;
 
 beforeAll(async () => {
-  bed = await startHaBed({ controllers: 2, cloud: 'overlay' });
+  bed = await startHaBed({ controllers: 3, cloud: 'overlay' });
   dir = await mkdtemp(join(tmpdir(), 'vns3-ha-cli-'));
   vars = join(dir, 'vars.yml');
   const cfg = bed.standbyConfig(1);
@@ -63,6 +63,7 @@ beforeAll(async () => {
       peer_public_api_url: cfg.peerPublicApiUrl,
       ca_file: bed.caFile,
       check_interval: 0.1,
+      observers: cfg.observers.map((o) => ({ name: o.name, api_url: o.apiUrl, api_password: o.apiPassword })),
     }),
   );
 }, 60_000);
