@@ -103,6 +103,15 @@ describe('vns3-ha command', () => {
     expect(r.stdout).not.toContain(bed.sim.controllers[0]!.password);
   });
 
+  it('--once with both passwords wrong reports each at once and exits 1', async () => {
+    const env = { HAENV_MY_API_PASSWORD: 'wrong-secret-a', HAENV_PEER_API_PASSWORD: 'wrong-secret-b' };
+    const r = await run(['--config', vars, '--once'], env);
+    expect(r.code).toBe(1);
+    const errors = r.lines.filter((l) => l.step === 'ha.config.error').map((l) => String(l.detail));
+    expect(errors).toEqual(expect.arrayContaining([expect.stringMatching(/^peer_api_password: /), expect.stringMatching(/^my_api_password: /)]));
+    expect(r.stdout).not.toMatch(/wrong-secret-[ab]/);
+  });
+
   it('runs until SIGTERM and stops cleanly', async () => {
     const env = { HAENV_MY_API_PASSWORD: bed.sim.controllers[1]!.password, HAENV_PEER_API_PASSWORD: bed.sim.controllers[0]!.password };
     let checks = 0;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Vns3Event } from '../../src/events.js';
-import { createHaAgent, type HaAgent } from '../../src/ha/index.js';
+import { createHaAgent, parseHaConfig, Vns3HaConfigError, type HaAgent } from '../../src/ha/index.js';
 import { startHaBed, type HaBed } from '../../src/testing/index.js';
 import { stopAfterEach } from './lifecycle.js';
 
@@ -329,5 +329,39 @@ describe('more safety scenarios', () => {
     await bed.rounds([second], 10, () => second.status().lastFailover?.complete === true);
     expect(cloudHolders()).toEqual(['1', '1', '1']);
     expect(await assumedOn(1)).toEqual([bed.primaryLan]);
+  });
+});
+
+describe('durations and cloud errors', () => {
+  it('check_interval beyond a Node timer (2^31-1 ms) is refused by name; so are sleep_time and preempt_delay', () => {
+    const base = { mode: 'primary', cloud: 'aws', peer_public_ip: '198.51.100.7' };
+    let error: unknown;
+    try {
+      parseHaConfig({ ...base, check_interval: 3000000, sleep_time: 1e7, preempt_delay: '2147484' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(Vns3HaConfigError);
+    const problems = (error as Vns3HaConfigError).problems.map((p) => `${p.key}: ${p.reason}`);
+    expect(problems).toEqual([
+      'sleep_time: must be a number of seconds, from 0.001 to 2147483',
+      'check_interval: must be a number of seconds, from 0.001 to 2147483',
+      'preempt_delay: must be a number of seconds, from 0 to 2147483',
+    ]);
+    expect(parseHaConfig({ ...base, check_interval: 2147483 }).checkIntervalMs).toBe(2_147_483_000);
+  });
+
+  it('a failing cloud API is a warning with the cloud\'s own message, not "not known to the cloud yet"', async () => {
+    bed = track.bed(await startHaBed({ controllers: 2, cloud: 'aws' }));
+    bed.ec2!.faults = { failRate: 1, operations: ['DescribeInstances'] };
+    const events: Vns3Event[] = [];
+    const primary = createHaAgent(bed.primaryConfig(1), bed.deps(events));
+    track.agents(primary);
+    const check = (await primary.checkOnce()) as { error?: string };
+    const warning = events.find((e) => e.step === 'ha.cloud.error');
+    expect(warning?.level).toBe('warn');
+    expect(warning?.detail).toMatch(/Unavailable: The service is unavailable/);
+    expect(check.error).toMatch(/Unavailable: The service is unavailable/);
+    expect(JSON.stringify(events)).not.toMatch(/not known to the cloud|test-secret|AKIDTEST/);
   });
 });
