@@ -147,7 +147,9 @@ class Agent implements HaAgent {
   private loop: Promise<void> | undefined;
   private controller: AbortController | undefined;
   private closed = false;
-  private leaseSeq = 0;
+  /** Lease numbers start at the wall clock, so that a restarted agent's leases still count up. */
+  private leaseSeq = Date.now();
+  private leasePublished = false;
   private leaseFailing = false;
   private readonly publisher: LeasePublisher | undefined;
 
@@ -182,7 +184,7 @@ class Agent implements HaAgent {
     this.ctx.setRole('stopped', 'stopped');
     const { own, peerUnderlay, peerPublic, standbys, observers } = this.ctx.clients;
     // Say so at once rather than let the lease go stale: another standby may take over sooner.
-    if (own && this.leaseSeq > 0) await withdrawLease(own, { timeoutMs: this.ctx.probeTimeoutMs }).catch(() => undefined);
+    if (own && this.leasePublished) await withdrawLease(own, { timeoutMs: this.ctx.probeTimeoutMs }).catch(() => undefined);
     await Promise.all([own, peerUnderlay, peerPublic, ...standbys.values(), ...observers.values()].map((c) => c?.close()));
     this.ctx.event('ha.stop', 'agent stopped', { counters: this.ctx.counters() });
   }
@@ -268,6 +270,7 @@ class Agent implements HaAgent {
       watch: (config.mode === 'secondary' ? config.peerUnderlayIp : config.myUnderlayIp) ?? '',
     };
     try {
+      this.leasePublished = true;
       await publisher.publish(lease, { signal, timeoutMs: ctx.probeTimeoutMs });
       if (this.leaseFailing) ctx.event('ha.lease', 'lease renewed again', undefined, 'info');
       this.leaseFailing = false;

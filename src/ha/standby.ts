@@ -19,12 +19,15 @@
 import type { RouteAddress, RouteChange } from './cloud/types.js';
 import { errorText, type AgentContext, type RoleLogic } from './context.js';
 import { RouteChangeError } from './errors.js';
-import { advertisedRoutes, assumedElsewhere, assumeVns3Routes, mergeRoutes, planCloudRoutes, routeKey, targetIds, withdrawVns3Routes, type Vns3RouteChange, type Vns3RouteSpec } from './failover.js';
+import { advertisedRoutes, assumedElsewhere, assumeVns3Routes, mergeRoutes, planCloudRoutes, targetIds, withdrawVns3Routes, type Vns3RouteChange, type Vns3RouteSpec } from './failover.js';
 import { readLease, type Lease } from './lease.js';
 import { judge, probeApi, probeCloud, probeMesh, probeObservers, type WitnessReport } from './monitor.js';
 import { authProblem, groupMismatch, learnedFromPrimary, observerClients, readStandbyLeases } from './standby-peers.js';
-import { loadStandbyState, saveStandbyState } from './state.js';
+import { StandbyMemory } from './state.js';
 import type { CheckResult } from './status.js';
+
+/** The primary's key among the leases (not a name a `standbys` entry can have: they are non-empty strings, this one is a NUL). */
+const PRIMARY = '\u0000primary';
 
 /** Where the standby learned the primary's VNS3 routes from; the primary itself is the authority. */
 type Vns3Source = 'primary' | 'mesh' | 'state';
@@ -47,12 +50,16 @@ export class StandbyRole implements RoleLogic {
   private primaryLeaseNow: Lease | undefined;
   /** Whether the primary's agent has ever published a lease (an older or embedded primary may not). */
   private primaryLeaseSeen = false;
-  private savedState = '';
+  /** The first lease number of the primary read since this standby failed over: only a later one can say "taken back". */
+  private leaseBaseline: number | undefined;
+  private readonly memory: StandbyMemory;
 
   constructor(private readonly ctx: AgentContext) {
     this.primaryIp = ctx.config.peerUnderlayIp ?? '';
     this.me = ctx.config.myUnderlayIp ?? '';
-    this.restoreState();
+    this.memory = new StandbyMemory(ctx, this.primaryIp);
+    const saved = this.memory.restore();
+    if (saved) this.learnVns3(saved.vns3, 'state');
   }
 
   async check(signal: AbortSignal | undefined, record: CheckResult): Promise<void> {
@@ -60,7 +67,7 @@ export class StandbyRole implements RoleLogic {
     await this.observe(signal, record);
     if (ctx.tracker.state === 'healthy' && ctx.role === 'passive') await this.refreshCloudSnapshot(signal, false);
     ctx.publishSnapshot(this.vns3Snapshot);
-    await this.saveState();
+    if (this.vns3Source !== undefined) await this.memory.save(this.vns3Snapshot);
 
     if (ctx.role === 'passive' && ctx.tracker.state === 'failed' && !this.actedOnFailure) {
       const why = await this.deferral(signal);
@@ -159,7 +166,8 @@ export class StandbyRole implements RoleLogic {
     const routes = underlay.body ?? pub.body;
     this.primaryLeaseNow = routes === undefined ? undefined : readLease(routes);
     if (this.primaryLeaseNow) this.primaryLeaseSeen = true;
-    ctx.leases.observe('primary', routes);
+    if (this.primaryLeaseNow && ctx.role === 'active') this.leaseBaseline ??= this.primaryLeaseNow.seq;
+    ctx.leases.observe(PRIMARY, routes);
     ctx.setProblem('peer_api_password', authProblem(underlay.report, 'the primary') ?? authProblem(pub.report, 'the primary'));
     ctx.setProblem('my_api_password', authProblem(mesh, 'this controller'));
     ctx.config.observers.forEach((o, i) => ctx.setProblem(`observers[${i}].api_password`, authProblem(seen?.each.get(o.name), `observer ${o.name}`)));
@@ -185,9 +193,13 @@ export class StandbyRole implements RoleLogic {
     return this.ctx.leases.state(name) === 'alive' && this.ctx.leases.lease(name)?.role === 'active';
   }
 
-  /** The primary's agent says, in this check, that it asserts its routes again. */
+  /**
+   * The primary's agent says, in this check and in a lease renewed after the first one this
+   * standby read while active (a lease left from before the crash says "active" too), that it
+   * asserts its routes again.
+   */
   private primaryTookBack(): boolean {
-    if (this.primaryLeaseNow) return this.primaryLeaseNow.role === 'active' && this.ctx.leases.state('primary') === 'alive';
+    if (this.primaryLeaseNow) return this.primaryLeaseNow.role === 'active' && this.leaseBaseline !== undefined && this.primaryLeaseNow.seq > this.leaseBaseline;
     // A primary agent that never publishes a lease (no my_api_password): trust the targets only while the primary is healthy.
     return !this.primaryLeaseSeen && this.ctx.tracker.state === 'healthy';
   }
@@ -202,18 +214,33 @@ export class StandbyRole implements RoleLogic {
     for (const s of higher.sort((a, b) => b.priority - a.priority)) {
       if (ctx.leases.willing(s.name)) return `higher-priority standby ${s.name} (${s.priority}) has a running agent`;
     }
-    const provider = await ctx.provider();
-    const self = await ctx.ref(this.me, signal);
-    if (provider.cloud !== 'overlay' && self && ctx.snapshot.size > 0) {
-      const plan = await planCloudRoutes(provider, [...ctx.snapshot.values()], self, await this.claimants(signal, false), { signal });
-      for (const c of plan.claimed) {
-        const holder = this.standbyHolding(c.from);
-        if (holder && this.standbyAsserting(holder)) return `standby ${holder} already holds ${c.destination}`;
-      }
+    for (const s of standbys) if (this.standbyAsserting(s.name)) return `standby ${s.name} is active (its lease says so)`;
+    try {
+      const held = await this.heldByStandby(signal);
+      if (held) return held;
+    } catch (e) {
+      // The cloud failing must not stop the VNS3 part of a failover; the leases above already tell who asserts.
+      if (signal?.aborted) throw e;
+      ctx.event('ha.cloud.error', `cannot read who holds the cloud routes: ${errorText(e)}`, undefined, 'warn');
     }
     const own = await ctx.clients.own!.get('/routes', this.call(signal));
     const elsewhere = assumedElsewhere(own, this.primaryIp);
     if (elsewhere.length > 0) return `another standby already advertises ${elsewhere.join(', ')} for the primary`;
+    return undefined;
+  }
+
+  /** A cloud route held by a listed standby whose agent asserts it, as a reason to defer. */
+  private async heldByStandby(signal: AbortSignal | undefined): Promise<string | undefined> {
+    const { ctx } = this;
+    const provider = await ctx.provider();
+    if (provider.cloud === 'overlay' || ctx.snapshot.size === 0) return undefined;
+    const self = await ctx.ref(this.me, signal);
+    if (!self) return undefined;
+    const plan = await planCloudRoutes(provider, [...ctx.snapshot.values()], self, await this.claimants(signal, false), { signal });
+    for (const c of plan.claimed) {
+      const holder = this.standbyHolding(c.from);
+      if (holder && this.standbyAsserting(holder)) return `standby ${holder} already holds ${c.destination}`;
+    }
     return undefined;
   }
 
@@ -274,6 +301,7 @@ export class StandbyRole implements RoleLogic {
   private async failover(signal: AbortSignal | undefined, record: CheckResult): Promise<void> {
     const { ctx } = this;
     const detectedAt = ctx.now();
+    this.leaseBaseline = undefined;
     ctx.event('ha.failover.start', `primary ${this.primaryIp} failed; taking over its routes${ctx.dryRun ? ' (dry run)' : ''}`, { firstFailedCheckAt: this.firstFailedAt }, 'warn');
     const errors: string[] = [];
     // Routes still pointing at the dead primary join the snapshot; a failing cloud read must not stop the VNS3 part.
@@ -310,75 +338,64 @@ export class StandbyRole implements RoleLogic {
 
   /**
    * Active: re-drives the failover until every route reads back as moved. Routes held by another
-   * HA member are given up only when that member's agent says it asserts them.
+   * HA member are given up only when that member's agent says it asserts them. A cloud that fails
+   * this check does not stop the VNS3 part.
    */
   private async reassert(signal: AbortSignal | undefined, record: CheckResult): Promise<void> {
     const { ctx } = this;
-    const provider = await ctx.provider();
-    const held = [...ctx.heldCloudRoutes];
-    let cloudDone = true;
-    if (provider.cloud !== 'overlay' && held.length > 0) {
-      const self = await ctx.ref(this.me, signal);
-      if (!self) throw new Error(`this controller (${this.me}) is not known to the cloud`);
-      const plan = await planCloudRoutes(provider, held, self, await this.claimants(signal, true), { signal });
-      const primaryIds = new Set([this.primaryIp, ...targetIds(ctx.cachedRef(this.primaryIp))]);
-      const byPrimary = plan.claimed.filter((c) => primaryIds.has(c.from ?? ''));
-      const byStandby = plan.claimed.filter((c) => !primaryIds.has(c.from ?? ''));
-      const asserted = byStandby.filter((c) => this.standbyAsserting(this.standbyHolding(c.from) ?? ''));
-      if ((byPrimary.length > 0 && this.primaryTookBack()) || asserted.length > 0) {
-        const toPrimary = byPrimary.length > 0 && this.primaryTookBack();
-        ctx.count('yields');
-        ctx.event('ha.yield', `${toPrimary ? byPrimary.length : asserted.length} route(s) now held by ${toPrimary ? 'the primary, whose agent asserts them' : 'another standby, whose agent asserts them'}; no longer asserting`, { claimed: plan.claimed }, 'warn');
-        // Taken back by the primary: this failure is over for us. By another standby: re-evaluate who should act.
-        this.actedOnFailure = toPrimary;
-        await this.release(signal, record, `routes held by ${toPrimary ? 'the primary' : 'another standby'}`);
-        return;
-      }
-      // Pointing at the primary (or a standby) whose agent does not assert them: a write that failed, re-driven.
-      const redo = [...plan.pending, ...plan.claimed].map((c) => ({ tableId: c.tableId, destination: c.destination }));
-      if (redo.length > 0) {
-        const errors: string[] = [];
-        const changes = await this.moveCloud(redo, signal, errors);
-        record.actions.push(`re-asserted ${changes.filter((c) => c.action !== 'unchanged').length} of ${redo.length} cloud route(s)`);
-        if (errors.length > 0) ctx.recordError(record, errors.join('; '));
-        cloudDone = false;
-      }
+    let cloud: 'yielded' | 'done' | 'pending';
+    try {
+      cloud = await this.reassertCloud(signal, record);
+    } catch (e) {
+      if (signal?.aborted) throw e;
+      ctx.recordError(record, errorText(e));
+      cloud = 'pending';
     }
+    if (cloud === 'yielded') return;
     const vns3 = await this.assumeVns3(signal);
     if (vns3.length > 0) record.actions.push(`re-created ${vns3.length} VNS3 route(s)`);
     const failover = ctx.status().lastFailover;
-    if (cloudDone && vns3.length === 0 && this.vns3Source !== undefined && failover && !failover.complete) {
+    if (cloud === 'done' && vns3.length === 0 && this.vns3Source !== undefined && failover && !failover.complete) {
       ctx.completeFailover(ctx.now());
-      ctx.event('ha.failover.complete', `every route reads back as moved: ${held.length} cloud, ${this.vns3Snapshot.length} VNS3`, { cloudRoutes: held.length, vns3Routes: this.vns3Snapshot.map((r) => r.cidr) }, 'warn');
+      const held = ctx.heldCloudRoutes.length;
+      ctx.event('ha.failover.complete', `every route reads back as moved: ${held} cloud, ${this.vns3Snapshot.length} VNS3`, { cloudRoutes: held, vns3Routes: this.vns3Snapshot.map((r) => r.cidr) }, 'warn');
     }
   }
 
-  /** Loads what an earlier run learned (state_path); a bad file is reported and ignored. */
-  private restoreState(): void {
-    const path = this.ctx.config.statePath;
-    if (!path) return;
-    try {
-      const s = loadStandbyState(path, this.primaryIp);
-      if (!s) return;
-      for (const r of s.cloud) this.ctx.snapshot.set(routeKey(r), { tableId: r.tableId, destination: r.destination });
-      this.learnVns3(s.vns3, 'state');
-    } catch (e) {
-      this.ctx.event('ha.state', `cannot read state_path ${path}: ${errorText(e)}; starting without it`, undefined, 'warn');
-    }
+  /** The cloud part of {@link reassert}: yields, finds every route here, or re-drives those that are not. */
+  private async reassertCloud(signal: AbortSignal | undefined, record: CheckResult): Promise<'yielded' | 'done' | 'pending'> {
+    const { ctx } = this;
+    const provider = await ctx.provider();
+    const held = [...ctx.heldCloudRoutes];
+    // The primary's agent says it asserts its routes again: whatever the targets read, this failure is over.
+    if (this.primaryLeaseNow && this.primaryTookBack()) return this.yieldTo(true, record, signal, []);
+    if (provider.cloud === 'overlay' || held.length === 0) return 'done';
+    const self = await ctx.ref(this.me, signal);
+    if (!self) throw new Error(`this controller (${this.me}) is not known to the cloud`);
+    const plan = await planCloudRoutes(provider, held, self, await this.claimants(signal, true), { signal });
+    const primaryIds = new Set([this.primaryIp, ...targetIds(ctx.cachedRef(this.primaryIp))]);
+    const byPrimary = plan.claimed.filter((c) => primaryIds.has(c.from ?? ''));
+    const asserted = plan.claimed.filter((c) => !primaryIds.has(c.from ?? '') && this.standbyAsserting(this.standbyHolding(c.from) ?? ''));
+    if (byPrimary.length > 0 && this.primaryTookBack()) return this.yieldTo(true, record, signal, plan.claimed);
+    if (asserted.length > 0) return this.yieldTo(false, record, signal, plan.claimed);
+    // Pointing at the primary (or a standby) whose agent does not assert them: a write that failed, re-driven.
+    const redo = [...plan.pending, ...plan.claimed].map((c) => ({ tableId: c.tableId, destination: c.destination }));
+    if (redo.length === 0) return 'done';
+    const errors: string[] = [];
+    const changes = await this.moveCloud(redo, signal, errors);
+    record.actions.push(`re-asserted ${changes.filter((c) => c.action !== 'unchanged').length} of ${redo.length} cloud route(s)`);
+    if (errors.length > 0) ctx.recordError(record, errors.join('; '));
+    return 'pending';
   }
 
-  /** Saves what is learned when it changed (state_path); a failed write is a warning, never a failed check. */
-  private async saveState(): Promise<void> {
-    const path = this.ctx.config.statePath;
-    if (!path || this.vns3Source === undefined) return;
-    const state = { version: 1 as const, primary: this.primaryIp, vns3: this.vns3Snapshot, cloud: [...this.ctx.snapshot.values()] };
-    const text = JSON.stringify(state);
-    if (text === this.savedState) return;
-    try {
-      await saveStandbyState(path, { ...state, savedAt: this.ctx.now() });
-      this.savedState = text;
-    } catch (e) {
-      this.ctx.event('ha.state', `cannot write state_path ${path}: ${errorText(e)}`, undefined, 'warn');
-    }
+  private async yieldTo(toPrimary: boolean, record: CheckResult, signal: AbortSignal | undefined, claimed: RouteChange[]): Promise<'yielded'> {
+    const { ctx } = this;
+    ctx.count('yields');
+    const who = toPrimary ? 'the primary, whose agent is active again' : 'another standby, whose agent asserts them';
+    ctx.event('ha.yield', `routes held by ${who}; no longer asserting`, { claimed }, 'warn');
+    // Taken back by the primary: this failure is over for us. By another standby: re-evaluate who should act.
+    this.actedOnFailure = toPrimary;
+    await this.release(signal, record, `routes held by ${toPrimary ? 'the primary' : 'another standby'}`);
+    return 'yielded';
   }
 }

@@ -61,7 +61,7 @@ export interface HaBed {
   url(i: number): string;
   /** Routes (ours and learned) on controller i. */
   routes(i: number): Promise<{ cidr: string; description: string | null; advertise: boolean; editable?: boolean }[]>;
-  /** Config for controller i as a standby of controller 0. */
+  /** Config for controller i as a standby of controller 0; every other controller is one of its `observers`. */
   standbyConfig(i: number, extra?: Record<string, unknown>): HaAgentConfig;
   /** Config for controller 0 as the primary, with controller `standby` as its standby. */
   primaryConfig(standby: number, extra?: Record<string, unknown>): HaAgentConfig;
