@@ -1,12 +1,10 @@
 /**
  * Secondary mode: watch the primary and, when it has failed, take over its cloud and VNS3 routes.
  *
- * A failover is a goal, not a single attempt: once active, the standby re-drives every check until
- * the cloud routes and its VNS3 routes read back as moved, whatever failed in between (a throttled
- * or hung cloud write, its own controller busy). A route found pointing back at the primary is
- * given up only when the primary's agent says it is active again (its lease, read from the
- * primary's controller in this check): a write that failed leaves exactly the same route target,
- * and mistaking one for the other strands traffic on a dead controller.
+ * A failover is a goal: once active, the standby re-drives it every check until the cloud and VNS3
+ * routes read back as moved. A route pointing back at the primary is given up only when the
+ * primary's agent says it is active again (its lease): a failed write leaves the same target, and
+ * mistaking one for the other strands traffic on a dead controller.
  *
  * What keeps several agents from fighting over one route:
  * - a standby fails over once per failure (edge-triggered), and only if no higher-priority
