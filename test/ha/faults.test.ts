@@ -313,6 +313,31 @@ describe('more safety scenarios', () => {
     expect(await assumedOn(1)).toEqual([]);
   });
 
+  it('cloud errors during the failback: the primary retries until the routes are back, and the two never assert at once', async () => {
+    bed = track.bed(await startHaBed({ controllers: 3, cloud: 'aws' }));
+    const standby = createHaAgent(bed.standbyConfig(1), bed.deps());
+    const primary = createHaAgent(bed.primaryConfig(1), bed.deps());
+    track.agents(standby, primary);
+    await bed.rounds([standby, primary], 3);
+    await bed.crash(0, 'stopped');
+    await bed.rounds([standby, primary], 10, () => standby.status().lastFailover?.complete === true);
+    expect(cloudHolders()).toEqual(['1', '1', '1']);
+    await bed.restore(0);
+    setCloudFaults({ failRate: 1, operations: [...WRITES.aws] });
+    let overlaps = 0;
+    for (let r = 0; r < 15; r++) {
+      await bed.rounds([standby, primary], 1);
+      if (standby.status().role === 'active' && primary.status().role === 'active') overlaps++;
+    }
+    expect(standby.status().role).toBe('passive');
+    expect(cloudHolders()).toEqual(['1', '1', '1']);
+    setCloudFaults({});
+    await bed.rounds([standby, primary], 20, () => primary.status().role === 'active' && cloudHolders().every((h) => h === '0'));
+    expect(cloudHolders()).toEqual(['0', '0', '0']);
+    expect(overlaps).toBe(0);
+    expect(standby.status().role).toBe('passive');
+  });
+
   it('agent restarted mid-failover (cloud writes failing) finishes the failover with what it saved', async () => {
     bed = track.bed(await startHaBed({ controllers: 3, cloud: 'aws' }));
     const statePath = join(await tempDir(), 'state.json');
