@@ -274,10 +274,12 @@ class Agent implements HaAgent {
       await publisher.publish(lease, { signal, timeoutMs: ctx.probeTimeoutMs });
       if (this.leaseFailing) ctx.event('ha.lease', 'lease renewed again', undefined, 'info');
       this.leaseFailing = false;
+      ctx.leaseRenewed = true;
     } catch (e) {
       if (signal?.aborted) return;
       if (!this.leaseFailing) ctx.event('ha.lease', `cannot renew this agent's lease on its controller: ${errorText(e)}; other agents will count it as stopped`, undefined, 'warn');
       this.leaseFailing = true;
+      ctx.leaseRenewed = false;
     }
   }
 }

@@ -72,6 +72,8 @@ export class AgentContext {
   readonly leases: LeaseTracker;
   /** This agent's view of its HA group, which every standby of the group must share. */
   readonly group: string;
+  /** False while this agent cannot renew its own lease: the other agents cannot see it then. */
+  leaseRenewed = true;
   private readonly state: HaStatus;
   /** Configuration problems found at run time (a password a controller rejects, a mismatch), by setting. */
   private readonly problems = new Map<string, string>();

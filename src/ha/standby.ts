@@ -208,6 +208,7 @@ export class StandbyRole implements RoleLogic {
     const { standbys, priority } = ctx.config;
     const mismatch = groupMismatch(ctx);
     if (mismatch) return `configuration mismatch: ${mismatch}`;
+    if (!ctx.leaseRenewed && standbys.length > 0) return 'this agent cannot renew its lease, so the other standbys cannot see it (acting unseen is how two act)';
     const higher = standbys.filter((s) => s.priority > priority || (s.priority === priority && s.underlayIp < this.me));
     for (const s of higher.sort((a, b) => b.priority - a.priority)) {
       if (ctx.leases.willing(s.name)) return `higher-priority standby ${s.name} (${s.priority}) has a running agent`;
