@@ -138,7 +138,7 @@ async function deleteRoute(own: Vns3Client, id: number, call: { signal: AbortSig
 }
 
 /** What a reader concludes about another agent from its leases over time. */
-export type PeerAgentState = 'alive' | 'stale' | 'absent' | 'unreadable';
+export type PeerAgentState = 'alive' | 'stale' | 'absent';
 
 /**
  * Remembers, per peer, the last sequence number seen and when (on the reader's clock) it last
