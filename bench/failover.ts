@@ -22,7 +22,8 @@ function arg(args: string[], name: string, dflt: number): number {
 
 /** One crash: ms from crash to the failover's last write, and the agent's own detection figures. */
 async function crashOnce(cloud: Cloud, intervalS: number): Promise<{ toLastRouteMs: number; detectMs: number; writeMs: number }> {
-  const bed = await startHaBed({ controllers: 2, cloud });
+  // Three controllers: the third is the observer that cloud: overlay needs (and a cloud run uses too).
+  const bed = await startHaBed({ controllers: 3, cloud });
   // The agent's own probe timeout (80% of the interval) and the real clock, not the tests' ones.
   const { probeTimeoutMs: _testTimeout, now: _testClock, ...deps } = bed.deps();
   const standby = createHaAgent(bed.standbyConfig(1, { check_interval: intervalS, fall: 3, rise: 3 }), deps);
@@ -45,7 +46,7 @@ async function crashOnce(cloud: Cloud, intervalS: number): Promise<{ toLastRoute
 }
 
 async function lossyRun(checks: number): Promise<{ checks: number; lossyChecks: number; falseFailovers: number }> {
-  const bed = await startHaBed({ controllers: 2, cloud: 'overlay' });
+  const bed = await startHaBed({ controllers: 3, cloud: 'overlay' });
   const standby = createHaAgent(bed.standbyConfig(1, { check_interval: 0.2, fall: 3, rise: 3 }), bed.deps());
   try {
     // Two checks to see the primary healthy before the probes start getting lost.

@@ -6,13 +6,15 @@
  * never overlap; `checkOnce()` queues behind a running one. `stop()` aborts
  * the check in flight and leaves no timer or connection behind.
  */
-import { sleep } from '../abort.js';
+import { Deadline, MAX_TIMER_MS, sleep } from '../abort.js';
 import type { Vns3EventHandler } from '../events.js';
 import { createAgentClients, type HaClientFactory } from './clients.js';
+import { withCloudDeadlines } from './cloud/guard.js';
 import type { CloudRouteProvider } from './cloud/types.js';
 import { haEnvName, redactHaConfig, type HaConfig } from './config.js';
 import { AgentContext, errorText, type RoleLogic } from './context.js';
 import { Vns3HaConfigError, type HaConfigProblem } from './errors.js';
+import { LeasePublisher, withdrawLease } from './lease.js';
 import { PrimaryRole } from './primary.js';
 import { cloudConfigProblems, createCloudProvider, type CloudProviderOptions } from './providers.js';
 import { StandbyRole } from './standby.js';
@@ -35,6 +37,11 @@ export interface HaAgentDeps extends CloudProviderOptions {
   probeTimeoutMs?: number | undefined;
   /** How often a healthy peer's cloud routes are re-read into the snapshot (default 60 s). */
   cloudSnapshotIntervalMs?: number | undefined;
+  /**
+   * The deadline of one cloud call (`pointRoutesAt`: per route); default the check interval,
+   * within 2 to 10 s. A call past it fails the check's step and the next check runs on time.
+   */
+  cloudTimeoutMs?: number | undefined;
 }
 
 /** A running (or runnable) HA agent. */
@@ -72,18 +79,29 @@ export function agentConfigProblems(cfg: HaAgentConfig, deps: HaAgentDeps = {}):
     if (s.underlayIp === cfg.myUnderlayIp) out.push({ key: 'standbys', envName: haEnvName('standbys'), reason: `lists this controller (${s.name}) itself`, shown: JSON.stringify(s.name) });
     if (cfg.mode === 'secondary' && s.underlayIp === cfg.peerUnderlayIp) out.push({ key: 'standbys', envName: haEnvName('standbys'), reason: `lists the primary (${s.name}) as a standby`, shown: JSON.stringify(s.name) });
   }
+  if (cfg.mode === 'secondary' && (cfg.cloud === 'overlay' || !cfg.cloudVeto) && cfg.standbys.length === 0 && (cfg.observers ?? []).length === 0) {
+    const why = cfg.cloud === 'overlay' ? 'with cloud: overlay' : 'with cloud_veto: false';
+    need('observers', false, `needs at least one entry ${why}: no witness of the pair can then tell a dead primary from one this standby is cut off from, and taking over from a live primary is split brain; list another controller of the mesh (name, api_url, api_password) whose view of the primary breaks the tie, or use cloud_veto: true`);
+  }
   if (!deps.provider) out.push(...cloudConfigProblems(cfg, deps.env));
   if (deps.probeTimeoutMs !== undefined && !(deps.probeTimeoutMs > 0)) out.push({ key: 'probe_timeout', envName: haEnvName('probe_timeout'), reason: 'must be positive' });
+  if (deps.cloudTimeoutMs !== undefined && !(deps.cloudTimeoutMs > 0 && deps.cloudTimeoutMs <= MAX_TIMER_MS)) out.push({ key: 'cloud_timeout', envName: haEnvName('cloud_timeout'), reason: 'must be positive and at most 2^31-1 ms' });
   return out;
 }
 
-/** The given provider, or one built from the configuration on first use and again after a failed build. */
-function providerLoader(config: HaConfig, deps: HaAgentDeps): () => Promise<CloudRouteProvider> {
+/**
+ * The given provider, or one built from the configuration on first use and again after a failed
+ * build; either way every call it makes has a deadline (cloud/guard.ts).
+ */
+function providerLoader(config: HaConfig, deps: HaAgentDeps, timeoutMs: number): () => Promise<CloudRouteProvider> {
   const given = deps.provider;
-  if (given) return () => Promise.resolve(given);
+  if (given) {
+    const guarded = withCloudDeadlines(given, timeoutMs);
+    return () => Promise.resolve(guarded);
+  }
   let pending: Promise<CloudRouteProvider> | undefined;
   return () => {
-    pending ??= createCloudProvider(config, deps).catch((e: unknown) => {
+    pending ??= createCloudProvider(config, deps).then((p) => withCloudDeadlines(p, timeoutMs)).catch((e: unknown) => {
       pending = undefined;
       throw e;
     });
@@ -102,11 +120,12 @@ export function createHaAgent(config: HaAgentConfig, deps: HaAgentDeps = {}): Ha
   const problems = agentConfigProblems(config, deps);
   if (problems.length > 0) throw new Vns3HaConfigError(problems, config.warnings);
   const probeTimeoutMs = deps.probeTimeoutMs ?? Math.max(500, Math.min(5_000, Math.round(config.checkIntervalMs * 0.8)));
+  const cloudTimeoutMs = deps.cloudTimeoutMs ?? Math.max(2_000, Math.min(10_000, config.checkIntervalMs));
   const clients = createAgentClients(config, probeTimeoutMs, deps.clientFactory);
   const ctx = new AgentContext({
     config,
     clients,
-    provider: providerLoader(config, deps),
+    provider: providerLoader(config, deps, cloudTimeoutMs),
     name: config.myUnderlayIp ?? clients.own?.host ?? 'ha',
     now: deps.now ?? Date.now,
     probeTimeoutMs,
@@ -116,7 +135,9 @@ export function createHaAgent(config: HaAgentConfig, deps: HaAgentDeps = {}): Ha
   });
   const logic = config.mode === 'secondary' ? new StandbyRole(ctx) : new PrimaryRole(ctx);
   if (config.mode === 'secondary') ctx.setRole('passive', 'watching the primary');
-  return new Agent(ctx, logic);
+  // A backstop over the per-call deadlines: a check never holds the loop longer than this.
+  const checkTimeoutMs = Math.min(MAX_TIMER_MS, 4 * probeTimeoutMs + 4 * cloudTimeoutMs);
+  return new Agent(ctx, logic, checkTimeoutMs);
 }
 
 /** The loop around one role: scheduling, queueing, recording and stopping. */
@@ -126,11 +147,19 @@ class Agent implements HaAgent {
   private loop: Promise<void> | undefined;
   private controller: AbortController | undefined;
   private closed = false;
+  /** Lease numbers start at the wall clock, so that a restarted agent's leases still count up. */
+  private leaseSeq = Date.now();
+  private leasePublished = false;
+  private leaseFailing = false;
+  private readonly publisher: LeasePublisher | undefined;
 
   constructor(
     private readonly ctx: AgentContext,
     private readonly logic: RoleLogic,
-  ) {}
+    private readonly checkTimeoutMs: number,
+  ) {
+    this.publisher = ctx.clients.own && new LeasePublisher(ctx.clients.own);
+  }
 
   async start(): Promise<void> {
     if (this.loop || this.closed) return;
@@ -153,8 +182,10 @@ class Agent implements HaAgent {
     await this.queue;
     this.ctx.setRunning(false);
     this.ctx.setRole('stopped', 'stopped');
-    const { own, peerUnderlay, peerPublic, standbys } = this.ctx.clients;
-    await Promise.all([own, peerUnderlay, peerPublic, ...standbys.values()].map((c) => c?.close()));
+    const { own, peerUnderlay, peerPublic, standbys, observers } = this.ctx.clients;
+    // Say so at once rather than let the lease go stale: another standby may take over sooner.
+    if (own && this.leasePublished) await withdrawLease(own, { timeoutMs: this.ctx.probeTimeoutMs }).catch(() => undefined);
+    await Promise.all([own, peerUnderlay, peerPublic, ...standbys.values(), ...observers.values()].map((c) => c?.close()));
     this.ctx.event('ha.stop', 'agent stopped', { counters: this.ctx.counters() });
   }
 
@@ -203,17 +234,52 @@ class Agent implements HaAgent {
     const { ctx } = this;
     const record: CheckResult = { seq: ++this.seq, startedAt: ctx.now(), durationMs: 0, verdict: 'unknown', witnesses: [], health: ctx.tracker.state, fallCount: 0, riseCount: 0, role: ctx.role, actions: [] };
     const t0 = performance.now();
+    const deadline = new Deadline(this.checkTimeoutMs, { signal });
     try {
-      await this.logic.check(signal, record);
+      await this.logic.check(deadline.signal, record);
     } catch (e) {
       if (signal?.aborted) throw e;
-      ctx.recordError(record, errorText(e));
+      ctx.recordError(record, deadline.timedOut ? `check exceeded its ${this.checkTimeoutMs} ms deadline` : errorText(e));
       ctx.event('ha.error', `check ${record.seq}: ${record.error}`, { seq: record.seq }, 'error');
+    } finally {
+      deadline.dispose();
     }
+    await this.publishLease(signal);
+    // A password a controller rejects fails every check (and `vns3-ha --once`) until it is fixed.
+    if (ctx.problemList.length > 0 && record.error === undefined) record.error = ctx.problemList.join('; ');
     record.durationMs = Math.round(performance.now() - t0);
     ctx.recordCheck(record);
     const summary = record.witnesses.map((w) => `${w.name}=${w.result}`).join(' ');
     ctx.event('ha.check', `#${record.seq} ${record.verdict} (${summary}) ${record.health} ${record.role} in ${record.durationMs} ms`, { ...record }, record.error ? 'warn' : 'info');
     return record;
+  }
+
+  /** Renews this agent's lease on its own controller (lease.ts); a failure is a warning, once per outage. */
+  private async publishLease(signal: AbortSignal | undefined): Promise<void> {
+    const { ctx, publisher } = this;
+    if (!publisher || ctx.dryRun) return;
+    const { config } = ctx;
+    const lease = {
+      mode: config.mode,
+      role: ctx.role,
+      priority: config.priority,
+      seq: ++this.leaseSeq,
+      intervalMs: config.checkIntervalMs,
+      willing: !ctx.problemList.some((p) => p.startsWith('standbys:')),
+      group: ctx.group,
+      watch: (config.mode === 'secondary' ? config.peerUnderlayIp : config.myUnderlayIp) ?? '',
+    };
+    try {
+      this.leasePublished = true;
+      await publisher.publish(lease, { signal, timeoutMs: ctx.probeTimeoutMs });
+      if (this.leaseFailing) ctx.event('ha.lease', 'lease renewed again', undefined, 'info');
+      this.leaseFailing = false;
+      ctx.leaseRenewed = true;
+    } catch (e) {
+      if (signal?.aborted) return;
+      if (!this.leaseFailing) ctx.event('ha.lease', `cannot renew this agent's lease on its controller: ${errorText(e)}; other agents will count it as stopped`, undefined, 'warn');
+      this.leaseFailing = true;
+      ctx.leaseRenewed = false;
+    }
   }
 }

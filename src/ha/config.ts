@@ -9,6 +9,8 @@
  */
 import { load } from 'js-yaml';
 import { apiUrlFor, bool, fingerprint, ip, ipv4, isAbsent, nonEmpty, num, oneOf, tags, url } from './config-values.js';
+import { MAX_TIMER_MS } from '../abort.js';
+import { parseObservers, type HaObserver } from './config-observers.js';
 import { BadValue, Vns3HaConfigError, type HaConfigProblem } from './errors.js';
 
 /** Where the plugin container reads its variables. */
@@ -55,6 +57,10 @@ export interface HaConfig {
   /** Higher wins. */
   priority: number;
   standbys: HaStandby[];
+  /** Further controllers whose view of the primary breaks a tie (config-observers.ts). */
+  observers: HaObserver[];
+  /** Where a standby keeps what it learned of the primary's routes across restarts (none by default). */
+  statePath?: string;
   dryRun: boolean;
   /**
    * Whether the cloud saying the primary's instance is `running` vetoes a failover the network
@@ -86,7 +92,7 @@ export interface HaConfig {
 export const HA_CONFIG_KEYS = [
   'mode', 'cloud', 'peer_public_ip', 'my_underlay_ip', 'peer_underlay_ip', 'peer_overlay_ip',
   'my_api_password', 'peer_api_password', 'sleep_time', 'log_level',
-  'check_interval', 'fall', 'rise', 'preempt', 'preempt_delay', 'priority', 'standbys', 'dry_run', 'cloud_veto',
+  'check_interval', 'fall', 'rise', 'preempt', 'preempt_delay', 'priority', 'standbys', 'observers', 'state_path', 'dry_run', 'cloud_veto',
   'api_port', 'my_api_url', 'peer_api_url', 'peer_public_api_url',
   'ca_file', 'my_fingerprint256', 'peer_fingerprint256', 'insecure',
   'aws_region', 'aws_vpc_id', 'aws_route_table_tags', 'aws_endpoint',
@@ -96,6 +102,8 @@ export const HA_CONFIG_KEYS = [
 export type HaConfigKey = (typeof HA_CONFIG_KEYS)[number];
 
 const KNOWN = new Set<string>(HA_CONFIG_KEYS);
+/** The longest duration setting, in seconds: what one Node timer holds (2^31−1 ms, about 24.8 days). */
+const MAX_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
 const SECRET = new Set<string>(['my_api_password', 'peer_api_password']);
 const REQUIRED: Record<HaMode, HaConfigKey[]> = {
   primary: ['mode', 'cloud', 'peer_public_ip'],
@@ -195,7 +203,7 @@ function readSettings(s: Settings): HaConfig {
   for (const key of REQUIRED[mode ?? 'primary']) {
     if (key !== 'mode' && !s.has(key)) s.bad(key, mode ? `is required in ${mode} mode` : 'is required');
   }
-  const sleepTimeS = s.get('sleep_time', num({ min: 0.001, unit: 'seconds' }), 15);
+  const sleepTimeS = s.get('sleep_time', num({ min: 0.001, max: MAX_SECONDS, unit: 'seconds' }), 15);
   const apiPort = s.get('api_port', num({ min: 1, max: 65535, integer: true }), 8000);
   const peerPublicIp = s.get('peer_public_ip', ip);
   const myUnderlayIp = s.get('my_underlay_ip', ip);
@@ -212,13 +220,15 @@ function readSettings(s: Settings): HaConfig {
     peerApiPassword: s.get('peer_api_password', nonEmpty),
     sleepTimeS,
     logLevel: s.get('log_level', oneOf<HaLogLevel>(['debug', 'info', 'warn', 'error']), 'info'),
-    checkIntervalMs: Math.round(s.get('check_interval', num({ min: 0.001, unit: 'seconds' }), sleepTimeS) * 1000),
+    checkIntervalMs: Math.round(s.get('check_interval', num({ min: 0.001, max: MAX_SECONDS, unit: 'seconds' }), sleepTimeS) * 1000),
     fall: s.get('fall', num({ min: 1, integer: true }), 3),
     rise: s.get('rise', num({ min: 1, integer: true }), 3),
     preempt: s.get('preempt', bool, true),
-    preemptDelayMs: Math.round(s.get('preempt_delay', num({ min: 0, unit: 'seconds' }), 0) * 1000),
+    preemptDelayMs: Math.round(s.get('preempt_delay', num({ min: 0, max: MAX_SECONDS, unit: 'seconds' }), 0) * 1000),
     priority: s.get('priority', num({ min: 0, integer: true }), 100),
     standbys,
+    observers: parseObservers(s.values.get('observers'), apiPort, s.bad),
+    statePath: s.get('state_path', nonEmpty),
     dryRun: s.get('dry_run', bool, false),
     cloudVeto: s.get('cloud_veto', bool, true),
     apiPort,
@@ -309,7 +319,11 @@ function parseStandby(item: unknown, at: string, apiPort: number, names: Set<str
 /** A copy safe to log: passwords replaced by `[redacted]`. */
 export function redactHaConfig(cfg: HaConfig): HaConfig {
   const r = (s: string | undefined): string | undefined => (s === undefined ? undefined : '[redacted]');
-  const out: HaConfig = { ...cfg, standbys: cfg.standbys.map((s) => (s.apiPassword === undefined ? { ...s } : { ...s, apiPassword: '[redacted]' })) };
+  const out: HaConfig = {
+    ...cfg,
+    standbys: cfg.standbys.map((s) => (s.apiPassword === undefined ? { ...s } : { ...s, apiPassword: '[redacted]' })),
+    observers: (cfg.observers ?? []).map((o) => (o.apiPassword === undefined ? { ...o } : { ...o, apiPassword: '[redacted]' })),
+  };
   if (cfg.myApiPassword !== undefined) out.myApiPassword = r(cfg.myApiPassword);
   if (cfg.peerApiPassword !== undefined) out.peerApiPassword = r(cfg.peerApiPassword);
   return out;

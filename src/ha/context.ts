@@ -10,6 +10,8 @@ import { emit, type Vns3Event, type Vns3EventHandler } from '../events.js';
 import type { CloudRouteProvider, ControllerRef, RouteAddress, RouteChange } from './cloud/types.js';
 import type { HaConfig } from './config.js';
 import type { Vns3RouteChange, Vns3RouteSpec } from './failover.js';
+import { CloudApiError } from './errors.js';
+import { groupDigest, LeaseTracker } from './lease.js';
 import { HealthTracker } from './monitor.js';
 import type { CheckResult, FailoverRecord, HaCounters, HaPlan, HaRole, HaStatus } from './status.js';
 
@@ -19,6 +21,8 @@ export interface AgentClients {
   peerUnderlay?: Vns3Client;
   peerPublic?: Vns3Client;
   standbys: Map<string, Vns3Client>;
+  /** The `observers`' controllers, by name. */
+  observers: Map<string, Vns3Client>;
 }
 
 /** What a role (standby or primary) does each check, and what it would do now. */
@@ -64,7 +68,15 @@ export class AgentContext {
   /** The controller named in events. */
   readonly name: string;
   readonly provider: () => Promise<CloudRouteProvider>;
+  /** The other agents' leases, as read through their controllers (lease.ts). */
+  readonly leases: LeaseTracker;
+  /** This agent's view of its HA group, which every standby of the group must share. */
+  readonly group: string;
+  /** False while this agent cannot renew its own lease: the other agents cannot see it then. */
+  leaseRenewed = true;
   private readonly state: HaStatus;
+  /** Configuration problems found at run time (a password a controller rejects, a mismatch), by setting. */
+  private readonly problems = new Map<string, string>();
   private readonly refs = new Map<string, ControllerRef>();
   private readonly historySize: number;
   private readonly onEvent: Vns3EventHandler | undefined;
@@ -83,6 +95,10 @@ export class AgentContext {
     this.provider = options.provider;
     this.historySize = options.historySize;
     this.onEvent = options.onEvent;
+    this.leases = new LeaseTracker(now, config.checkIntervalMs);
+    const primaryIp = config.mode === 'secondary' ? (config.peerUnderlayIp ?? '') : (config.myUnderlayIp ?? '');
+    const me = config.mode === 'secondary' ? [{ ip: config.myUnderlayIp ?? '', priority: config.priority }] : [];
+    this.group = groupDigest(primaryIp, [...me, ...config.standbys.map((s) => ({ ip: s.underlayIp, priority: s.priority }))]);
     this.state = {
       mode: config.mode,
       cloud: config.cloud,
@@ -97,6 +113,7 @@ export class AgentContext {
       recentChecks: [],
       routesHeld: { cloud: [], vns3: [] },
       snapshot: { cloud: [], vns3: [] },
+      problems: [],
       counters: newCounters(),
     };
   }
@@ -118,9 +135,40 @@ export class AgentContext {
       return ref;
     } catch (e) {
       if (signal?.aborted) throw e;
-      this.event('ha.resolve', `cloud does not know ${privateIp} yet: ${errorText(e)}`, undefined, 'debug');
-      return undefined;
+      // Only "no such instance" means "not known yet"; anything else (credentials, throttling, a
+      // timeout) is the cloud failing, shown as the cloud said it, and the caller's call fails.
+      if (e instanceof CloudApiError && e.code === 'NotFound') {
+        this.event('ha.resolve', `cloud does not know ${privateIp} yet: ${errorText(e)}`, undefined, 'debug');
+        return undefined;
+      }
+      this.event('ha.cloud.error', `cannot resolve ${privateIp}: ${errorText(e)}`, undefined, 'warn');
+      throw e;
     }
+  }
+
+  /**
+   * Notes (message) or clears (undefined) a configuration problem found at run time, such as a
+   * password a controller rejects; each new problem is an error event at once, and every check
+   * records the problems as its error until they clear.
+   */
+  setProblem(key: string, message: string | undefined): void {
+    const had = this.problems.get(key);
+    if (message === undefined) {
+      if (had === undefined) return;
+      this.problems.delete(key);
+      this.event('ha.config.ok', `${key}: problem cleared`, { key });
+    } else {
+      if (had === message) return;
+      this.problems.set(key, message);
+      this.state.counters.errors++;
+      this.event('ha.config.error', `${key}: ${message}`, { key }, 'error');
+    }
+    this.state.problems = [...this.problems.entries()].map(([k, m]) => `${k}: ${m}`);
+  }
+
+  /** The run-time configuration problems, one line each. */
+  get problemList(): readonly string[] {
+    return this.state.problems;
   }
 
   /** What `ref` resolved earlier, without asking the cloud. */
@@ -225,6 +273,13 @@ export class AgentContext {
     this.state.lastFailover = failover;
     this.state.counters.failovers++;
     this.state.counters.errors += failover.errors.length;
+  }
+
+  /** The standby's failover reached its goal: every route read back as moved. */
+  completeFailover(at: number): void {
+    if (!this.state.lastFailover) return;
+    this.state.lastFailover.complete = true;
+    this.state.lastFailover.completedAt = at;
   }
 
   /** A primary took its routes back: it asserts them again. */

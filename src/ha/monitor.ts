@@ -19,8 +19,12 @@ import { isAbortError } from '../abort.js';
 import { Vns3ApiError, Vns3ConnectionError, Vns3TimeoutError, type Vns3Client } from '../client/index.js';
 import type { InstanceState } from './cloud/types.js';
 
-/** `self` and `standby` are the primary agent's: its own controller's API and the standby's. */
-export type WitnessName = 'underlay' | 'public' | 'mesh' | 'cloud' | 'self' | 'standby';
+/**
+ * `self` and `standby` are the primary agent's: its own controller's API and the standby's.
+ * `observers`: other controllers of the mesh (listed standbys and `observers`), each asked how it
+ * sees the primary over its own links; a third party that breaks a tie.
+ */
+export type WitnessName = 'underlay' | 'public' | 'mesh' | 'cloud' | 'observers' | 'self' | 'standby';
 export type WitnessResult = 'up' | 'down' | 'unknown';
 
 export interface WitnessReport {
@@ -31,6 +35,8 @@ export interface WitnessReport {
   detail?: string;
   /** The cloud witness only. */
   instanceState?: InstanceState;
+  /** The HTTP status of an API witness's error answer (401: a wrong password). */
+  httpStatus?: number;
 }
 
 /**
@@ -45,10 +51,25 @@ const NETWORK: readonly WitnessName[] = ['underlay', 'public', 'mesh'];
 const GONE: readonly InstanceState[] = ['stopped', 'stopping', 'terminated', 'deallocated'];
 const ALIVE: readonly InstanceState[] = ['running', 'pending'];
 
-/** The verdict of one check from its witnesses' reports, by the rule above. */
-export function judge(witnesses: readonly WitnessReport[], options: { cloudVeto: boolean }): CheckVerdict {
+/** How {@link judge} weighs the third parties. */
+export interface JudgeOptions {
+  cloudVeto: boolean;
+  /**
+   * The pair's witnesses cannot break a tie (`cloud: overlay`, or `cloud_veto: false`): a failure
+   * then needs the cloud to confirm the instance gone, or the observers to see the primary down.
+   */
+  needThirdParty?: boolean;
+}
+
+/**
+ * The verdict of one check from its witnesses' reports, by the rule above. Observers (when
+ * configured) are third parties: one that still reaches the primary vetoes, and where a tie must
+ * be broken by a third party, a failure needs them to see it down too.
+ */
+export function judge(witnesses: readonly WitnessReport[], options: JudgeOptions): CheckVerdict {
   const network = witnesses.filter((w) => NETWORK.includes(w.name) && w.result !== 'unknown');
   const cloud = witnesses.find((w) => w.name === 'cloud')?.instanceState;
+  const observers = witnesses.find((w) => w.name === 'observers')?.result;
   const downs = network.filter((w) => w.result === 'down').length;
   // The cloud alone never decides: with no network witness answering we know nothing.
   if (network.length === 0) return 'unknown';
@@ -56,8 +77,10 @@ export function judge(witnesses: readonly WitnessReport[], options: { cloudVeto:
   if (downs > 0 && downs < network.length) return 'split';
   // Every answering network witness says down from here on.
   if (cloud !== undefined && GONE.includes(cloud)) return 'down';
+  if (observers === 'up') return 'vetoed';
   if (downs < 2) return 'unknown';
   if (options.cloudVeto && cloud !== undefined && ALIVE.includes(cloud)) return 'vetoed';
+  if (options.needThirdParty || observers !== undefined) return observers === 'down' ? 'down' : 'unknown';
   return 'down';
 }
 
@@ -151,7 +174,9 @@ export async function probeApi<T>(
   const r = await timed(() => request({ signal: options.signal, timeoutMs: options.timeoutMs, retry: false }));
   rethrowAbort(r.error, options.signal);
   const { result, detail } = classifyApiOutcome(r.error);
-  return { report: { name, result, detail, durationMs: r.durationMs }, body: r.error === undefined ? (r.value as T) : undefined };
+  const report: WitnessReport = { name, result, detail, durationMs: r.durationMs };
+  if (r.error instanceof Vns3ApiError) report.httpStatus = r.error.status;
+  return { report, body: r.error === undefined ? (r.value as T) : undefined };
 }
 
 export interface MeshMatch {
@@ -172,7 +197,9 @@ export async function probeMesh(own: Vns3Client, match: MeshMatch, options: Prob
   const r = await timed(() => own.get('/peering', { signal: options.signal, timeoutMs: options.timeoutMs, retry: false }));
   rethrowAbort(r.error, options.signal);
   if (r.error !== undefined) {
-    return { name: 'mesh', result: 'unknown', durationMs: r.durationMs, detail: `own controller: ${classifyApiOutcome(r.error).detail}` };
+    const report: WitnessReport = { name: 'mesh', result: 'unknown', durationMs: r.durationMs, detail: `own controller: ${classifyApiOutcome(r.error).detail}` };
+    if (r.error instanceof Vns3ApiError) report.httpStatus = r.error.status;
+    return report;
   }
   const body = (r.value ?? {}) as { managers?: Record<string, PeerView>; controllers?: Record<string, PeerView> };
   const peers = Object.values(body.controllers ?? body.managers ?? {});
@@ -203,4 +230,21 @@ export async function probeCloud(state: (signal?: AbortSignal) => Promise<Instan
   const s = r.value ?? 'unknown';
   const result: WitnessResult = ALIVE.includes(s) ? 'up' : GONE.includes(s) ? 'down' : 'unknown';
   return { name: 'cloud', result, durationMs: r.durationMs, detail: s, instanceState: s };
+}
+
+/**
+ * Every observer's view of the primary as one witness: `up` when any of them reaches it, `down`
+ * when at least one answered and all that answered see it unreachable, `unknown` otherwise. Each
+ * observer's own report (an HTTP 401 included) is returned too.
+ */
+export async function probeObservers(observers: ReadonlyMap<string, Vns3Client>, match: MeshMatch, options: ProbeOptions): Promise<{ report: WitnessReport; each: Map<string, WitnessReport> }> {
+  const t0 = performance.now();
+  const names = [...observers.keys()];
+  const reports = await Promise.all(names.map((n) => probeMesh(observers.get(n)!, match, options)));
+  const each = new Map(names.map((n, i) => [n, reports[i]!]));
+  const answered = names.filter((n) => each.get(n)!.result !== 'unknown');
+  const up = answered.filter((n) => each.get(n)!.result === 'up');
+  const result: WitnessResult = up.length > 0 ? 'up' : answered.length > 0 ? 'down' : 'unknown';
+  const detail = names.map((n) => `${n}: ${each.get(n)!.detail?.replace(/^own controller: /, '') ?? each.get(n)!.result}`).join('; ');
+  return { report: { name: 'observers', result, durationMs: Math.round(performance.now() - t0), detail }, each };
 }

@@ -24,6 +24,7 @@ import { errorText, type AgentContext, type RoleLogic } from './context.js';
 import { RouteChangeError } from './errors.js';
 import { assumedRoutes, mergeRoutes, planCloudRoutes, targetIds, type CloudPlan } from './failover.js';
 import { probeApi, type WitnessReport } from './monitor.js';
+import { authProblem } from './standby-peers.js';
 import type { CheckResult } from './status.js';
 
 /** What the primary can see of the standby's hold on its routes. */
@@ -51,6 +52,8 @@ export class PrimaryRole implements RoleLogic {
     const { ctx } = this;
     const [own, peer] = await Promise.all([this.self(signal), this.standby(signal)]);
     record.witnesses = [own, peer.report];
+    ctx.setProblem('my_api_password', authProblem(own, 'this controller'));
+    ctx.setProblem('peer_api_password', authProblem(peer.report, 'the standby'));
     record.verdict = own.result === 'unknown' ? 'unknown' : own.result;
     const change = ctx.tracker.observe(record.verdict);
     if (change) ctx.event('ha.health', `own controller ${change.from} → ${change.to}`, { ...change }, change.to === 'failed' ? 'warn' : 'info');

@@ -58,6 +58,10 @@ export interface FailoverRecord {
   vns3Routes: Vns3RouteChange[];
   dryRun: boolean;
   errors: string[];
+  /** True once every cloud and VNS3 route read back as moved (the standby re-drives until then). */
+  complete: boolean;
+  /** Epoch ms of the check that found every route moved. */
+  completedAt?: number | undefined;
 }
 
 /** What a failover (standby) or a take-back (primary) would change now. */
@@ -90,5 +94,11 @@ export interface HaStatus {
   snapshot: { cloud: Pick<CloudRoute, 'tableId' | 'destination'>[]; vns3: Vns3RouteSpec[] };
   lastFailover?: FailoverRecord;
   lastPlan?: HaPlan;
+  /**
+   * Configuration problems found at run time, one line each (a password a controller rejects, a
+   * standby list or priorities that differ between agents); while any is listed, every check
+   * records them as its error.
+   */
+  problems: string[];
   counters: HaCounters;
 }

@@ -45,6 +45,8 @@ export interface HaBed {
   clients: Vns3Client[];
   /** In front of controller 0 (the primary): the standbys' underlay path. */
   underlay: TcpProxy;
+  /** In front of controller 0 too: the standbys' path to its public API (cut it with `underlay` and a partition to isolate a standby). */
+  publicPath: TcpProxy;
   /** PEM of every controller's certificate, for `ca_file`. */
   caFile: string;
   ec2?: Ec2Emulator | undefined;
@@ -59,7 +61,7 @@ export interface HaBed {
   url(i: number): string;
   /** Routes (ours and learned) on controller i. */
   routes(i: number): Promise<{ cidr: string; description: string | null; advertise: boolean; editable?: boolean }[]>;
-  /** Config for controller i as a standby of controller 0. */
+  /** Config for controller i as a standby of controller 0; every other controller is one of its `observers`. */
   standbyConfig(i: number, extra?: Record<string, unknown>): HaAgentConfig;
   /** Config for controller 0 as the primary, with controller `standby` as its standby. */
   primaryConfig(standby: number, extra?: Record<string, unknown>): HaAgentConfig;
@@ -166,7 +168,7 @@ function apiUrl(sim: Simulator, i: number): string {
 }
 
 /** Agent configurations on the bed: `common` (cloud, interval, CA) plus each role's addresses and passwords. */
-function agentConfigs(sim: Simulator, underlay: TcpProxy, common: Record<string, unknown>): Pick<HaBed, 'standbyConfig' | 'primaryConfig'> {
+function agentConfigs(sim: Simulator, underlay: TcpProxy, publicPath: TcpProxy, common: Record<string, unknown>): Pick<HaBed, 'standbyConfig' | 'primaryConfig'> {
   const ids = sim.controllers.map((c) => c.identity);
   return {
     standbyConfig: (i, extra = {}) =>
@@ -181,7 +183,9 @@ function agentConfigs(sim: Simulator, underlay: TcpProxy, common: Record<string,
         peer_api_password: sim.controllers[0]!.password,
         my_api_url: apiUrl(sim, i),
         peer_api_url: `https://127.0.0.1:${underlay.port}`,
-        peer_public_api_url: apiUrl(sim, 0),
+        peer_public_api_url: `https://127.0.0.1:${publicPath.port}`,
+        // Every other controller watches the primary over its own links: the tie-breaker.
+        observers: sim.controllers.flatMap((c, j) => (j === 0 || j === i ? [] : [{ name: `observer${j}`, api_url: apiUrl(sim, j), api_password: c.password }])),
         ...extra,
       }),
     primaryConfig: (standby, extra = {}) =>
@@ -211,6 +215,7 @@ export async function startHaBed(options: HaBedOptions = {}): Promise<HaBed> {
   await buildMesh(sim, clients);
   const ids = sim.controllers.map((c) => c.identity);
   const underlay = await startTcpProxy({ targetPort: sim.controllers[0]!.port });
+  const publicPath = await startTcpProxy({ targetPort: sim.controllers[0]!.port });
   const dir = await mkdtemp(join(tmpdir(), 'vns3-ha-'));
   const caFile = join(dir, 'ca.pem');
   await writeFile(caFile, sim.controllers.map((c) => c.certificate).join('\n'));
@@ -225,6 +230,7 @@ export async function startHaBed(options: HaBedOptions = {}): Promise<HaBed> {
     sim,
     clients,
     underlay,
+    publicPath,
     caFile,
     ec2,
     azure,
@@ -249,7 +255,7 @@ export async function startHaBed(options: HaBedOptions = {}): Promise<HaBed> {
       const map = (await clients[i]!.get('/routes')) as Record<string, { cidr: string; description: string | null; advertise: boolean; editable?: boolean }>;
       return Object.values(map);
     },
-    ...agentConfigs(sim, underlay, { ...cloudKeys, check_interval: INTERVAL_MS / 1000, fall: 3, rise: 3, ca_file: caFile }),
+    ...agentConfigs(sim, underlay, publicPath, { ...cloudKeys, check_interval: INTERVAL_MS / 1000, fall: 3, rise: 3, ca_file: caFile }),
     async crash(i, cloudState = 'stopped') {
       await sim.crash(i);
       ec2?.setInstanceState(`i-vns3${i}`, cloudState);
@@ -262,6 +268,7 @@ export async function startHaBed(options: HaBedOptions = {}): Promise<HaBed> {
     },
     async stop() {
       await underlay.stop();
+      await publicPath.stop();
       await ec2?.stop();
       await azure?.stop();
       await Promise.all(clients.map((c) => c.close()));

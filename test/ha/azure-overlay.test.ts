@@ -30,7 +30,7 @@ describe('HA agent on Azure and on the overlay alone', () => {
   });
 
   it('overlay: only VNS3 routes move, and are withdrawn exactly when the primary is back', async () => {
-    bed = track.bed(await startHaBed({ controllers: 2, cloud: 'overlay' }));
+    bed = track.bed(await startHaBed({ controllers: 3, cloud: 'overlay' }));
     // An operator's own route on the standby must survive the withdrawal.
     await bed.clients[1]!.post('/routes', { body: { cidr: '10.99.0.0/16', description: 'ops', advertise: false } } as never);
     const standby = createHaAgent(bed.standbyConfig(1), bed.deps());

@@ -45,7 +45,7 @@ let dir: string;
 let vars: string;
 
 beforeAll(async () => {
-  bed = await startHaBed({ controllers: 2, cloud: 'overlay' });
+  bed = await startHaBed({ controllers: 3, cloud: 'overlay' });
   dir = await mkdtemp(join(tmpdir(), 'vns3-ha-cli-'));
   vars = join(dir, 'vars.yml');
   const cfg = bed.standbyConfig(1);
@@ -63,6 +63,7 @@ beforeAll(async () => {
       peer_public_api_url: cfg.peerPublicApiUrl,
       ca_file: bed.caFile,
       check_interval: 0.1,
+      observers: cfg.observers.map((o) => ({ name: o.name, api_url: o.apiUrl, api_password: o.apiPassword })),
     }),
   );
 }, 60_000);
@@ -100,6 +101,15 @@ describe('vns3-ha command', () => {
     expect((plan?.data as { vns3Routes: { cidr: string }[] }).vns3Routes.map((x) => x.cidr)).toEqual(['192.168.10.0/24']);
     expect(bed.sim.totalWrites()).toBe(0);
     expect(r.stdout).not.toContain(bed.sim.controllers[0]!.password);
+  });
+
+  it('--once with both passwords wrong reports each at once and exits 1', async () => {
+    const env = { HAENV_MY_API_PASSWORD: 'wrong-secret-a', HAENV_PEER_API_PASSWORD: 'wrong-secret-b' };
+    const r = await run(['--config', vars, '--once'], env);
+    expect(r.code).toBe(1);
+    const errors = r.lines.filter((l) => l.step === 'ha.config.error').map((l) => String(l.detail));
+    expect(errors).toEqual(expect.arrayContaining([expect.stringMatching(/^peer_api_password: /), expect.stringMatching(/^my_api_password: /)]));
+    expect(r.stdout).not.toMatch(/wrong-secret-[ab]/);
   });
 
   it('runs until SIGTERM and stops cleanly', async () => {

@@ -54,6 +54,7 @@ describe('parseHaConfig', () => {
       preemptDelayMs: 0,
       priority: 100,
       standbys: [],
+      observers: [],
       dryRun: false,
       cloudVeto: true,
       apiPort: 8000,

@@ -9,7 +9,7 @@ const track = stopAfterEach();
 
 describe('HA agent safety', () => {
   it('does not fail over when only the path between the pair is cut', async () => {
-    bed = track.bed(await startHaBed({ controllers: 2, cloud: 'aws' }));
+    bed = track.bed(await startHaBed({ controllers: 3, cloud: 'aws' }));
     // cloud_veto off: only the network witnesses' disagreement may prevent the failover here.
     const standby = createHaAgent({ ...bed.standbyConfig(1), cloudVeto: false }, bed.deps());
     track.agents(standby);
@@ -22,9 +22,10 @@ describe('HA agent safety', () => {
     expect(s.role).toBe('passive');
     expect(s.counters.failovers).toBe(0);
     expect(s.counters.splits).toBe(12);
-    expect(s.lastCheck?.witnesses.map((w) => `${w.name}=${w.result}`)).toEqual(['underlay=down', 'public=up', 'mesh=down', 'cloud=up']);
+    expect(s.lastCheck?.witnesses.map((w) => `${w.name}=${w.result}`)).toEqual(['underlay=down', 'public=up', 'mesh=down', 'cloud=up', 'observers=up']);
     expect(bed.ec2!.writes).toBe(0);
-    expect(bed.sim.totalWrites()).toBe(0);
+    expect(s.counters.vns3RouteWrites).toBe(0);
+    expect((await bed.routes(1)).filter((r) => r.description?.startsWith('vns3-ha:'))).toEqual([]);
     // Healing brings the checks back to a clean "up".
     bed.underlay.restore();
     bed.sim.heal(0, 1);
@@ -54,7 +55,8 @@ describe('HA agent safety', () => {
     expect(low.status().role).toBe('passive');
     expect(low.status().counters.deferrals).toBeGreaterThan(0);
     expect(low.status().counters.failovers).toBe(0);
-    expect(bed.sim.controllers[2]!.writes).toBe(0);
+    expect(low.status().counters.vns3RouteWrites).toBe(0);
+    expect((await bed.routes(2)).filter((r) => r.description?.startsWith('vns3-ha:') && r.editable !== false)).toEqual([]);
     expect(bed.ec2!.route('rtb-b', bed.routed[1]!)?.networkInterfaceId).toBe('eni-vns31');
 
     // The acting standby dies too: the next one takes over from it.
@@ -65,7 +67,7 @@ describe('HA agent safety', () => {
   });
 
   it('loses 20% of probes at random during a bounded run without a single failover', async () => {
-    bed = track.bed(await startHaBed({ controllers: 2, cloud: 'overlay' }));
+    bed = track.bed(await startHaBed({ controllers: 3, cloud: 'overlay' }));
     const standby = createHaAgent(bed.standbyConfig(1), bed.deps());
     track.agents(standby);
     await bed.rounds([standby], 2);
@@ -80,6 +82,6 @@ describe('HA agent safety', () => {
     expect(s.counters.checks).toBe(62);
     expect(s.counters.failovers).toBe(0);
     expect(s.role).toBe('passive');
-    expect(bed.sim.controllers[1]!.writes).toBe(0);
+    expect(s.counters.vns3RouteWrites).toBe(0);
   });
 });

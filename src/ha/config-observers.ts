@@ -1,0 +1,65 @@
+/**
+ * The `observers` setting: further controllers of the mesh whose own view of the primary (their
+ * `GET /peering`, over their own links) breaks a tie the pair's witnesses cannot, so that a
+ * standby cut off from a live primary does not take over its routes. Listed standbys count as
+ * observers too; a configuration whose witnesses cannot break a tie (`cloud: overlay`, or
+ * `cloud_veto: false`) and has neither is refused (agent.ts).
+ */
+import { load } from 'js-yaml';
+import { apiUrlFor, ip, isAbsent, nonEmpty, url } from './config-values.js';
+import { BadValue } from './errors.js';
+
+/** A controller that only watches the primary for the agent. */
+export interface HaObserver {
+  name: string;
+  /** Default `https://<underlay_ip>:<api_port>`. */
+  apiUrl: string;
+  apiPassword?: string | undefined;
+}
+
+const OBSERVER_KEYS = ['name', 'underlay_ip', 'api_url', 'api_password'];
+
+/**
+ * The `observers` list (YAML list, or JSON from the environment): each `{name, underlay_ip or
+ * api_url, api_password}`. Problems go to `bad`, one per field, values never echoed for passwords.
+ */
+export function parseObservers(value: unknown, apiPort: number, bad: (key: string, reason: string, value?: unknown) => void): HaObserver[] {
+  let list = value;
+  if (isAbsent(list)) return [];
+  if (typeof list === 'string') {
+    try {
+      list = load(list, { json: true });
+    } catch {
+      bad('observers', 'is not valid JSON (expected a list of {name, api_url or underlay_ip, api_password})');
+      return [];
+    }
+  }
+  if (!Array.isArray(list)) {
+    bad('observers', 'must be a list of {name, api_url or underlay_ip, api_password}');
+    return [];
+  }
+  const out: HaObserver[] = [];
+  list.forEach((item: unknown, i) => {
+    const at = `observers[${i}]`;
+    if (item === null || typeof item !== 'object' || Array.isArray(item)) return bad(at, 'must be a map with name and api_url (or underlay_ip)');
+    const o = item as Record<string, unknown>;
+    for (const k of Object.keys(o)) if (!OBSERVER_KEYS.includes(k)) bad(`${at}.${k}`, 'is not an observer setting');
+    const field = <T>(k: string, parse: (v: unknown) => T): T | undefined => {
+      if (isAbsent(o[k])) return undefined;
+      try {
+        return parse(o[k]);
+      } catch (e) {
+        if (!(e instanceof BadValue)) throw e;
+        bad(`${at}.${k}`, e.message, k === 'api_password' ? undefined : o[k]);
+        return undefined;
+      }
+    };
+    const name = field('name', nonEmpty);
+    const underlayIp = field('underlay_ip', ip);
+    const apiUrl = field('api_url', url) ?? (underlayIp && apiUrlFor(underlayIp, apiPort));
+    if (name === undefined) bad(`${at}.name`, 'is required');
+    if (!apiUrl) bad(`${at}.api_url`, 'is required (or underlay_ip)');
+    if (name !== undefined && apiUrl) out.push({ name, apiUrl, apiPassword: field('api_password', nonEmpty) });
+  });
+  return out;
+}
