@@ -22,6 +22,7 @@ export {
   type HaMode,
   type HaStandby,
 } from './config.js';
+export type { HaObserver } from './config-observers.js';
 export { loadHaConfig, type LoadHaConfigOptions } from './config-file.js';
 export { ASSUMED_PREFIX, type Vns3RouteChange, type Vns3RouteSpec } from './failover.js';
 export { createCloudProvider, type CloudProviderOptions } from './providers.js';
