@@ -4,7 +4,7 @@
  * happened on, and the caller decides (often through `assertBulkOk`) whether a partial result is
  * acceptable.
  */
-import pLimit from 'p-limit';
+import { limitConcurrency as pLimit } from '../../concurrency.js';
 import { abortReason } from '../../abort.js';
 import { Vns3ValidationError } from '../../client/index.js';
 import { emit, type Vns3EventHandler } from '../../events.js';
