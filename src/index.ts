@@ -25,8 +25,10 @@ export {
 export type { paths as Vns3Paths, components as Vns3Components } from './generated/vns3.js';
 
 // Events: every macro (and the HA engine) reports progress through an optional `onEvent`
-// callback instead of printing; events never carry secrets.
-export { type Vns3Event, type Vns3EventHandler } from './events.js';
+// callback or pino-compatible logger instead of printing; events never carry secrets.
+// `DEBUG=vns3` prints them all to stderr; `createEventPrinter` is a ready-made progress printer.
+export { type Vns3Event, type Vns3EventHandler, type Vns3Logger } from './events.js';
+export { createEventPrinter, type EventPrinter, type EventPrinterOptions } from './logger.js';
 
 // Runs across a mesh and waits. `runBulk` is the fan-out every mesh macro uses (every controller
 // reported, never a throw half-way); `assertBulkOk` turns a partial failure into Vns3BulkError;

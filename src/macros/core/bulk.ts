@@ -88,7 +88,8 @@ export async function runBulk<I, T>(
   emit(onEvent, {
     controller: '*',
     step,
-    level: result.failed.length > 0 ? 'warn' : 'info',
+    // All succeeded is an internal aggregate (each item reported itself); a failure is news.
+    level: result.failed.length > 0 ? 'warn' : 'debug',
     detail: `${result.succeeded.length} of ${items.length} succeeded`,
     data: { total: items.length, succeeded: result.succeeded.length, failed: result.failed.length },
   });
