@@ -3,6 +3,9 @@
  * the engine with `createHaAgent(await loadHaConfig())`; the `vns3-ha` command runs exactly that
  * in the plugin container. To test an HA setup offline, `startHaBed` of `vns3-sdk/testing` runs
  * simulated controllers and cloud emulators for it.
+ *
+ * @packageDocumentation
+ * @module vns3-sdk/ha
  */
 export { createHaAgent, type HaAgent, type HaAgentConfig, type HaAgentDeps } from './agent.js';
 export type { HaClientFactory, HaClientTarget } from './clients.js';
