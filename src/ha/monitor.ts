@@ -21,8 +21,10 @@ import type { InstanceState } from './cloud/types.js';
 
 /** `self` and `standby` are the primary agent's: its own controller's API and the standby's. */
 export type WitnessName = 'underlay' | 'public' | 'mesh' | 'cloud' | 'self' | 'standby';
+/** One witness's answer: the primary is reachable, it is not, or the witness could not tell. */
 export type WitnessResult = 'up' | 'down' | 'unknown';
 
+/** What one witness (a network path, the cloud, or the primary's own API) reported in a check. */
 export interface WitnessReport {
   name: WitnessName;
   result: WitnessResult;
@@ -39,6 +41,7 @@ export interface WitnessReport {
  * the cloud runs the VM. `unknown`: too few witnesses answered.
  */
 export type CheckVerdict = 'up' | 'down' | 'split' | 'vetoed' | 'unknown';
+/** The standby's verdict on the primary: `unknown` until enough checks agree (`fall` / `rise`). */
 export type PrimaryHealth = 'unknown' | 'healthy' | 'failed';
 
 const NETWORK: readonly WitnessName[] = ['underlay', 'public', 'mesh'];
