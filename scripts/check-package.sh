@@ -12,8 +12,10 @@ trap 'rm -rf "$work"' EXIT
 
 npm pack --silent --pack-destination "$work" >/dev/null
 tarball=$(ls "$work"/vns3-sdk-*.tgz)
-tar -tzf "$tarball" | grep -qx 'package/LICENSE' || { echo 'no LICENSE in the tarball'; exit 1; }
-if tar -tzf "$tarball" | grep -q '\.map$'; then echo 'source maps in the tarball'; exit 1; fi
+listing=$(tar -tzf "$tarball")
+grep -qx 'package/LICENSE' <<<"$listing" || { echo 'no LICENSE in the tarball'; exit 1; }
+if grep -q '\.map$' <<<"$listing"; then echo 'source maps in the tarball'; exit 1; fi
+echo "tarball: $(wc -l <<<"$listing") files, $(du -h "$tarball" | cut -f1), LICENSE, no source maps"
 
 cd "$work"
 npm init -y >/dev/null

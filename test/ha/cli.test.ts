@@ -40,6 +40,9 @@ function run(args: string[], env: Record<string, string> = {}, stopWhen?: (line:
   });
 }
 
+/** For the single-check (`--once`) runs: a long interval, hence generous probe timeouts. */
+const onceEnv = (): Record<string, string> => ({ HAENV_CHECK_INTERVAL: '5' });
+
 let bed: HaBed;
 let dir: string;
 let vars: string;
@@ -123,7 +126,9 @@ describe('vns3-ha command', () => {
 
   it('--dry-run --once logs the check and the plan and changes nothing', async () => {
     bed.sim.resetCounters();
-    const env = { HAENV_MY_API_PASSWORD: bed.sim.controllers[1]!.password, HAENV_PEER_API_PASSWORD: bed.sim.controllers[0]!.password };
+    // One check decides the verdict here: a check interval of 5 s gives each probe 4 s (not 0.5 s), so
+    // that a busy machine (a fresh process's first TLS handshakes) cannot turn it into a split.
+    const env = { ...onceEnv(), HAENV_MY_API_PASSWORD: bed.sim.controllers[1]!.password, HAENV_PEER_API_PASSWORD: bed.sim.controllers[0]!.password };
     const r = await run(['--config', vars, '--dry-run', '--once'], env);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -138,7 +143,7 @@ describe('vns3-ha command', () => {
   });
 
   it('writes human-readable lines with --format text', async () => {
-    const env = { HAENV_MY_API_PASSWORD: bed.sim.controllers[1]!.password, HAENV_PEER_API_PASSWORD: bed.sim.controllers[0]!.password };
+    const env = { ...onceEnv(), HAENV_MY_API_PASSWORD: bed.sim.controllers[1]!.password, HAENV_PEER_API_PASSWORD: bed.sim.controllers[0]!.password };
     const r = await run(['--config', vars, '--dry-run', '--once', '--format', 'text'], env);
     expect(r.code).toBe(0);
     expect(r.lines).toHaveLength(0);
