@@ -18,6 +18,7 @@
 import { readFileSync } from 'node:fs';
 import type { HaCloud } from '../src/ha/index.js';
 import {
+  createEventPrinter,
   assertBulkOk,
   connectControllers,
   createPeerMeshLocalGatewayRoutes,
@@ -42,11 +43,13 @@ interface Setup {
   simulator?: Simulator;
 }
 
-function progress(event: Vns3Event): void {
-  if (event.level === 'debug') return;
-  const time = new Date().toISOString().slice(11, 23);
-  console.log(`${time}  ${event.controller.padEnd(21)} ${event.step.padEnd(22)} ${event.detail ?? ''}`);
-}
+/**
+ * Progress as a readable log: one line per step that did something, with the time since the start,
+ * and a heartbeat line whenever a wait (a reboot, a keyset generation) has been quiet for 3 s.
+ * `DEBUG=vns3` adds every poll and request.
+ */
+const printer = createEventPrinter({ heartbeatMs: 3_000 });
+const progress = printer.onEvent;
 
 function phase(title: string): void {
   console.log(`\n── ${title}`);
@@ -164,6 +167,7 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all(setup.clients.map((c) => c.close()));
     await setup.simulator?.stop();
+    printer.stop();
   }
 }
 

@@ -14,6 +14,7 @@
  */
 import { readFileSync } from 'node:fs';
 import {
+  createEventPrinter,
   connectControllers,
   createPeerMeshLocalGatewayRoutes,
   createRouteAdvertisements,
@@ -78,12 +79,13 @@ async function simulated(): Promise<Topology> {
   };
 }
 
-/** Progress as a readable log: one line per step that did something. */
-function progress(event: Vns3Event): void {
-  if (event.level === 'debug') return;
-  const time = new Date().toISOString().slice(11, 23);
-  console.log(`${time}  ${event.controller.padEnd(21)} ${event.step.padEnd(24)} ${event.detail ?? ''}`);
-}
+/**
+ * Progress as a readable log: one line per step that did something, with the time since the start,
+ * and a heartbeat line whenever a wait (a reboot, a keyset generation) has been quiet for 3 s.
+ * `DEBUG=vns3` adds every poll and request.
+ */
+const printer = createEventPrinter({ heartbeatMs: 3_000 });
+const progress = printer.onEvent;
 
 function phase(title: string): void {
   console.log(`\n── ${title}`);
@@ -165,6 +167,7 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all(topology.clients.map((c) => c.close()));
     await topology.simulator?.stop();
+    printer.stop();
   }
 }
 

@@ -1,7 +1,11 @@
 /**
  * vns3-sdk: a typed client for the VNS3 controller API and idempotent macros that configure whole
  * meshes of controllers. The simulator lives in `vns3-sdk/testing`, the HA engine in `vns3-sdk/ha`.
+ *
+ * @packageDocumentation
+ * @module vns3-sdk
  */
+import type { components, paths } from './generated/vns3.js';
 
 // The low-level client
 export {
@@ -22,11 +26,20 @@ export {
   type Middleware,
   type ResponseOf,
 } from './client/index.js';
-export type { paths as Vns3Paths, components as Vns3Components } from './generated/vns3.js';
+/**
+ * Every path of the VNS3 6.0 API with its methods, parameters and bodies, generated from
+ * spec/vns3.yaml by openapi-typescript: what `createClient`'s typed verbs are checked against. Left
+ * unexpanded in this reference (it is the whole API); read spec/vns3.yaml or the VNS3 API docs.
+ */
+export type Vns3Paths = paths;
+/** The API's schemas (request and response bodies), generated from spec/vns3.yaml like {@link Vns3Paths}. */
+export type Vns3Components = components;
 
 // Events: every macro (and the HA engine) reports progress through an optional `onEvent`
-// callback instead of printing; events never carry secrets.
-export { type Vns3Event, type Vns3EventHandler } from './events.js';
+// callback or pino-compatible logger instead of printing; events never carry secrets.
+// `DEBUG=vns3` prints them all to stderr; `createEventPrinter` is a ready-made progress printer.
+export { type Vns3Event, type Vns3EventHandler, type Vns3Logger } from './events.js';
+export { createEventPrinter, type EventPrinter, type EventPrinterOptions } from './logger.js';
 
 // Runs across a mesh and waits. `runBulk` is the fan-out every mesh macro uses (every controller
 // reported, never a throw half-way); `assertBulkOk` turns a partial failure into Vns3BulkError;

@@ -38,12 +38,38 @@ export function normalizeFingerprint(input: string): string {
   return hex.match(/../g)!.join(':');
 }
 
-class FingerprintMismatchError extends Error {
-  readonly code = FINGERPRINT_MISMATCH;
-  constructor(actual: string | undefined) {
-    // The server's fingerprint is public and is what a user needs to fix a stale pin.
-    super(`certificate fingerprint ${actual ?? '(none)'} does not match the pin`);
-    this.name = 'FingerprintMismatchError';
+/** Words for the OpenSSL codes a controller's certificate usually fails with. */
+const CERT_PROBLEMS: Record<string, string> = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'it is self-signed',
+  SELF_SIGNED_CERT_IN_CHAIN: 'its chain ends in a self-signed certificate',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'its issuer is unknown',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'its issuer is unknown',
+  CERT_HAS_EXPIRED: 'it has expired',
+  CERT_NOT_YET_VALID: 'it is not valid yet',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'it is issued for another host name or address',
+};
+
+/**
+ * A certificate the client refused, with the fingerprint the controller presented: the one thing a
+ * user needs to trust a self-signed controller (after checking it on the controller) or to renew a
+ * stale pin. Fingerprints are public, never secrets.
+ */
+export class CertificateError extends Error {
+  constructor(
+    readonly code: string,
+    readonly fingerprint256: string | undefined,
+    pin?: string,
+  ) {
+    const shown = fingerprint256 ?? '(none)';
+    super(
+      code === FINGERPRINT_MISMATCH
+        ? `the controller presented a certificate with SHA-256 fingerprint ${shown}, not the pinned ${pin}; ` +
+            'if its certificate was replaced on purpose, pass the new fingerprint as `fingerprint256`'
+        : `the controller's TLS certificate is not trusted: ${CERT_PROBLEMS[code] ?? code} (${code}). ` +
+            `It presented SHA-256 fingerprint ${shown}; after checking that on the controller, pass it as ` +
+            '`fingerprint256`, or pass the controller\'s certificate (PEM) as `ca`',
+    );
+    this.name = 'CertificateError';
   }
 }
 
@@ -63,8 +89,10 @@ export function createDispatcher(options: DispatcherOptions = {}): Dispatcher {
   // With only a pin, the chain cannot verify (self-signed), so the pin is the check.
   const verifyChain = !insecure && (pin === undefined || options.ca !== undefined);
 
+  // The chain is verified by hand below (Node's `authorized` verdict, host name included) rather than by
+  // `rejectUnauthorized: true`, so that a refusal can show the fingerprint the controller presented.
   const base = buildConnector({
-    rejectUnauthorized: verifyChain,
+    rejectUnauthorized: false,
     ca: options.ca,
     maxCachedSessions: insecure && pin === undefined ? null : 0,
   });
@@ -75,15 +103,17 @@ export function createDispatcher(options: DispatcherOptions = {}): Dispatcher {
         callback(err ?? new Error('connection failed'), null);
         return;
       }
-      if (pin !== undefined) {
-        const actual = peerFingerprint(socket as TLSSocket);
-        if (actual !== pin) {
-          const mismatch = new FingerprintMismatchError(actual);
-          // No error argument: the socket's listeners belong to undici and are gone by now.
-          socket.destroy();
-          callback(mismatch, null);
-          return;
-        }
+      const tls = socket as TLSSocket;
+      const refusal = verifyChain && tls.authorized !== true
+        ? new CertificateError(String(tls.authorizationError ?? 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'), peerFingerprint(tls))
+        : pin !== undefined && peerFingerprint(tls) !== pin
+          ? new CertificateError(FINGERPRINT_MISMATCH, peerFingerprint(tls), pin)
+          : undefined;
+      if (refusal) {
+        // No error argument: the socket's listeners belong to undici and are gone by now.
+        socket.destroy();
+        callback(refusal, null);
+        return;
       }
       callback(null, socket);
     });

@@ -113,6 +113,24 @@ export interface Vns3RequestErrorInit {
   method: string;
   path: string;
   host: string;
+  /** Attempts made in all, when retries were made (2 or more). */
+  attempts?: number | undefined;
+  /** Time from the first attempt's start to the last one's failure, with `attempts`. */
+  elapsedMs?: number | undefined;
+}
+
+/** ` after 5 attempts in 5.5 s`, or nothing for a single attempt: says that retrying already happened. */
+function retriesPart(init: Vns3RequestErrorInit): string {
+  if (init.attempts === undefined || init.attempts < 2) return '';
+  const seconds = ((init.elapsedMs ?? 0) / 1000).toFixed(1);
+  return ` after ${init.attempts} attempts in ${seconds} s`;
+}
+
+/** Copies `attempts`/`elapsedMs` onto an error when there were retries (no own `undefined` properties). */
+function setAttempts(target: { attempts?: number; elapsedMs?: number }, init: Vns3RequestErrorInit): void {
+  if (init.attempts === undefined || init.attempts < 2) return;
+  target.attempts = init.attempts;
+  target.elapsedMs = Math.round(init.elapsedMs ?? 0);
 }
 
 /**
@@ -126,10 +144,19 @@ export class Vns3ConnectionError extends Vns3Error {
   readonly host: string;
   /** ECONNREFUSED, ECONNRESET, UND_ERR_SOCKET, a TLS code such as DEPTH_ZERO_SELF_SIGNED_CERT, or FINGERPRINT_MISMATCH. */
   readonly code?: string;
+  /**
+   * For a certificate failure: the SHA-256 fingerprint of the certificate the controller presented
+   * (public, not a secret). Check it on the controller's console, then pass it as `fingerprint256`.
+   */
+  readonly fingerprint256?: string;
+  /** Attempts made in all, when the request was retried. */
+  readonly attempts?: number;
+  /** Milliseconds from the first attempt to the last failure, when the request was retried. */
+  readonly elapsedMs?: number;
 
-  constructor(init: Vns3RequestErrorInit & { code?: string; reason: string; cause?: unknown }) {
+  constructor(init: Vns3RequestErrorInit & { code?: string; reason: string; fingerprint256?: string | undefined; cause?: unknown }) {
     const codePart = init.code && !init.reason.includes(init.code) ? ` (${init.code})` : '';
-    super(`${init.method} ${init.path} on ${init.host} failed: ${init.reason}${codePart}`, {
+    super(`${init.method} ${init.path} on ${init.host} failed${retriesPart(init)}: ${init.reason}${codePart}`, {
       controller: init.host,
       cause: init.cause,
     });
@@ -138,6 +165,8 @@ export class Vns3ConnectionError extends Vns3Error {
     this.path = init.path;
     this.host = init.host;
     if (init.code !== undefined) this.code = init.code;
+    if (init.fingerprint256 !== undefined) this.fingerprint256 = init.fingerprint256;
+    setAttempts(this, init);
   }
 }
 
@@ -150,9 +179,14 @@ export class Vns3TimeoutError extends Vns3Error {
   readonly path: string;
   readonly host: string;
   readonly timeoutMs: number;
+  /** Attempts made in all, when the request was retried. */
+  readonly attempts?: number;
+  /** Milliseconds from the first attempt to the last failure, when the request was retried. */
+  readonly elapsedMs?: number;
 
   constructor(init: Vns3RequestErrorInit & { timeoutMs: number }) {
-    super(`${init.method} ${init.path} on ${init.host} timed out after ${init.timeoutMs} ms`, {
+    const each = init.attempts !== undefined && init.attempts > 1 ? ' each' : '';
+    super(`${init.method} ${init.path} on ${init.host} timed out after ${init.timeoutMs} ms${each}${retriesPart(init).replace(' after', ',')}`, {
       controller: init.host,
     });
     this.name = 'Vns3TimeoutError';
@@ -160,6 +194,7 @@ export class Vns3TimeoutError extends Vns3Error {
     this.path = init.path;
     this.host = init.host;
     this.timeoutMs = init.timeoutMs;
+    setAttempts(this, init);
   }
 }
 
@@ -170,6 +205,8 @@ export class Vns3TimeoutError extends Vns3Error {
 export class Vns3ValidationError extends Vns3Error {
   readonly field: string;
   readonly value: unknown;
+  /** Why the value is refused, without field or value (for wrapping it in another message). */
+  readonly reason: string;
 
   constructor(
     field: string,
@@ -184,6 +221,7 @@ export class Vns3ValidationError extends Vns3Error {
     this.name = 'Vns3ValidationError';
     this.field = field;
     this.value = secret ? '[redacted]' : value;
+    this.reason = reason;
   }
 }
 

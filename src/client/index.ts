@@ -1,6 +1,11 @@
 /**
- * The client layer's barrel: what the other layers (macros, HA, testing) and the root entry take
- * from it. The root `src/index.ts` picks the public names from here.
+ * `vns3-sdk/client`: the whole client layer — `createClient`, its errors and options, and what the
+ * root entry leaves out: the address and fingerprint helpers, the retry predicates and the types
+ * that derive a call's parameters and answer from the generated `paths`. The other layers of the
+ * SDK take the client from here too.
+ *
+ * @packageDocumentation
+ * @module vns3-sdk/client
  */
 export { createClient, type Vns3Client, type Vns3ClientOptions } from './create-client.js';
 export type { RequestEvent } from './send.js';

@@ -1,4 +1,4 @@
-import pRetry from 'p-retry';
+import { sleep, throwIfAborted } from '../abort.js';
 import { Vns3ConnectionError, Vns3TimeoutError, Vns3ValidationError } from './errors.js';
 
 /** The client's retry policy: how many retries and how long to back off between them. */
@@ -79,7 +79,7 @@ export function isRetryableError(err: unknown): boolean {
   return false;
 }
 
-/** Thrown inside an attempt so that p-retry retries a 502/503; the last one is returned, not thrown. */
+/** Thrown inside an attempt so that `withRetry` retries a 502/503; the last one is returned, not thrown. */
 export class RetryableStatus<R extends { status: number } = { status: number }> extends Error {
   constructor(readonly response: R) {
     super(`HTTP ${response.status}`);
@@ -90,13 +90,22 @@ export class RetryableStatus<R extends { status: number } = { status: number }> 
 /** What `withRetry` tells each attempt. */
 export interface AttemptInfo {
   attempt: number;
+  /** `performance.now()` when the first attempt started, for "N attempts in X s" in errors. */
+  firstStartedAt: number;
   /** Whether a failure of this attempt will be followed by another one. */
   willRetry(err: unknown): boolean;
 }
 
+/** The wait before retry number `retry` (1-based): doubled per retry, randomised ×1–2, capped. */
+export function backoffMs(policy: ResolvedRetry, retry: number): number {
+  const delay = policy.minTimeoutMs * 2 ** (retry - 1) * (1 + Math.random());
+  return Math.min(delay, policy.maxTimeoutMs);
+}
+
 /**
  * Runs `attempt` with exponential, jittered backoff. `signal` stops both the
- * waiting and further attempts; its reason is thrown as is.
+ * waiting and further attempts; its reason is thrown as is. (Our own loop rather than p-retry:
+ * that package is ESM-only, and the SDK must load with `require()` on Node 20.18.)
  */
 export async function withRetry<T>(
   attempt: (info: AttemptInfo) => Promise<T>,
@@ -105,23 +114,19 @@ export async function withRetry<T>(
   const { policy, retryable, signal } = options;
   const canRetry = (err: unknown, attemptNumber: number): boolean =>
     retryable && attemptNumber <= policy.retries && !signal?.aborted && isRetryableError(err);
+  const firstStartedAt = performance.now();
 
-  try {
-    return await pRetry(
-      (attemptNumber) => attempt({ attempt: attemptNumber, willRetry: (err) => canRetry(err, attemptNumber) }),
-      {
-        retries: retryable ? policy.retries : 0,
-        minTimeout: policy.minTimeoutMs,
-        maxTimeout: policy.maxTimeoutMs,
-        factor: 2,
-        randomize: true,
-        signal,
-        shouldRetry: ({ error, attemptNumber }) => canRetry(error, attemptNumber),
-      },
-    );
-  } catch (err) {
-    // Once retries are spent, a 502/503 is an ordinary HTTP answer for the caller to see.
-    if (err instanceof RetryableStatus) return err.response as T;
-    throw err;
+  for (let attemptNumber = 1; ; attemptNumber++) {
+    throwIfAborted(signal);
+    try {
+      return await attempt({ attempt: attemptNumber, firstStartedAt, willRetry: (err) => canRetry(err, attemptNumber) });
+    } catch (err) {
+      if (!canRetry(err, attemptNumber)) {
+        // Once retries are spent, a 502/503 is an ordinary HTTP answer for the caller to see.
+        if (err instanceof RetryableStatus) return err.response as T;
+        throw err;
+      }
+    }
+    await sleep(backoffMs(policy, attemptNumber), signal);
   }
 }

@@ -6,7 +6,8 @@
 import { STATUS_CODES } from 'node:http';
 import { request as undiciRequest, type Dispatcher } from 'undici';
 import { combineSignals, Deadline } from '../abort.js';
-import { excerpt, Vns3ConnectionError, Vns3TimeoutError } from './errors.js';
+import { CertificateError } from './dispatcher.js';
+import { excerpt, Vns3ConnectionError, Vns3TimeoutError, type Vns3RequestErrorInit } from './errors.js';
 import { isIdempotent, isRetryableStatus, RetryableStatus, withRetry, type ResolvedRetry } from './retry.js';
 
 /** What the `onRequest` hook sees of each attempt: never a header, a body or a credential. */
@@ -110,7 +111,7 @@ export async function send<B>(ctx: TransportContext, call: CallSettings, req: Se
   };
 
   return withRetry<Answer<B>>(
-    async ({ attempt, willRetry }) => {
+    async ({ attempt, firstStartedAt, willRetry }) => {
       const started = performance.now();
       const deadline = new Deadline(timeoutMs, { signal: outer, unref: true });
       try {
@@ -141,11 +142,17 @@ export async function send<B>(ctx: TransportContext, call: CallSettings, req: Se
           report(attempt, started, false, { error: 'ABORTED' });
           throw outer!.reason;
         }
-        const mapped = deadline.timedOut
-          ? new Vns3TimeoutError({ method, path, host: ctx.host, timeoutMs })
-          : toConnectionError(err, { method, path, host: ctx.host });
+        const where = { method, path, host: ctx.host };
+        const first = deadline.timedOut ? new Vns3TimeoutError({ ...where, timeoutMs }) : toConnectionError(err, where);
+        const again = willRetry(first);
+        // The last of several attempts says how many were made and for how long, so that a user does
+        // not wonder whether retrying would have helped.
+        const spent = { ...where, attempts: attempt, elapsedMs: performance.now() - firstStartedAt };
+        const mapped = again || attempt < 2 ? first
+          : first instanceof Vns3TimeoutError ? new Vns3TimeoutError({ ...spent, timeoutMs })
+          : toConnectionError(err, spent);
         const code = mapped instanceof Vns3TimeoutError ? 'TIMEOUT' : (mapped.code ?? 'CONNECTION');
-        report(attempt, started, willRetry(mapped), { error: code });
+        report(attempt, started, again, { error: code });
         throw mapped;
       } finally {
         deadline.dispose();
@@ -188,13 +195,16 @@ export function relativePath(pathname: string, basePath: string): string {
  * error in `cause`. We keep only its message and code: the original objects
  * reach into sockets and requests, and a request holds the credentials.
  */
-function toConnectionError(err: unknown, where: { method: string; path: string; host: string }): Vns3ConnectionError {
+function toConnectionError(err: unknown, where: Vns3RequestErrorInit): Vns3ConnectionError {
   const root = rootCause(err);
   const code = errorCode(root);
-  const reason = root instanceof Error && root.message ? excerpt(root.message) : 'connection failed';
+  // Our own certificate errors carry advice and a 95-character fingerprint: keep them whole.
+  const presented = root instanceof CertificateError ? root.fingerprint256 : undefined;
+  const max = root instanceof CertificateError ? 600 : undefined;
+  const reason = root instanceof Error && root.message ? excerpt(root.message, max) : 'connection failed';
   // No `code` property at all when there is none: an own `code: undefined` would print in logs.
   const cause = Object.assign(new Error(reason), code ? { code } : {});
-  return new Vns3ConnectionError({ ...where, code, reason, cause });
+  return new Vns3ConnectionError({ ...where, code, reason, fingerprint256: presented, cause });
 }
 
 function rootCause(err: unknown): unknown {

@@ -125,6 +125,27 @@ export interface HaConfigSource {
   origins?: Partial<Record<string, string>>;
 }
 
+/** The known key close to `key` (a typo such as `mdoe` or `sleep_tim`), if exactly one is: one edit per four letters. */
+function closestKey(key: string): string | undefined {
+  const limit = Math.max(1, Math.floor(key.length / 4));
+  const near = HA_CONFIG_KEYS.filter((k) => editDistance(k, key) <= limit);
+  return near.length === 1 ? near[0] : undefined;
+}
+
+/** Optimal string alignment distance (a swap of two neighbours counts as one edit). */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = best;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
 /** The value as a problem shows it: passwords never, long values cut. */
 function show(key: string, v: unknown): string {
   if (SECRET.has(key) || /password/i.test(key)) return '[redacted]';
@@ -148,7 +169,9 @@ class Settings {
     for (const [k, v] of Object.entries(raw)) {
       const key = settingKey(k);
       if (!KNOWN.has(key)) {
-        this.warnings.push(`unknown HA setting ${k}${origins[k] ? ` (from ${origins[k]})` : ''} ignored`);
+        const near = closestKey(key);
+        const hint = near ? `; did you mean ${near}?` : '';
+        this.warnings.push(`unknown HA setting ${k}${origins[k] ? ` (from ${origins[k]})` : ''} ignored${hint}`);
         continue;
       }
       if (!isAbsent(v)) this.values.set(key, v);
@@ -201,7 +224,10 @@ function readSettings(s: Settings): HaConfig {
   if (!s.has('mode')) s.bad('mode', 'is required (primary or secondary)');
   // Without a valid mode, only what both modes need is reported, to keep the list short.
   for (const key of REQUIRED[mode ?? 'primary']) {
-    if (key !== 'mode' && !s.has(key)) s.bad(key, mode ? `is required in ${mode} mode` : 'is required');
+    if (key === 'mode' || s.has(key)) continue;
+    // An enumerated setting says what it may be, so that the operator need not look it up.
+    const allowed = key === 'cloud' ? ` (one of ${(mode === 'primary' ? ['aws', 'azure'] : ['aws', 'azure', 'overlay']).join(', ')})` : '';
+    s.bad(key, `${mode ? `is required in ${mode} mode` : 'is required'}${allowed}`);
   }
   const sleepTimeS = s.get('sleep_time', num({ min: 0.001, max: MAX_SECONDS, unit: 'seconds' }), 15);
   const apiPort = s.get('api_port', num({ min: 1, max: 65535, integer: true }), 8000);

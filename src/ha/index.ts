@@ -3,6 +3,9 @@
  * the engine with `createHaAgent(await loadHaConfig())`; the `vns3-ha` command runs exactly that
  * in the plugin container. To test an HA setup offline, `startHaBed` of `vns3-sdk/testing` runs
  * simulated controllers and cloud emulators for it.
+ *
+ * @packageDocumentation
+ * @module vns3-sdk/ha
  */
 export { createHaAgent, type HaAgent, type HaAgentConfig, type HaAgentDeps } from './agent.js';
 export type { HaClientFactory, HaClientTarget } from './clients.js';
@@ -27,7 +30,7 @@ export { loadHaConfig, type LoadHaConfigOptions } from './config-file.js';
 export { ASSUMED_PREFIX, type Vns3RouteChange, type Vns3RouteSpec } from './failover.js';
 export { createCloudProvider, type CloudProviderOptions } from './providers.js';
 export { createOverlayRouteProvider } from './cloud/overlay.js';
-export { createAwsRouteProvider, type AwsRouteProviderOptions } from './cloud/aws.js';
-export { createAzureRouteProvider, type AzureRouteProviderOptions } from './cloud/azure.js';
+export { createAwsRouteProvider, type AwsRouteProviderOptions, type AwsCredentials, type Ec2ClientLike } from './cloud/aws.js';
+export { createAzureRouteProvider, type AzureRouteProviderOptions, type AzureTokenCredential } from './cloud/azure.js';
 export type { CloudCallOptions, CloudRoute, CloudRouteProvider, ControllerRef, InstanceState, RouteAddress, RouteChange } from './cloud/types.js';
 export { CloudApiError, RouteChangeError, Vns3HaConfigError, type CloudApiErrorInit, type HaConfigProblem, type RouteFailure } from './errors.js';

@@ -25,8 +25,10 @@ import type { InstanceState } from './cloud/types.js';
  * sees the primary over its own links; a third party that breaks a tie.
  */
 export type WitnessName = 'underlay' | 'public' | 'mesh' | 'cloud' | 'observers' | 'self' | 'standby';
+/** One witness's answer: the primary is reachable, it is not, or the witness could not tell. */
 export type WitnessResult = 'up' | 'down' | 'unknown';
 
+/** What one witness (a network path, the cloud, or the primary's own API) reported in a check. */
 export interface WitnessReport {
   name: WitnessName;
   result: WitnessResult;
@@ -45,6 +47,7 @@ export interface WitnessReport {
  * the cloud runs the VM. `unknown`: too few witnesses answered.
  */
 export type CheckVerdict = 'up' | 'down' | 'split' | 'vetoed' | 'unknown';
+/** The standby's verdict on the primary: `unknown` until enough checks agree (`fall` / `rise`). */
 export type PrimaryHealth = 'unknown' | 'healthy' | 'failed';
 
 const NETWORK: readonly WitnessName[] = ['underlay', 'public', 'mesh'];

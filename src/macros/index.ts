@@ -5,6 +5,7 @@
  * re-exports the names most programs need; import from here when you need to name the rest.
  *
  * @packageDocumentation
+ * @module vns3-sdk/macros
  */
 export { runBulk, assertBulkOk, bulkOk, DEFAULT_BULK_CONCURRENCY, type BulkOptions } from './core/bulk.js';
 export type { BulkResult, BulkSuccess, BulkFailure, BulkContext, RetryBudget, MacroOptions, WaitingMacroOptions, BulkMacroOptions, RequestOptions, StepOutcome, ControllerStepResult } from './core/types.js';

@@ -3,7 +3,7 @@
  * to come up. Unlike the Python SDK's `peer_mesh` (which POSTs every peer and fails on the second
  * run), `peerMesh` reconciles: it reads each controller's peering map and writes only what differs.
  */
-import pLimit from 'p-limit';
+import { limitConcurrency as pLimit } from '../concurrency.js';
 import { isOutcomeUnknown, Vns3Error, Vns3ValidationError, type Vns3Client } from '../client/index.js';
 import { emit } from '../events.js';
 import type { components } from '../generated/vns3.js';

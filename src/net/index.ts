@@ -3,6 +3,7 @@
  * subnets before anything is written, for callers who plan their own address space the same way.
  *
  * @packageDocumentation
+ * @module vns3-sdk/net
  */
 export {
   isIPv4,

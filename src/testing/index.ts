@@ -4,6 +4,9 @@
  * learned routes, plugins) and inject faults on demand; test beds give pinned clients and licensed
  * meshes; cloud emulators speak the EC2 and Azure Resource Manager wire protocols for the HA
  * engine's route providers; a TCP proxy cuts one network path on demand.
+ *
+ * @packageDocumentation
+ * @module vns3-sdk/testing
  */
 export {
   startSimulator,

@@ -113,6 +113,11 @@ describe('retries, timeouts and aborts', () => {
     expect(err.host).toBe(`127.0.0.1:${port}`);
     expect(events.length).toBe(FAST_RETRY.retries + 1);
     expect(events.every((e) => e.error === 'ECONNREFUSED')).toBe(true);
+    // The last error says that retrying already happened, and for how long.
+    expect(err.attempts).toBe(FAST_RETRY.retries + 1);
+    expect(err.elapsedMs).toBeGreaterThanOrEqual(0);
+    expect(err.message).toMatch(new RegExp(`failed after ${FAST_RETRY.retries + 1} attempts in \\d+\\.\\d s: `));
+    expect(err.message.match(/ECONNREFUSED/g)?.length).toBe(1);
 
     events.length = 0;
     const postErr = await client.post('/routes', { body: { cidr: '10.0.0.0/24' } }).catch((e: unknown) => e);
@@ -130,6 +135,8 @@ describe('retries, timeouts and aborts', () => {
     expect(err.timeoutMs).toBe(400);
     expect(err.path).toBe('/peering');
     expect(hits.get('/peering')).toBe(3);
+    expect(err.attempts).toBe(3);
+    expect(err.message).toMatch(/timed out after 100 ms each, 3 attempts in \d+\.\d s$/);
   });
 
   it('does not retry a POST that timed out (it may have been applied)', async () => {

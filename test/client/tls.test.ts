@@ -70,6 +70,12 @@ describe('TLS verification', () => {
     const strict = track(createClient({ host: selfServer.host, password: 'pw', retry: false }));
     const err = await expectConnectionError(strict.get('/config'));
     expect(err.code).toBe('DEPTH_ZERO_SELF_SIGNED_CERT');
+    // The first error a real controller gives says what to do, with the fingerprint to check and pin.
+    expect(err.fingerprint256).toBe(selfSigned.fingerprint256);
+    expect(err.message).toContain(`It presented SHA-256 fingerprint ${selfSigned.fingerprint256}`);
+    expect(err.message).toContain('`fingerprint256`');
+    expect(err.message).toContain('`ca`');
+    expect(err.message.match(/DEPTH_ZERO_SELF_SIGNED_CERT/g)?.length).toBe(1);
 
     const notTrue = track(
       createClient({ host: selfServer.host, password: 'pw', retry: false, insecure: 'yes' as unknown as boolean }),
@@ -101,6 +107,8 @@ describe('TLS verification', () => {
     );
     const err = await expectConnectionError(wrong.get('/config'));
     expect(err.code).toBe('FINGERPRINT_MISMATCH');
+    expect(err.fingerprint256).toBe(selfSigned.fingerprint256);
+    expect(err.message).toContain(`not the pinned ${flipFingerprint(selfSigned.fingerprint256)}`);
     // A second try must not ride on a pooled or resumed connection either.
     const again = await expectConnectionError(wrong.get('/config'));
     expect(again.code).toBe('FINGERPRINT_MISMATCH');

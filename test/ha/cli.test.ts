@@ -40,6 +40,9 @@ function run(args: string[], env: Record<string, string> = {}, stopWhen?: (line:
   });
 }
 
+/** For the single-check (`--once`) runs: a long interval, hence generous probe timeouts. */
+const onceEnv = (): Record<string, string> => ({ HAENV_CHECK_INTERVAL: '5' });
+
 let bed: HaBed;
 let dir: string;
 let vars: string;
@@ -80,21 +83,58 @@ describe('vns3-ha command', () => {
     expect(r.stdout).toMatch(/--dry-run/);
   });
 
-  it('reports configuration problems as one JSON line and exits 2, secrets withheld', async () => {
+  it('reports configuration problems as one JSON line on stderr when piped and exits 2, secrets withheld', async () => {
     const r = await run(['--config', vars, '--once'], { HAENV_MY_API_PASSWORD: 'top-secret-1', HAENV_FALL: 'zero' });
     expect(r.code).toBe(2);
-    const err = r.lines.find((l) => l.step === 'ha.config');
-    expect(err?.detail).toMatch(/fall \(HAENV_FALL\) = "zero": must be a whole number/);
-    expect(err?.detail).toMatch(/peer_api_password/);
-    expect(r.stdout).not.toContain('top-secret-1');
+    expect(r.stdout).toBe('');
+    const errLines = r.stderr.trim().split('\n');
+    expect(errLines).toHaveLength(1);
+    const err = JSON.parse(errLines[0]!) as { step: string; detail: string; data: { configFile: string } };
+    expect(err.step).toBe('ha.config');
+    expect(err.detail).toMatch(/fall \(HAENV_FALL\) = "zero": must be a whole number/);
+    expect(err.detail).toMatch(/peer_api_password/);
+    expect(err.data.configFile).toBe(vars);
+    expect(r.stderr).not.toContain('top-secret-1');
+  });
+
+  it('in text format reports every problem at once, unknown keys, allowed values and the file it looked for', async () => {
+    const typo = join(dir, 'typo.yml');
+    await writeFile(typo, 'mdoe: secondary\npeer_public_ip: 10.0.0.1\n');
+    const r = await run(['--config', typo, '--format', 'text', '--once']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^vns3-ha: Invalid HA configuration/);
+    expect(r.stderr).toMatch(/mode \(HAENV_MODE\): is required \(primary or secondary\)/);
+    expect(r.stderr).toMatch(/cloud \(HAENV_CLOUD\): is required \(one of aws, azure, overlay\)/);
+    expect(r.stderr).toMatch(/note: unknown HA setting mdoe \(from .*typo\.yml\) ignored; did you mean mode\?/);
+    expect(r.stderr).toContain(`settings from ${typo}`);
+    expect(r.stderr).not.toContain('\\n');
+
+    const none = await run(['--format', 'text', '--once']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('no config file at /opt/hacontainer/conf/vars.yml');
+  });
+
+  it('refuses an unknown option or format with the usage text on stderr', async () => {
+    const r = await run(['--confg', vars]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^vns3-ha: Unknown option '--confg'/);
+    expect(r.stderr).toContain('Usage: vns3-ha');
+    const f = await run(['--format', 'yaml']);
+    expect(f.code).toBe(2);
+    expect(f.stderr).toMatch(/--format must be text or json/);
   });
 
   it('--dry-run --once logs the check and the plan and changes nothing', async () => {
     bed.sim.resetCounters();
-    const env = { HAENV_MY_API_PASSWORD: bed.sim.controllers[1]!.password, HAENV_PEER_API_PASSWORD: bed.sim.controllers[0]!.password };
+    // One check decides the verdict here: a check interval of 5 s gives each probe 4 s (not 0.5 s), so
+    // that a busy machine (a fresh process's first TLS handshakes) cannot turn it into a split.
+    const env = { ...onceEnv(), HAENV_MY_API_PASSWORD: bed.sim.controllers[1]!.password, HAENV_PEER_API_PASSWORD: bed.sim.controllers[0]!.password };
     const r = await run(['--config', vars, '--dry-run', '--once'], env);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
+    expect(r.lines[0]?.step).toBe('ha.config');
+    expect(r.lines[0]?.detail).toBe(`settings from ${vars} and HAENV_* variables`);
     const check = r.lines.find((l) => l.step === 'ha.check');
     expect((check?.data as { verdict: string }).verdict).toBe('up');
     const plan = r.lines.find((l) => l.step === 'ha.plan');
@@ -110,6 +150,15 @@ describe('vns3-ha command', () => {
     const errors = r.lines.filter((l) => l.step === 'ha.config.error').map((l) => String(l.detail));
     expect(errors).toEqual(expect.arrayContaining([expect.stringMatching(/^peer_api_password: /), expect.stringMatching(/^my_api_password: /)]));
     expect(r.stdout).not.toMatch(/wrong-secret-[ab]/);
+  });
+
+  it('writes human-readable lines with --format text', async () => {
+    const env = { ...onceEnv(), HAENV_MY_API_PASSWORD: bed.sim.controllers[1]!.password, HAENV_PEER_API_PASSWORD: bed.sim.controllers[0]!.password };
+    const r = await run(['--config', vars, '--dry-run', '--once', '--format', 'text'], env);
+    expect(r.code).toBe(0);
+    expect(r.lines).toHaveLength(0);
+    expect(r.stdout).toMatch(/^\d\d:\d\d:\d\d INFO  ha\.config: settings from /m);
+    expect(r.stdout).toMatch(/^\d\d:\d\d:\d\d INFO  ha\.check/m);
   });
 
   it('runs until SIGTERM and stops cleanly', async () => {

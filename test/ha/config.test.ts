@@ -147,7 +147,7 @@ describe('parseHaConfig', () => {
     const cfg = parseHaConfig({ mode: 'primary', cloud: 'aws', peerPublicIp: '203.0.113.10', sleep_tim: 3, dryRun: true });
     expect(cfg.peerPublicIp).toBe('203.0.113.10');
     expect(cfg.dryRun).toBe(true);
-    expect(cfg.warnings).toEqual(['unknown HA setting sleep_tim ignored']);
+    expect(cfg.warnings).toEqual(['unknown HA setting sleep_tim ignored; did you mean sleep_time?']);
   });
 
   it('normalizes fingerprints and warns when TLS verification is off', () => {

@@ -20,12 +20,29 @@ export interface AwsRouteProviderOptions {
   /** e.g. the EC2 emulator of `vns3-sdk/testing`, or a VPC endpoint. */
   endpoint?: string | undefined;
   /** Default: the AWS SDK's credential chain (instance role on a controller). */
-  credentials?: EC2ClientConfig['credentials'] | undefined;
-  /** Bring your own configured client; region/endpoint/credentials are then ignored. */
-  ec2Client?: EC2Client | undefined;
+  credentials?: AwsCredentials | (() => Promise<AwsCredentials>) | undefined;
+  /** Bring your own configured client (an `EC2Client`); region/endpoint/credentials are then ignored. */
+  ec2Client?: Ec2ClientLike | undefined;
   /** SDK attempts per call (default: the SDK's, 3). */
   maxAttempts?: number | undefined;
   onEvent?: Vns3EventHandler | undefined;
+}
+
+/**
+ * AWS credentials, or (as a function) a provider of them: structurally the AWS SDK's
+ * `AwsCredentialIdentity`, declared here so that the published types do not need the optional
+ * `@aws-sdk/client-ec2` installed.
+ */
+export interface AwsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string | undefined;
+  expiration?: Date | undefined;
+}
+
+/** An `EC2Client` of `@aws-sdk/client-ec2`, declared structurally (see {@link AwsCredentials}). */
+export interface Ec2ClientLike {
+  send(command: never, options?: never): Promise<unknown>;
 }
 
 const MISSING_SDK = 'The AWS provider needs @aws-sdk/client-ec2: npm install @aws-sdk/client-ec2';
@@ -58,7 +75,7 @@ export async function createAwsRouteProvider(options: AwsRouteProviderOptions): 
   if (options.endpoint !== undefined) config.endpoint = options.endpoint;
   if (options.credentials !== undefined) config.credentials = options.credentials;
   if (options.maxAttempts !== undefined) config.maxAttempts = options.maxAttempts;
-  return new AwsRouteProvider(sdk, options.ec2Client ?? new sdk.EC2Client(config), options);
+  return new AwsRouteProvider(sdk, (options.ec2Client as EC2Client | undefined) ?? new sdk.EC2Client(config), options);
 }
 
 /** The ENI is the more precise target: an instance may carry several. */

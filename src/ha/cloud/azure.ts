@@ -10,6 +10,14 @@ import { CloudApiError } from '../errors.js';
 import { changeEachRoute, cloudCaller, isModuleNotFound, reportRouteChange, type CloudErrorParts } from './sdk.js';
 import type { CloudCallOptions, CloudRoute, CloudRouteProvider, ControllerRef, InstanceState, RouteAddress, RouteChange } from './types.js';
 
+/**
+ * Structurally an `@azure/core-auth` `TokenCredential` (what `new DefaultAzureCredential()` is),
+ * declared here so that the published types do not need the optional Azure SDKs installed.
+ */
+export interface AzureTokenCredential {
+  getToken(scopes: string | string[], options?: never): Promise<{ token: string; expiresOnTimestamp: number } | null>;
+}
+
 /** How {@link createAzureRouteProvider} reaches Azure Resource Manager and which route tables it may touch. */
 export interface AzureRouteProviderOptions {
   subscriptionId: string;
@@ -23,7 +31,7 @@ export interface AzureRouteProviderOptions {
    * Required in production, e.g. `new DefaultAzureCredential()` from
    * `@azure/identity` (managed identity on the controller VM).
    */
-  credential?: TokenCredential | undefined;
+  credential?: AzureTokenCredential | undefined;
   /** Extra trusted CA (PEM), for an emulator with a self-signed certificate. */
   ca?: string | undefined;
   /** Aborts every call of this provider (combined with each call's own signal). */

@@ -4,7 +4,7 @@
  * happened on, and the caller decides (often through `assertBulkOk`) whether a partial result is
  * acceptable.
  */
-import pLimit from 'p-limit';
+import { limitConcurrency as pLimit } from '../../concurrency.js';
 import { abortReason } from '../../abort.js';
 import { Vns3ValidationError } from '../../client/index.js';
 import { emit, type Vns3EventHandler } from '../../events.js';
@@ -88,7 +88,8 @@ export async function runBulk<I, T>(
   emit(onEvent, {
     controller: '*',
     step,
-    level: result.failed.length > 0 ? 'warn' : 'info',
+    // All succeeded is an internal aggregate (each item reported itself); a failure is news.
+    level: result.failed.length > 0 ? 'warn' : 'debug',
     detail: `${result.succeeded.length} of ${items.length} succeeded`,
     data: { total: items.length, succeeded: result.succeeded.length, failed: result.failed.length },
   });

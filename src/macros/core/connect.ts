@@ -37,7 +37,7 @@ function validateSpec(spec: unknown, index: number, common: ConnectControllersOp
   try {
     host = parseControllerAddress(own.host).host;
   } catch (e) {
-    const reason = e instanceof Vns3ValidationError ? e.message.replace(/^Invalid host: /, '') : 'is not a valid host';
+    const reason = e instanceof Vns3ValidationError ? e.reason : 'is not a valid host';
     throw new Vns3ValidationError(field('host'), redactUrl(own.host), reason);
   }
   const merged: Record<string, unknown> = { ...common };

@@ -100,7 +100,8 @@ export async function pollUntil<S>(spec: PollSpec<S>, options: WaitOptions = {})
   });
   const data = { attempts: outcome.attempts, elapsedMs: Date.now() - started };
   if (outcome.state === 'success') {
-    emit(onEvent, { ...base, detail: `${spec.what}: done`, data });
+    // Debug: the macro that waited reports the result in its own words (`keyset present`).
+    emit(onEvent, { ...base, level: 'debug', detail: `${spec.what}: done`, data });
     return outcome.value;
   }
   emit(onEvent, { ...base, level: 'warn', detail: `gave up waiting for ${spec.what}`, data });

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 
+/** A VM's power state as the Azure emulator reports it (`PowerState/…` in the instance view). */
 export type AzurePowerState = 'running' | 'stopped' | 'deallocated' | 'starting' | 'stopping' | 'deallocating';
 
+/** One route of an emulated Azure route table, as a test gives or reads it. */
 export interface AzureRouteSpec {
   name: string;
   addressPrefix: string;
@@ -9,6 +11,7 @@ export interface AzureRouteSpec {
   nextHopIpAddress?: string;
 }
 
+/** A route table as the Azure emulator holds it. */
 export interface AzureRouteTableState {
   resourceGroup: string;
   name: string;

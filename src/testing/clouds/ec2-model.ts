@@ -1,7 +1,9 @@
 import { idFactory } from './server.js';
 
+/** EC2's instance state names, as DescribeInstances reports them. */
 export type Ec2InstanceStateName = 'pending' | 'running' | 'shutting-down' | 'terminated' | 'stopping' | 'stopped';
 
+/** An instance as the EC2 emulator holds it. */
 export interface Ec2Instance {
   instanceId: string;
   privateIp: string;
@@ -14,12 +16,14 @@ export interface Ec2Instance {
   secondaryIps: string[];
 }
 
+/** Where an EC2 route points: an instance or a network interface. */
 export interface Ec2RouteTarget {
   instanceId?: string;
   networkInterfaceId?: string;
   gatewayId?: string;
 }
 
+/** One route of an emulated EC2 route table. */
 export interface Ec2Route extends Ec2RouteTarget {
   destination: string;
   origin: 'CreateRouteTable' | 'CreateRoute';
@@ -27,6 +31,7 @@ export interface Ec2Route extends Ec2RouteTarget {
   state: 'active' | 'blackhole';
 }
 
+/** A route table as the EC2 emulator holds it. */
 export interface Ec2RouteTable {
   routeTableId: string;
   vpcId: string;

@@ -1,4 +1,4 @@
-import { generate } from 'selfsigned';
+import { makeSelfSigned } from '../x509.js';
 import { sleep } from '../../abort.js';
 import { Vns3ValidationError } from '../../client/index.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -123,16 +123,6 @@ export function idFactory(): (prefix: string, width?: number) => string {
 
 /** A self-signed certificate valid for IP 127.0.0.1 (and localhost), so hostname checks pass. */
 export async function loopbackCertificate(): Promise<{ key: string; cert: string }> {
-  const pems = await generate([{ name: 'commonName', value: '127.0.0.1' }], {
-    keyType: 'ec',
-    curve: 'P-256',
-    algorithm: 'sha256',
-    extensions: [
-      { name: 'basicConstraints', cA: false },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] },
-    ],
-  });
-  return { key: pems.private, cert: pems.cert };
+  const pems = makeSelfSigned({ commonName: '127.0.0.1', ips: ['127.0.0.1'], dnsNames: ['localhost'] });
+  return { key: pems.key, cert: pems.cert };
 }

@@ -100,6 +100,7 @@ export const REALISTIC_TIMINGS: SimTimings = {
   requestLatencyMs: 20,
 };
 
+/** How long simulated operations take: `fast` for unit tests, `standard` (the default) for examples, `realistic` for the durations of a real controller (reboots of about two minutes). */
 export type TimingProfile = 'fast' | 'standard' | 'realistic';
 
 const PROFILES: Record<TimingProfile, SimTimings> = { fast: FAST_TIMINGS, standard: STANDARD_TIMINGS, realistic: REALISTIC_TIMINGS };

@@ -1,14 +1,42 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { load } from 'js-yaml';
 import { SimApiError } from './errors.js';
+import { requireSimDependency } from '../optional.js';
 
 /**
  * Request and response validation against our own spec/vns3.yaml, so the simulator refuses exactly
  * what the spec says a controller refuses, and its replies can be checked against the same contract.
  */
 type Json = Record<string, unknown>;
+
+/** One schema error, as much of Ajv's `ErrorObject` as the simulator reads. */
+export interface SchemaError {
+  keyword: string;
+  instancePath: string;
+  params: Record<string, unknown>;
+  message?: string;
+}
+
+/**
+ * A compiled schema: true when the data is valid, else `errors` says why. Declared here rather than
+ * taken from Ajv so that the published types do not need Ajv (an optional dependency) installed.
+ */
+export interface ValidateFunction {
+  (data: unknown): boolean;
+  errors?: SchemaError[] | null;
+}
+
+/** The slice of an Ajv instance the validator uses. */
+interface SchemaCompiler {
+  addSchema(schema: object): unknown;
+  compile(schema: object): ValidateFunction;
+}
+
+function newAjv(): SchemaCompiler {
+  const { Ajv } = requireSimDependency<{ Ajv: new (options: object) => SchemaCompiler }>('ajv');
+  return new Ajv({ strict: false, allErrors: true });
+}
 
 export interface OperationSpec {
   method: string;
@@ -24,8 +52,11 @@ export interface OperationSpec {
   responses: Map<string, ValidateFunction>;
 }
 
-// Both src/testing/simulator and dist/testing/simulator sit three levels below the package root.
-export const SPEC_PATH = fileURLToPath(new URL('../../../spec/vns3.yaml', import.meta.url));
+// src/testing/simulator and dist/testing/simulator sit three levels below the package root, the
+// CommonJS build's dist/cjs/testing/simulator four.
+const SPEC_CANDIDATES = ['../../../spec/vns3.yaml', '../../../../spec/vns3.yaml'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
+/** Where the simulator reads the API spec it validates requests and replies against. */
+export const SPEC_PATH = SPEC_CANDIDATES.find((p) => existsSync(p)) ?? SPEC_CANDIDATES[0]!;
 
 function rewriteRefs(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(rewriteRefs);
@@ -52,7 +83,7 @@ function deref(spec: Json, node: Json | undefined): Json | undefined {
 
 export class SpecValidator {
   readonly operations: OperationSpec[] = [];
-  private readonly ajv = new Ajv({ strict: false, allErrors: true });
+  private readonly ajv = newAjv();
   private readonly spec: Json;
 
   constructor(specText = readFileSync(SPEC_PATH, 'utf8')) {
@@ -195,14 +226,14 @@ export class SpecValidator {
   }
 }
 
-function fieldOf(e: ErrorObject): string {
+function fieldOf(e: SchemaError): string {
   const base = e.instancePath.replace(/^\//, '').replace(/\//g, '.');
   const missing = (e.params as { missingProperty?: string }).missingProperty;
   if (missing) return base ? `${base}.${missing}` : missing;
   return base || 'body';
 }
 
-function describeErrors(errors: ErrorObject[]): string {
+function describeErrors(errors: SchemaError[]): string {
   // oneOf/anyOf produce one error per branch; the first concrete one names the field best.
   const first = errors.find((e) => e.keyword !== 'oneOf' && e.keyword !== 'anyOf') ?? errors[0];
   if (!first) return 'Invalid request body.';
