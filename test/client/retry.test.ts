@@ -136,7 +136,7 @@ describe('retries, timeouts and aborts', () => {
     expect(err.path).toBe('/peering');
     expect(hits.get('/peering')).toBe(3);
     expect(err.attempts).toBe(3);
-    expect(err.message).toMatch(/timed out after 100 ms each, 3 attempts in \d+\.\d s$/);
+    expect(err.message).toMatch(/timed out after 400 ms each, 3 attempts in \d+\.\d s$/);
   });
 
   it('does not retry a POST that timed out (it may have been applied)', async () => {
