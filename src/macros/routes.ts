@@ -321,6 +321,34 @@ function subnetsOfStates(readings: readonly Reading<ControllerState>[], subnets:
   });
 }
 
+/** How one mesh route macro differs from the other: what it plans and how it recognises a route. */
+interface MeshRouteRule {
+  /** Each controller's routes, from every controller's state and its own subnet (checked). */
+  plan: (readings: readonly Reading<ControllerState>[], subnets: readonly string[]) => RouteSpec[][];
+  match: Matcher;
+  writeStep: string;
+}
+
+/** Both mesh route macros: subnets checked, every controller's state read, then routes reconciled. */
+function reconcileMeshRoutes(
+  clients: readonly Vns3Client[],
+  spec: MeshSubnetsSpec,
+  options: MeshRoutingOptions,
+  rule: MeshRouteRule,
+): Promise<BulkResult<RoutePlan>> {
+  checkSubnets(clients, spec?.subnets);
+  const cache = options.cache ?? new StateCache();
+  return readThenWrite(
+    clients,
+    {
+      read: (client, { signal }) => cache.get(client, { signal }),
+      plan: (readings) => rule.plan(readings, subnetsOfStates(readings, spec.subnets)),
+      write: (client, routes, { signal, progress }) => reconcile(client, routes, { ...options, signal, onWrite: progress }, rule.match),
+    },
+    { ...options, readStep: 'state.fetch', writeStep: rule.writeStep },
+  );
+}
+
 /**
  * Each controller gets a /32 to every other controller's private IP via its own subnet's gateway
  * on eth0 (not advertised), so peering traffic takes the underlay. Reads every controller's state
@@ -332,25 +360,18 @@ export async function createPeerMeshLocalGatewayRoutes(
   spec: MeshSubnetsSpec,
   options: MeshRoutingOptions = {},
 ): Promise<BulkResult<RoutePlan>> {
-  checkSubnets(clients, spec?.subnets);
-  const cache = options.cache ?? new StateCache();
-  return readThenWrite(
-    clients,
-    {
-      read: (client, { signal }) => cache.get(client, { signal }),
-      plan: (readings) => {
-        const subnets = subnetsOfStates(readings, spec.subnets);
-        const ips = readings.map((r) => r.value?.privateIp);
-        return readings.map((_, index) =>
-          ips
-            .filter((ip, j): ip is string => j !== index && typeof ip === 'string' && ip !== ips[index])
-            .map((ip) => localGatewayRoute({ cidr: hostCidr(ip), subnet: subnets[index]!, description: 'Peer route to local gateway' }, `subnets[${index}].`)),
-        );
-      },
-      write: (client, routes, { signal, progress }) => reconcile(client, routes, { ...options, signal, onWrite: progress }, exactMatch),
+  return reconcileMeshRoutes(clients, spec, options, {
+    plan: (readings, subnets) => {
+      const ips = readings.map((r) => r.value?.privateIp);
+      return readings.map((_, index) =>
+        ips
+          .filter((ip, j): ip is string => j !== index && typeof ip === 'string' && ip !== ips[index])
+          .map((ip) => localGatewayRoute({ cidr: hostCidr(ip), subnet: subnets[index]!, description: 'Peer route to local gateway' }, `subnets[${index}].`)),
+      );
     },
-    { ...options, readStep: 'state.fetch', writeStep: 'routes.peer-gateways' },
-  );
+    match: exactMatch,
+    writeStep: 'routes.peer-gateways',
+  });
 }
 
 // An advertisement is identified by what is advertised: a controller may fill in an interface.
@@ -368,16 +389,9 @@ export async function createRouteAdvertisements(
   spec: MeshSubnetsSpec,
   options: MeshRoutingOptions = {},
 ): Promise<BulkResult<RoutePlan>> {
-  checkSubnets(clients, spec?.subnets);
-  const cache = options.cache ?? new StateCache();
-  return readThenWrite(
-    clients,
-    {
-      read: (client, { signal }) => cache.get(client, { signal }),
-      plan: (readings) =>
-        subnetsOfStates(readings, spec.subnets).map((subnet): RouteSpec => ({ cidr: normalizeCidr(subnet), description: 'Local subnet advertisement', advertise: true, gateway: NOT_SET })),
-      write: (client, route, { signal, progress }) => reconcile(client, [route], { ...options, signal, onWrite: progress }, advertisementMatch),
-    },
-    { ...options, readStep: 'state.fetch', writeStep: 'routes.advertise' },
-  );
+  return reconcileMeshRoutes(clients, spec, options, {
+    plan: (_, subnets) => subnets.map((subnet) => [{ cidr: normalizeCidr(subnet), description: 'Local subnet advertisement', advertise: true, gateway: NOT_SET }]),
+    match: advertisementMatch,
+    writeStep: 'routes.advertise',
+  });
 }
