@@ -12,6 +12,7 @@ import { createAgentClients, type HaClientFactory } from './clients.js';
 import { withCloudDeadlines } from './cloud/guard.js';
 import type { CloudRouteProvider } from './cloud/types.js';
 import { haEnvName, redactHaConfig, type HaConfig } from './config.js';
+import { tieBreakProblem } from './config-observers.js';
 import { AgentContext, errorText, type RoleLogic } from './context.js';
 import { Vns3HaConfigError, type HaConfigProblem } from './errors.js';
 import { LeasePublisher, withdrawLease } from './lease.js';
@@ -79,10 +80,8 @@ export function agentConfigProblems(cfg: HaAgentConfig, deps: HaAgentDeps = {}):
     if (s.underlayIp === cfg.myUnderlayIp) out.push({ key: 'standbys', envName: haEnvName('standbys'), reason: `lists this controller (${s.name}) itself`, shown: JSON.stringify(s.name) });
     if (cfg.mode === 'secondary' && s.underlayIp === cfg.peerUnderlayIp) out.push({ key: 'standbys', envName: haEnvName('standbys'), reason: `lists the primary (${s.name}) as a standby`, shown: JSON.stringify(s.name) });
   }
-  if (cfg.mode === 'secondary' && (cfg.cloud === 'overlay' || !cfg.cloudVeto) && cfg.standbys.length === 0 && (cfg.observers ?? []).length === 0) {
-    const why = cfg.cloud === 'overlay' ? 'with cloud: overlay' : 'with cloud_veto: false';
-    need('observers', false, `needs at least one entry ${why}: no witness of the pair can then tell a dead primary from one this standby is cut off from, and taking over from a live primary is split brain; list another controller of the mesh (name, api_url, api_password) whose view of the primary breaks the tie, or use cloud_veto: true`);
-  }
+  const tie = tieBreakProblem(cfg);
+  if (tie) need('observers', false, tie);
   if (!deps.provider) out.push(...cloudConfigProblems(cfg, deps.env));
   if (deps.probeTimeoutMs !== undefined && !(deps.probeTimeoutMs > 0)) out.push({ key: 'probe_timeout', envName: haEnvName('probe_timeout'), reason: 'must be positive' });
   if (deps.cloudTimeoutMs !== undefined && !(deps.cloudTimeoutMs > 0 && deps.cloudTimeoutMs <= MAX_TIMER_MS)) out.push({ key: 'cloud_timeout', envName: haEnvName('cloud_timeout'), reason: 'must be positive and at most 2^31-1 ms' });

@@ -63,3 +63,29 @@ export function parseObservers(value: unknown, apiPort: number, bad: (key: strin
   });
   return out;
 }
+
+/** What {@link tieBreakProblem} reads of a configuration. */
+interface TieBreakSettings {
+  mode: string;
+  cloud: string;
+  cloudVeto: boolean;
+  standbys: readonly unknown[];
+  observers?: readonly unknown[] | undefined;
+}
+
+/**
+ * Why a standby of this configuration could split the brain, or undefined when it cannot. With
+ * `cloud: overlay` or `cloud_veto: false`, no witness of the pair tells a dead primary from one this
+ * standby is cut off from; another controller's view (an observer, or a listed standby) must break
+ * the tie. One rule for the agent (which refuses such a configuration when it is created) and for
+ * `deployHaPlugin` (which refuses to deploy one).
+ */
+export function tieBreakProblem(cfg: TieBreakSettings): string | undefined {
+  if (cfg.mode !== 'secondary' || (cfg.cloud !== 'overlay' && cfg.cloudVeto) || cfg.standbys.length > 0 || (cfg.observers ?? []).length > 0) return undefined;
+  const why = cfg.cloud === 'overlay' ? 'with cloud: overlay' : 'with cloud_veto: false';
+  return (
+    `needs at least one entry ${why}: no witness of the pair can then tell a dead primary from one this standby is cut off from, ` +
+    'and taking over from a live primary is split brain; list another controller of the mesh (name, api_url, api_password) whose view ' +
+    'of the primary breaks the tie, or use cloud_veto: true'
+  );
+}

@@ -15,6 +15,7 @@
 import { Vns3ValidationError, type Vns3Client } from '../client/index.js';
 import { emit } from '../events.js';
 import { parseHaConfig, type HaCloud, type HaLogLevel, type HaMode } from '../ha/config.js';
+import { tieBreakProblem } from '../ha/config-observers.js';
 import { cidrContains, cloudDnsAddress, hostCidr, intToIp, ipToInt, isIPv4, normalizeCidr, parseCidr } from '../net/index.js';
 import { assertBulkOk } from './core/bulk.js';
 import { checkTiming } from './core/poller.js';
@@ -267,12 +268,13 @@ function agentEnv(input: DeployHaPluginInput, role: HaMode, me: Observed, peer: 
   const all = { ...(input.extraEnv ?? {}), ...env };
   // The agent will run parseHaConfig on exactly this; refuse here what it would refuse there.
   const haVars = Object.fromEntries(Object.entries(all).filter(([k]) => k.startsWith('HAENV_')).map(([k, val]) => [k.slice(6).toLowerCase(), val]));
-  parseHaConfig(haVars, { origins: Object.fromEntries(Object.keys(haVars).map((k) => [k, `${role} HAENV_${k.toUpperCase()}`])) });
+  const parsed = parseHaConfig(haVars, { origins: Object.fromEntries(Object.keys(haVars).map((k) => [k, `${role} HAENV_${k.toUpperCase()}`])) });
+  const tie = tieBreakProblem(parsed); // the agent refuses a standby with nobody to break a tie
+  if (tie) throw new Vns3ValidationError('extraEnv.HAENV_OBSERVERS', undefined, tie, { controller: me.host });
   return all;
 }
 
-const redact = (env: Record<string, string>): Record<string, string> =>
-  Object.fromEntries(Object.entries(env).map(([k, val]) => [k, /pass|secret|token|key/i.test(k) ? '[redacted]' : val]));
+const redact = (env: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(env).map(([k, val]) => [k, /pass|secret|token|key/i.test(k) ? '[redacted]' : val]));
 
 interface Work {
   o: Observed;

@@ -27,6 +27,9 @@ function input(mesh: TestMesh, extra: Partial<DeployHaPluginInput> = {}): Deploy
   };
 }
 
+/** `cloud: 'overlay'` needs a third party to break ties: one more controller of the mesh as observer. */
+const OVERLAY = { cloud: 'overlay', extraEnv: { HAENV_OBSERVERS: JSON.stringify([{ name: 'observer', underlay_ip: '10.0.3.10', api_password: PW1 }]) } } as const;
+
 async function routesOf(client: Vns3Client): Promise<{ cidr: string; gateway?: string | null; interface?: string | null; advertise: boolean }[]> {
   return Object.values(await client.get('/routes'));
 }
@@ -169,7 +172,7 @@ describe('deployHaPlugin failures', () => {
 
   it('reports a failed image import with the controller message', async () => {
     mesh.sim.failImageImport(1, 'ha-plugin', 'Failed to download image: 404 Not Found');
-    const err = await deployHaPlugin(input(mesh, { cloud: 'overlay' }), fast).catch((e: unknown) => e);
+    const err = await deployHaPlugin(input(mesh, { ...OVERLAY }), fast).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Vns3BulkError);
     const cause = (err as Vns3BulkError).result.failed[0]?.error;
     expect(cause).toBeInstanceOf(Vns3ImageImportError);
@@ -178,18 +181,27 @@ describe('deployHaPlugin failures', () => {
   });
 
   it("with cloud 'overlay' runs only the secondary agent", async () => {
-    const plan = await deployHaPlugin(input(mesh, { cloud: 'overlay', image: { name: 'ha-ok', url: 'https://images.example.com/ok.tar.gz' }, dryRun: true }), fast);
+    const plan = await deployHaPlugin(input(mesh, { ...OVERLAY, image: { name: 'ha-ok', url: 'https://images.example.com/ok.tar.gz' }, dryRun: true }), fast);
     expect(plan.primary).toMatchObject({ agent: false, image: 'skip', container: 'skip', rulesToAdd: [] });
     expect(plan.primary.notes.join(' ')).toMatch(/overlay/);
     expect(plan.secondary).toMatchObject({ agent: true, container: 'start' });
     expect(plan.secondary.environment.HAENV_CLOUD).toBe('overlay');
   });
 
+  it("refuses cloud 'overlay' without an observer before any write: its agent would refuse to start", async () => {
+    mesh.sim.resetCounters();
+    const err = (await deployHaPlugin(input(mesh, { cloud: 'overlay' }), fast).catch((e: unknown) => e)) as Vns3ValidationError;
+    expect(err).toBeInstanceOf(Vns3ValidationError);
+    expect(err.field).toBe('extraEnv.HAENV_OBSERVERS');
+    expect(err.message).toMatch(/split brain/);
+    expect(mesh.sim.totalWrites()).toBe(0);
+  });
+
   it("starts a stopped container system, and with cloud 'overlay' leaves the primary without agent", async () => {
     const [c1, c2] = mesh.clients as [Vns3Client, Vns3Client];
     await Promise.all([c1, c2].map((c) => c.post('/container_system', { body: { action: 'stop' } })));
     const image = { name: 'ha-ok', url: 'https://images.example.com/ok.tar.gz' };
-    const r = await deployHaPlugin(input(mesh, { cloud: 'overlay', image }), fast);
+    const r = await deployHaPlugin(input(mesh, { ...OVERLAY, image }), fast);
     expect(r.secondary).toMatchObject({ containerSystem: 'start', container: 'start', image: 'import' });
     expect((await c2.get('/container_system')).running).toBe(true);
     const [s] = (await listContainers(c2)).filter((c) => c.name === 'vns3-ha');
