@@ -6,7 +6,8 @@ import { serveArm } from './azure-operations.js';
 import { match, type Matched } from './azure-routes.js';
 import {
   applyFaults,
-  closeServer,
+  emulatorHandle,
+  type EmulatorState,
   loopbackCertificate,
   listenOnLoopback,
   readBody,
@@ -96,18 +97,13 @@ export interface AzureEmulator {
 }
 
 /** The emulator's state a request handler reads and updates. */
-interface ArmState {
+interface ArmState extends EmulatorState {
   readonly model: AzureModel;
   readonly subscriptionId: string;
   /** The only bearer token accepted. */
   readonly token: string;
   readonly random: () => number;
-  readonly requests: CloudRequestRecord[];
   readonly requestLogLimit: number;
-  /** Requests held open by the `hang` fault, destroyed on stop. */
-  readonly hanging: Set<ServerResponse>;
-  faults: CloudFaults;
-  writes: number;
 }
 
 /** Writes a JSON reply (or an empty one for `json` undefined) and records its status. */
@@ -253,23 +249,12 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
     });
   });
   const port = await listenOnLoopback(server);
-  return {
+  return emulatorHandle(state, server, {
     endpoint: `https://127.0.0.1:${port}`,
     ca: pems.cert,
     subscriptionId,
     resourceGroup,
     credential: { getToken: async () => ({ token: state.token, expiresOnTimestamp: Date.now() + 3_600_000 }) },
-    get faults() {
-      return state.faults;
-    },
-    set faults(faults: CloudFaults) {
-      state.faults = faults;
-    },
-    get writes() {
-      return state.writes;
-    },
-    requests: state.requests,
     ...azureControls(state.model, resourceGroup),
-    stop: () => closeServer(server, state.hanging),
-  };
+  });
 }

@@ -21,7 +21,8 @@ import {
 } from './ec2-xml.js';
 import {
   applyFaults,
-  closeServer,
+  emulatorHandle,
+  type EmulatorState,
   listenOnLoopback,
   readBody,
   recordRequest,
@@ -124,15 +125,10 @@ function dispatch(model: Ec2Model, action: string, params: URLSearchParams, requ
 }
 
 /** The emulator's state a request handler reads and updates. */
-interface Ec2State {
+interface Ec2State extends EmulatorState {
   readonly model: Ec2Model;
   readonly random: () => number;
-  readonly requests: CloudRequestRecord[];
   readonly requestLogLimit: number;
-  /** Requests held open by the `hang` fault, destroyed on stop. */
-  readonly hanging: Set<ServerResponse>;
-  faults: CloudFaults;
-  writes: number;
 }
 
 /** Answers one Query API request (action in the query or the form body), after the faults. */
@@ -241,19 +237,5 @@ export async function startEc2Emulator(options: Ec2EmulatorOptions = {}): Promis
     });
   });
   const port = await listenOnLoopback(server);
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    get faults() {
-      return state.faults;
-    },
-    set faults(faults: CloudFaults) {
-      state.faults = faults;
-    },
-    get writes() {
-      return state.writes;
-    },
-    requests: state.requests,
-    ...ec2Controls(state.model),
-    stop: () => closeServer(server, state.hanging),
-  };
+  return emulatorHandle(state, server, { endpoint: `http://127.0.0.1:${port}`, ...ec2Controls(state.model) });
 }

@@ -55,6 +55,45 @@ export function recordRequest(log: CloudRequestRecord[], record: CloudRequestRec
   if (log.length > limit) log.splice(0, log.length - limit);
 }
 
+/** What both emulators keep at run time and show through their handles. */
+export interface EmulatorState {
+  readonly requests: CloudRequestRecord[];
+  /** Requests held open by the `hang` fault, destroyed on stop. */
+  readonly hanging: Set<ServerResponse>;
+  faults: CloudFaults;
+  writes: number;
+}
+
+/** The part of an emulator's handle both clouds share. */
+export interface EmulatorHandle {
+  faults: CloudFaults;
+  readonly writes: number;
+  readonly requests: readonly CloudRequestRecord[];
+  stop(): Promise<void>;
+}
+
+/**
+ * A handle over an emulator's state with `extra` (endpoint, credentials, controls) added.
+ * `faults` and `writes` are accessors on the returned object itself, not copies, so that a test
+ * can change faults while clients run and always reads the current count.
+ */
+export function emulatorHandle<E extends object>(state: EmulatorState, server: ClosableServer, extra: E): EmulatorHandle & E {
+  const handle: EmulatorHandle = {
+    get faults() {
+      return state.faults;
+    },
+    set faults(faults: CloudFaults) {
+      state.faults = faults;
+    },
+    get writes() {
+      return state.writes;
+    },
+    requests: state.requests,
+    stop: () => closeServer(server, state.hanging),
+  };
+  return Object.assign(handle, extra);
+}
+
 export type FaultOutcome = 'serve' | 'fail' | 'hang';
 
 /** Decides what a request suffers, after waiting out any latency. */
