@@ -45,6 +45,15 @@ export function startTimer(ms: number, fire: () => void, unref = false): () => v
   return () => clearTimeout(timer);
 }
 
+/**
+ * `ms` spread at random by ±`spread` (0.1 = ±10%), so that many clients or controllers waiting
+ * together do not retry or probe in lock-step. The one jitter of the SDK: the poller, the macros'
+ * reconcile pauses and the client's retry backoff all use it.
+ */
+export function jitter(ms: number, spread: number): number {
+  return ms * (1 - spread + Math.random() * 2 * spread);
+}
+
 /** Resolves after `ms` (any length), or rejects with the signal's reason as soon as it aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) return Promise.reject(abortReason(signal));

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Deadline, MAX_TIMER_MS, abortReason, combineSignals, isAbortError, raceAbort, sleep, startTimer, throwIfAborted } from '../src/abort.js';
+import { Deadline, MAX_TIMER_MS, abortReason, combineSignals, isAbortError, jitter, raceAbort, sleep, startTimer, throwIfAborted } from '../src/abort.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -127,5 +127,17 @@ describe('raceAbort and the small helpers', () => {
     controller.abort(new Error('gone'));
     expect(() => throwIfAborted(controller.signal)).toThrow('gone');
     expect((abortReason(controller.signal) as Error).message).toBe('gone');
+  });
+});
+
+describe('jitter', () => {
+  it('stays within the spread on either side and actually spreads', () => {
+    const samples = Array.from({ length: 500 }, () => jitter(1_000, 0.1));
+    for (const ms of samples) {
+      expect(ms).toBeGreaterThanOrEqual(900);
+      expect(ms).toBeLessThanOrEqual(1_100);
+    }
+    expect(new Set(samples.map((ms) => Math.round(ms))).size).toBeGreaterThan(10);
+    expect(jitter(0, 0.5)).toBe(0);
   });
 });

@@ -1,4 +1,4 @@
-import { sleep, throwIfAborted } from '../abort.js';
+import { jitter, sleep, throwIfAborted } from '../abort.js';
 import { Vns3ConnectionError, Vns3TimeoutError, Vns3ValidationError } from './errors.js';
 
 /** The client's retry policy: how many retries and how long to back off between them. */
@@ -98,7 +98,8 @@ export interface AttemptInfo {
 
 /** The wait before retry number `retry` (1-based): doubled per retry, randomised ×1–2, capped. */
 export function backoffMs(policy: ResolvedRetry, retry: number): number {
-  const delay = policy.minTimeoutMs * 2 ** (retry - 1) * (1 + Math.random());
+  // ×1–2 of the doubled delay: the middle, 1.5×, spread by a third either way.
+  const delay = jitter(1.5 * policy.minTimeoutMs * 2 ** (retry - 1), 1 / 3);
   return Math.min(delay, policy.maxTimeoutMs);
 }
 

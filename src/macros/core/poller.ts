@@ -7,7 +7,7 @@
  * fixed number of pings at a fixed pace we probe often at first, back off, and return as soon as
  * the condition holds, never sleeping past the deadline.
  */
-import { abortReason, Deadline, raceAbort, sleep, throwIfAborted } from '../../abort.js';
+import { abortReason, Deadline, jitter, raceAbort, sleep, throwIfAborted } from '../../abort.js';
 import { Vns3ValidationError } from '../../client/index.js';
 import { checkDuration } from './validate.js';
 
@@ -79,11 +79,6 @@ export function checkTiming(options: (Partial<PollTiming> & { requestTimeoutMs?:
   if (options?.requestTimeoutMs !== undefined) checkDuration('requestTimeoutMs', options.requestTimeoutMs);
 }
 
-/** ±10% jitter, so that many controllers polled together do not probe in lock-step. */
-function jitter(ms: number): number {
-  return ms * (0.9 + Math.random() * 0.2);
-}
-
 /**
  * Runs the acceptor until it answers `success` (returned) or `failure` (its error is thrown), or
  * the time is up (`{ state: 'timeout' }`: the caller decides what a timeout means). The caller's
@@ -123,7 +118,7 @@ export async function runPoller<T>(
       const remaining = deadline.remainingMs();
       if (remaining <= 0 || deadline.signal.aborted) return stopped();
       if (verdict.backoff === 'reset') interval = timing.intervalMs;
-      const delayMs = Math.min(jitter(Math.min(interval, timing.maxIntervalMs)), remaining);
+      const delayMs = Math.min(jitter(Math.min(interval, timing.maxIntervalMs), 0.1), remaining);
       if (verdict.backoff !== 'reset') interval = Math.min(interval * timing.factor, timing.maxIntervalMs);
       onPause?.({ attempts, delayMs });
       try {

@@ -5,7 +5,7 @@
  * reason waiting will not fix, or the retry budget is spent. Because every attempt starts by
  * reading, a POST is re-sent only once a read has shown that it did not land.
  */
-import { Deadline, MAX_TIMER_MS, sleep } from '../../abort.js';
+import { Deadline, jitter, MAX_TIMER_MS, sleep } from '../../abort.js';
 import { Vns3ValidationError } from '../../client/index.js';
 import { emit, type Vns3EventHandler } from '../../events.js';
 import { isTransientFailure, Vns3KeysetFetchError, Vns3WaitTimeoutError } from './errors.js';
@@ -64,7 +64,7 @@ export class Attempts {
   /** Pauses before attempt `made + 1`: exponential, jittered, never past the deadline; rejects on the caller's abort. */
   async pause(made: number, signal?: AbortSignal): Promise<void> {
     const base = Math.min(this.budget.minDelayMs * 2 ** (made - 1), this.budget.maxDelayMs);
-    const ms = Math.min(base * (0.5 + Math.random()), Math.max(0, this.deadline.remainingMs()));
+    const ms = Math.min(jitter(base, 0.5), Math.max(0, this.deadline.remainingMs()));
     await sleep(ms, signal);
   }
 
