@@ -34,19 +34,16 @@ export function logEvent(logger: Vns3Logger, event: Vns3Event): void {
   logger[level]({ controller, step, ...(data === undefined ? {} : { data }) }, detail);
 }
 
-let debugSwitch: boolean | undefined;
-
 /**
  * Whether the `DEBUG` environment variable asks for the SDK's events, as the `debug` package reads
  * it: a comma- or space-separated list containing `vns3`, `vns3:*` or `*` (a `-vns3` entry turns it
- * off). Read once per process.
+ * off). Read at every event (no module state), so a program may switch it at run time.
  */
 export function debugEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
-  if (env === process.env && debugSwitch !== undefined) return debugSwitch;
-  const names = (env.DEBUG ?? '').split(/[\s,]+/).filter(Boolean);
-  const on = !names.includes('-vns3') && names.some((n) => n === '*' || n === 'vns3' || n.startsWith('vns3:'));
-  if (env === process.env) debugSwitch = on;
-  return on;
+  const value = env.DEBUG;
+  if (!value) return false;
+  const names = value.split(/[\s,]+/).filter(Boolean);
+  return !names.includes('-vns3') && names.some((n) => n === '*' || n === 'vns3' || n.startsWith('vns3:'));
 }
 
 /** One event as a line of text: `+12.3s controller step: detail`. */
