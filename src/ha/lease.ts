@@ -111,7 +111,7 @@ export class LeasePublisher {
       const map = await this.own.post('/routes', {
         ...call,
         body: { cidr, description: encodeLease(lease), interface: '_notset', gateway: '_notset', advertise: false, metric: 0 },
-      } as never);
+      });
       const all = leaseRoutes(map);
       for (const old of all.filter((r) => r.lease.seq !== lease.seq)) await deleteRoute(this.own, old.id, call);
       this.known = all.filter((r) => r.lease.seq === lease.seq);
@@ -131,9 +131,10 @@ export async function withdrawLease(own: Vns3Client, options: LeaseCallOptions):
 
 async function deleteRoute(own: Vns3Client, id: number, call: { signal: AbortSignal | undefined; timeoutMs: number; retry: false }): Promise<void> {
   try {
-    await own.delete('/routes/{route_id}', { ...call, params: { path: { route_id: id } } } as never);
+    await own.delete('/routes/{route_id}', { ...call, params: { path: { route_id: id } } });
   } catch (e) {
-    if (!(e instanceof Vns3ApiError && e.status === 404)) throw e;
+    // Already gone: a controller answers 400 "bad route id or route not found" (older ones 404).
+    if (!(e instanceof Vns3ApiError && (e.status === 400 || e.status === 404))) throw e;
   }
 }
 

@@ -116,25 +116,25 @@ async function buildMesh(sim: Simulator, clients: Vns3Client[]): Promise<void> {
   const n = clients.length;
   const [root] = clients;
   const ids = sim.controllers.map((c) => c.identity);
-  await root!.put('/license', { body: sim.license({ controllers: n }) } as never);
-  await root!.put('/license/parameters', { body: { default: true } } as never);
+  await root!.put('/license', { body: sim.license({ controllers: n }) });
+  await root!.put('/license/parameters', { body: { default: true } });
   await waitFor('root licensed', async () => (await root!.get('/config').catch(() => undefined))?.licensed === true);
-  await root!.put('/keyset', { body: { token: 'ha-test-token' } } as never);
+  await root!.put('/keyset', { body: { token: 'ha-test-token' } });
   const present = async (c: Vns3Client) => ((await c.get('/keyset').catch(() => undefined)) as { keyset_present?: boolean } | undefined)?.keyset_present === true;
   await waitFor('root keyset', () => present(root!));
-  await Promise.all(clients.slice(1).map((c) => c.put('/keyset', { body: { token: 'ha-test-token', source: ids[0]!.privateIp } } as never)));
+  await Promise.all(clients.slice(1).map((c) => c.put('/keyset', { body: { token: 'ha-test-token', source: ids[0]!.privateIp } })));
   for (const c of clients.slice(1)) await waitFor('keyset fetched', () => present(c));
-  await Promise.all(clients.map((c, i) => c.put('/peering/self', { body: { id: i + 1 } } as never)));
+  await Promise.all(clients.map((c, i) => c.put('/peering/self', { body: { id: i + 1 } })));
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) {
-      if (i !== j) await clients[i]!.post('/peering/peers', { body: { id: j + 1, name: ids[j]!.privateIp } } as never);
+      if (i !== j) await clients[i]!.post('/peering/peers', { body: { id: j + 1, name: ids[j]!.privateIp } });
     }
   }
   await waitFor('mesh up', async () => {
     const views = await Promise.all(clients.map((c) => c.get('/peering')));
     return views.every((v) => Object.values((v as { managers: Record<string, { self?: boolean; reachable?: boolean }> }).managers).every((m) => m.self || m.reachable));
   });
-  await root!.post('/routes', { body: { cidr: PRIMARY_LAN, description: 'primary LAN', interface: 'eth0', gateway: '10.0.1.1', advertise: true } } as never);
+  await root!.post('/routes', { body: { cidr: PRIMARY_LAN, description: 'primary LAN', interface: 'eth0', gateway: '10.0.1.1', advertise: true } });
 }
 
 /** An EC2 emulator: every controller an instance of `vpc-ha`, tables `rtb-a` and `rtb-b` routing to controller 0. */
