@@ -5,8 +5,7 @@
  * observers too; a configuration whose witnesses cannot break a tie (`cloud: overlay`, or
  * `cloud_veto: false`) and has neither is refused (agent.ts).
  */
-import { load } from 'js-yaml';
-import { apiUrlFor, ip, isAbsent, nonEmpty, url } from './config-values.js';
+import { apiUrlFor, ip, isAbsent, listSetting, nonEmpty, url } from './config-values.js';
 import { BadValue } from './errors.js';
 
 /** A controller that only watches the primary for the agent. */
@@ -24,20 +23,9 @@ const OBSERVER_KEYS = ['name', 'underlay_ip', 'api_url', 'api_password'];
  * api_url, api_password}`. Problems go to `bad`, one per field, values never echoed for passwords.
  */
 export function parseObservers(value: unknown, apiPort: number, bad: (key: string, reason: string, value?: unknown) => void): HaObserver[] {
-  let list = value;
-  if (isAbsent(list)) return [];
-  if (typeof list === 'string') {
-    try {
-      list = load(list, { json: true });
-    } catch {
-      bad('observers', 'is not valid JSON (expected a list of {name, api_url or underlay_ip, api_password})');
-      return [];
-    }
-  }
-  if (!Array.isArray(list)) {
-    bad('observers', 'must be a list of {name, api_url or underlay_ip, api_password}');
-    return [];
-  }
+  if (isAbsent(value)) return [];
+  const list = listSetting('observers', value, '{name, api_url or underlay_ip, api_password}', bad);
+  if (!list) return [];
   const out: HaObserver[] = [];
   list.forEach((item: unknown, i) => {
     const at = `observers[${i}]`;

@@ -118,3 +118,25 @@ export function apiUrlFor(host: string, port: number): string {
 export function isAbsent(v: unknown): boolean {
   return v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
 }
+
+/**
+ * A list setting (`standbys`, `observers`): YAML already parsed, or JSON text from the environment.
+ * Returns undefined after reporting to `bad` when it is neither; the text may hold passwords, so it is
+ * never echoed. `shape` describes one entry for the message.
+ */
+export function listSetting(key: string, value: unknown, shape: string, bad: (key: string, reason: string) => void): unknown[] | undefined {
+  let list = value;
+  if (typeof list === 'string') {
+    try {
+      list = load(list, { json: true });
+    } catch {
+      bad(key, `is not valid JSON (expected a list of ${shape})`);
+      return undefined;
+    }
+  }
+  if (!Array.isArray(list)) {
+    bad(key, `must be a list of ${shape}`);
+    return undefined;
+  }
+  return list;
+}

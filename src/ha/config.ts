@@ -7,8 +7,7 @@
  * collected and reported at once, by the name the operator writes, because a
  * container that dies on the first bad variable takes a restart per typo.
  */
-import { load } from 'js-yaml';
-import { apiUrlFor, bool, fingerprint, ip, ipv4, isAbsent, nonEmpty, num, oneOf, tags, url } from './config-values.js';
+import { apiUrlFor, bool, fingerprint, ip, ipv4, isAbsent, listSetting, nonEmpty, num, oneOf, tags, url } from './config-values.js';
 import { MAX_TIMER_MS } from '../abort.js';
 import { parseObservers, type HaObserver } from './config-observers.js';
 import { BadValue, Vns3HaConfigError, type HaConfigProblem } from './errors.js';
@@ -286,20 +285,8 @@ const STANDBY_KEYS = ['name', 'underlay_ip', 'public_ip', 'priority', 'api_url',
  */
 function parseStandbys(values: Map<string, unknown>, apiPort: number, bad: BadFn): HaStandby[] {
   if (!values.has('standbys')) return [];
-  let list = values.get('standbys');
-  if (typeof list === 'string') {
-    try {
-      list = load(list, { json: true });
-    } catch {
-      // The value may hold passwords, so it is never echoed.
-      bad('standbys', 'is not valid JSON (expected a list of {name, underlay_ip, priority, ...})');
-      return [];
-    }
-  }
-  if (!Array.isArray(list)) {
-    bad('standbys', 'must be a list of {name, underlay_ip, priority, ...}');
-    return [];
-  }
+  const list = listSetting('standbys', values.get('standbys'), '{name, underlay_ip, priority, ...}', bad);
+  if (!list) return [];
   const out: HaStandby[] = [];
   const names = new Set<string>();
   list.forEach((item: unknown, i) => {
