@@ -7,12 +7,12 @@ import { match, type Matched } from './azure-routes.js';
 import {
   applyFaults,
   emulatorHandle,
+  newEmulatorState,
   type EmulatorState,
   loopbackCertificate,
   listenOnLoopback,
   readBody,
   recordRequest,
-  requestLogLimit,
   type CloudFaults,
   type CloudRequestRecord,
 } from './server.js';
@@ -231,12 +231,7 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
     model: new AzureModel(subscriptionId),
     subscriptionId,
     token: `emulator-${randomUUID()}`,
-    random: options.random ?? Math.random,
-    requests: [],
-    requestLogLimit: requestLogLimit(options.requestLogLimit),
-    hanging: new Set(),
-    faults: { ...options.faults },
-    writes: 0,
+    ...newEmulatorState(options),
   };
   state.model.groups.add(resourceGroup);
   const pems = options.tls ?? (await loopbackCertificate());

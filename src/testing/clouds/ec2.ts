@@ -22,11 +22,11 @@ import {
 import {
   applyFaults,
   emulatorHandle,
+  newEmulatorState,
   type EmulatorState,
   listenOnLoopback,
   readBody,
   recordRequest,
-  requestLogLimit,
   type CloudFaults,
   type CloudRequestRecord,
 } from './server.js';
@@ -219,15 +219,7 @@ function ec2Controls(model: Ec2Model) {
  * listen error if no loopback port can be bound, and `Vns3ValidationError` for a bad `requestLogLimit`.
  */
 export async function startEc2Emulator(options: Ec2EmulatorOptions = {}): Promise<Ec2Emulator> {
-  const state: Ec2State = {
-    model: new Ec2Model(),
-    random: options.random ?? Math.random,
-    requests: [],
-    requestLogLimit: requestLogLimit(options.requestLogLimit),
-    hanging: new Set(),
-    faults: { ...options.faults },
-    writes: 0,
-  };
+  const state: Ec2State = { ...newEmulatorState(options), model: new Ec2Model() };
   const server = createServer((req, res) => {
     handle(state, req, res).catch(() => {
       if (!res.headersSent) {

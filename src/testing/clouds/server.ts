@@ -64,6 +64,28 @@ export interface EmulatorState {
   writes: number;
 }
 
+/** The options both emulators take for their shared state. */
+export interface EmulatorStateOptions {
+  faults?: CloudFaults | undefined;
+  random?: (() => number) | undefined;
+  requestLogLimit?: number | undefined;
+}
+
+/**
+ * A fresh shared state: empty log and counters, the starting faults copied (the caller's object is
+ * never changed). Throws `Vns3ValidationError` for a bad `requestLogLimit`.
+ */
+export function newEmulatorState(options: EmulatorStateOptions): EmulatorState & { readonly random: () => number; readonly requestLogLimit: number } {
+  return {
+    random: options.random ?? Math.random,
+    requests: [],
+    requestLogLimit: requestLogLimit(options.requestLogLimit),
+    hanging: new Set(),
+    faults: { ...options.faults },
+    writes: 0,
+  };
+}
+
 /** The part of an emulator's handle both clouds share. */
 export interface EmulatorHandle {
   faults: CloudFaults;
