@@ -9,7 +9,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sleep } from '../abort.js';
+// The root entry, as mesh.ts does: the root never imports src/testing, so there is no cycle.
+import { pollUntil } from '../index.js';
 import type { Vns3Client } from '../client/index.js';
 import type { Vns3Event } from '../events.js';
 import { parseHaConfig, type HaAgentConfig, type HaAgentDeps } from '../ha/index.js';
@@ -72,7 +73,7 @@ export interface HaBed {
   clock: { t: number; now(): number };
   /** Runs one check on every agent at once, `n` rounds or until `until` holds; returns the rounds run. */
   rounds(agents: HaBedAgent[], n: number, until?: () => boolean | Promise<boolean>): Promise<number>;
-  /** Polls `cond` every 20 ms; throws `Error('timed out waiting for <what>')` after `timeoutMs` (default 15 s). */
+  /** Polls `cond` every 20 ms; throws `Vns3WaitTimeoutError` naming `what` after `timeoutMs` (default 15 s). */
   waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs?: number): Promise<void>;
   /** Agent dependencies for tests: emulator credentials, a generous probe timeout, the bed's clock, events collected. */
   deps(events?: Vns3Event[]): HaAgentDeps;
@@ -84,12 +85,8 @@ export interface HaBed {
 }
 
 async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    if (await cond()) return;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
+  // The SDK's one poller, at a steady 20 ms; an error from `cond` ends the wait at once, as it should in a test.
+  await pollUntil({ what, controller: '*', probe: async () => cond(), done: (ok) => ok, fatal: () => true }, { timeoutMs, intervalMs: 20, maxIntervalMs: 20, factor: 1 });
 }
 
 async function rounds(agents: HaBedAgent[], n: number, until: (() => boolean | Promise<boolean>) | undefined, afterRound: () => void): Promise<number> {
