@@ -25,40 +25,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/cloud_data": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Get the cloud type and the instance metadata of the controller */
-        get: operations["getCloudData"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/status/system": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Get memory, CPU, disk and uptime figures of the appliance */
-        get: operations["getSystemStatus"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api_password": {
         parameters: {
             query?: never;
@@ -157,174 +123,6 @@ export interface paths {
          *     attempt with a larger `started_at_i`.
          */
         put: operations["putKeyset"];
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/peering": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Get this controller's id and its peers */
-        get: operations["getPeeringStatus"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/peering/self": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        /** Set this controller's id in the topology */
-        put: operations["putSelfPeeringId"];
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/peering/peers": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Add a peer (one direction only)
-         * @description Both controllers must configure each other before the link is reachable.
-         */
-        post: operations["postCreatePeer"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/peering/peers/{peer_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Controller id of the peer (1 … licensed number of controllers). */
-                peer_id: components["parameters"]["PeerId"];
-            };
-            cookie?: never;
-        };
-        get?: never;
-        /**
-         * Change a peer's address or MTU
-         * @description An unknown peer id is a 400, as the reference lists (it lists no 404).
-         */
-        put: operations["putUpdatePeer"];
-        post?: never;
-        /**
-         * Remove a peer (one direction only)
-         * @description An unknown peer id is a 400, as the reference lists (it lists no 404).
-         */
-        delete: operations["deletePeer"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/routes": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Get the route map (keyed by route id) */
-        get: operations["getRoutes"];
-        put?: never;
-        /** Add a route; answers the whole route map */
-        post: operations["postCreateRoute"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/routes/{route_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Id of the route, a key of the route map. */
-                route_id: components["parameters"]["RouteId"];
-            };
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /**
-         * Delete a route; answers the remaining route map
-         * @description A bad or unknown route id is a 400 (the reference: "bad route id or route not found"; no 404).
-         */
-        delete: operations["deleteRoute"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/routes/{route_id}/enable": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Id of the route, a key of the route map. */
-                route_id: components["parameters"]["RouteId"];
-            };
-            cookie?: never;
-        };
-        get?: never;
-        /**
-         * Enable a route
-         * @description A bad or unknown route id is a 400, as for DELETE /routes/{route_id} (the reference lists no 404).
-         */
-        put: operations["enableRoute"];
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/routes/{route_id}/disable": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Id of the route, a key of the route map. */
-                route_id: components["parameters"]["RouteId"];
-            };
-            cookie?: never;
-        };
-        get?: never;
-        /**
-         * Disable a route
-         * @description A bad or unknown route id is a 400, as for DELETE /routes/{route_id} (the reference lists no 404).
-         */
-        put: operations["disableRoute"];
         post?: never;
         delete?: never;
         options?: never;
@@ -524,6 +322,208 @@ export interface paths {
          * @description The reference lists 200 and 401 only; ours where it is silent: 404 for an unknown container (400 and 403 as for the other container operations).
          */
         get: operations["getContainerLogs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/peering": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get this controller's id and its peers */
+        get: operations["getPeeringStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/peering/self": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set this controller's id in the topology */
+        put: operations["putSelfPeeringId"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/peering/peers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add a peer (one direction only)
+         * @description Both controllers must configure each other before the link is reachable.
+         */
+        post: operations["postCreatePeer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/peering/peers/{peer_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Controller id of the peer (1 … licensed number of controllers). */
+                peer_id: components["parameters"]["PeerId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change a peer's address or MTU
+         * @description An unknown peer id is a 400, as the reference lists (it lists no 404).
+         */
+        put: operations["putUpdatePeer"];
+        post?: never;
+        /**
+         * Remove a peer (one direction only)
+         * @description An unknown peer id is a 400, as the reference lists (it lists no 404).
+         */
+        delete: operations["deletePeer"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/routes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get the route map (keyed by route id) */
+        get: operations["getRoutes"];
+        put?: never;
+        /** Add a route; answers the whole route map */
+        post: operations["postCreateRoute"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/routes/{route_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the route, a key of the route map. */
+                route_id: components["parameters"]["RouteId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a route; answers the remaining route map
+         * @description A bad or unknown route id is a 400 (the reference: "bad route id or route not found"; no 404).
+         */
+        delete: operations["deleteRoute"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/routes/{route_id}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the route, a key of the route map. */
+                route_id: components["parameters"]["RouteId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Enable a route
+         * @description A bad or unknown route id is a 400, as for DELETE /routes/{route_id} (the reference lists no 404).
+         */
+        put: operations["enableRoute"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/routes/{route_id}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the route, a key of the route map. */
+                route_id: components["parameters"]["RouteId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Disable a route
+         * @description A bad or unknown route id is a 400, as for DELETE /routes/{route_id} (the reference lists no 404).
+         */
+        put: operations["disableRoute"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cloud_data": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get the cloud type and the instance metadata of the controller */
+        get: operations["getCloudData"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/status/system": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get memory, CPU, disk and uptime figures of the appliance */
+        get: operations["getSystemStatus"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1464,40 +1464,6 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    getCloudData: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: components["responses"]["CloudDataOk"];
-            401: components["responses"]["Unauthorized"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    getSystemStatus: {
-        parameters: {
-            query?: {
-                /** @description Unix timestamp (seconds). */
-                timestamp?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: components["responses"]["SystemStatusOk"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
     putUpdateApiPassword: {
         parameters: {
             query?: never;
@@ -1625,205 +1591,6 @@ export interface operations {
         };
         responses: {
             200: components["responses"]["KeysetOk"];
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    getPeeringStatus: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: components["responses"]["PeeringOk"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    putSelfPeeringId: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["PeeringSelfRequest"];
-            };
-        };
-        responses: {
-            200: components["responses"]["PeeringOk"];
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    postCreatePeer: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["PeerCreateRequest"];
-            };
-        };
-        responses: {
-            200: components["responses"]["PeeringOk"];
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    putUpdatePeer: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Controller id of the peer (1 … licensed number of controllers). */
-                peer_id: components["parameters"]["PeerId"];
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["PeerUpdateRequest"];
-            };
-        };
-        responses: {
-            200: components["responses"]["PeeringOk"];
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    deletePeer: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Controller id of the peer (1 … licensed number of controllers). */
-                peer_id: components["parameters"]["PeerId"];
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: components["responses"]["PeeringOk"];
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    getRoutes: {
-        parameters: {
-            query?: {
-                /** @description Name of the routing table (default `main`). */
-                table?: string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: components["responses"]["RouteMapOk"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    postCreateRoute: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["RouteCreateRequest"];
-            };
-        };
-        responses: {
-            200: components["responses"]["RouteMapOk"];
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    deleteRoute: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Id of the route, a key of the route map. */
-                route_id: components["parameters"]["RouteId"];
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: components["responses"]["RouteMapOk"];
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    enableRoute: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Id of the route, a key of the route map. */
-                route_id: components["parameters"]["RouteId"];
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: components["responses"]["RouteOk"];
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    disableRoute: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Id of the route, a key of the route map. */
-                route_id: components["parameters"]["RouteId"];
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: components["responses"]["RouteOk"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             502: components["responses"]["BadGateway"];
@@ -2175,6 +1942,239 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPeeringStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["PeeringOk"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putSelfPeeringId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PeeringSelfRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["PeeringOk"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postCreatePeer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PeerCreateRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["PeeringOk"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putUpdatePeer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Controller id of the peer (1 … licensed number of controllers). */
+                peer_id: components["parameters"]["PeerId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PeerUpdateRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["PeeringOk"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deletePeer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Controller id of the peer (1 … licensed number of controllers). */
+                peer_id: components["parameters"]["PeerId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["PeeringOk"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getRoutes: {
+        parameters: {
+            query?: {
+                /** @description Name of the routing table (default `main`). */
+                table?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["RouteMapOk"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postCreateRoute: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RouteCreateRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["RouteMapOk"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteRoute: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the route, a key of the route map. */
+                route_id: components["parameters"]["RouteId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["RouteMapOk"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    enableRoute: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the route, a key of the route map. */
+                route_id: components["parameters"]["RouteId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["RouteOk"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    disableRoute: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the route, a key of the route map. */
+                route_id: components["parameters"]["RouteId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["RouteOk"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getCloudData: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["CloudDataOk"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getSystemStatus: {
+        parameters: {
+            query?: {
+                /** @description Unix timestamp (seconds). */
+                timestamp?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["SystemStatusOk"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
         };

@@ -4,12 +4,14 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import { load } from 'js-yaml';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { components, paths } from '../../src/generated/vns3.js';
+import { bundleSpec } from '../../src/testing/simulator/spec-bundle.js';
 
 type Json = Record<string, unknown>;
 type Method = 'get' | 'put' | 'post' | 'delete';
 
 const specPath = fileURLToPath(new URL('../../spec/vns3.yaml', import.meta.url));
-const spec = load(readFileSync(specPath, 'utf8')) as Json;
+// The split spec read as one document (root + paths/ + schemas/), as the simulator reads it.
+const spec = bundleSpec(specPath);
 
 // Looked up in the public VNS3 6.0.0 API reference; the SDK and the simulator
 // depend on these exact ids, methods, paths and request content types.

@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { load } from 'js-yaml';
 import { SimApiError } from './errors.js';
+import { bundleSpec } from './spec-bundle.js';
 import { requireSimDependency } from '../optional.js';
 
 /**
@@ -86,8 +86,9 @@ export class SpecValidator {
   private readonly ajv = newAjv();
   private readonly spec: Json;
 
-  constructor(specText = readFileSync(SPEC_PATH, 'utf8')) {
-    const spec = load(specText) as Json;
+  /** Reads the spec whose root file is `specPath` (with the area files it refers to). */
+  constructor(specPath = SPEC_PATH) {
+    const spec = bundleSpec(specPath);
     this.spec = spec;
     this.ajv.addSchema({ ...(rewriteRefs({ components: spec.components }) as Json), $id: 'vns3' });
     const paths = (spec.paths ?? {}) as Record<string, Json>;
