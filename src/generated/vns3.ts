@@ -130,6 +130,207 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/system/ssl": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the certificates the HTTPS front serves */
+        get: operations["getSSLCerts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/system/ssl/keypair": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Stage a new certificate and private key for the HTTPS front
+         * @description Only stages the pair; PUT /system/ssl/install puts it in force. The response is a status text.
+         */
+        put: operations["putUploadSslKeypair"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/system/ssl/install": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Install the staged certificate and key (runs in the background)
+         * @description Takes no body. The web front restarts: expect 502s for a moment, then poll the task it answers.
+         */
+        put: operations["putInstallSslKeypair"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/system/ssl/install/{uuid}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Task id PUT /system/ssl/install answered. */
+                uuid: string;
+            };
+            cookie?: never;
+        };
+        /** Get the state of an SSL install task */
+        get: operations["getSslInstallStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/system/variable-collections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the collections system variables are grouped in */
+        get: operations["getVariableCollections"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/system/variables": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List system variables grouped by collection */
+        get: operations["getVariables"];
+        put?: never;
+        /**
+         * Create a custom variable
+         * @description Answers 201 with every variable, grouped by collection.
+         */
+        post: operations["postCreateCustomVariable"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/system/variables/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Name of the custom variable. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /** Change a custom variable's value or description */
+        put: operations["putUpdateCustomVariable"];
+        post?: never;
+        /**
+         * Delete a custom variable
+         * @description Answers every remaining variable, grouped by collection.
+         */
+        delete: operations["deleteCustomVariable"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/license/upgrade": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Apply an upgrade license to a licensed controller
+         * @description Adds controllers or clientpacks to the license in force (unlike PUT /license, which needs an unlicensed controller).
+         */
+        put: operations["putLicenseUpgrade"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the VNS3:ms this controller reports to
+         * @description The reference types this answer as a webhook alert; ours follows POST/PUT /ms (see ConfigMs).
+         */
+        get: operations["getMsConfig"];
+        /** Change the VNS3:ms address or turn its alerts on or off */
+        put: operations["updateMsConfig"];
+        /** Set the VNS3:ms this controller reports to */
+        post: operations["postSetMsConfig"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ms/alert/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test alert to the VNS3:ms
+         * @description Takes no body; answers true when the alert was sent.
+         */
+        post: operations["postSendTestMsAlert"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/firewall/rules": {
         parameters: {
             query?: never;
@@ -325,6 +526,612 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/container_system/images/{uuid}/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the image or container. */
+                uuid: components["parameters"]["Uuid"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Export an image to a file (runs in the background) */
+        post: operations["postExportImage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/container_system/containers/{uuid}/commit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the image or container. */
+                uuid: components["parameters"]["Uuid"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Make a new image from a running container */
+        post: operations["postCommitContainer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/plugins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List installed plugins (container images with catalog data) */
+        get: operations["getPlugins"];
+        put?: never;
+        /** Install a plugin from an image URL or the catalog */
+        post: operations["installPlugin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/plugin-exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the export files of every plugin */
+        get: operations["getPluginSystemExports"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/plugin-catalog": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the plugins the catalog offers */
+        get: operations["getPluginCatalog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/plugins/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin (its container image). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        /** Get a plugin */
+        get: operations["getPlugin"];
+        /** Change a plugin's name, command, description, links or tags */
+        put: operations["putUpdatePlugin"];
+        post?: never;
+        /** Delete a plugin */
+        delete: operations["deletePlugin"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/plugins/{id}/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin (its container image). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        /** List a plugin's export files */
+        get: operations["getPluginExports"];
+        put?: never;
+        /** Export a plugin to a file */
+        post: operations["createPluginExport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/plugins/{id}/exports/{export_name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin (its container image). */
+                id: number;
+                /** @description File name of the export. */
+                export_name: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Download a plugin's export file
+         * @description A file, not JSON: read it through `client.raw.GET(…, { parseAs: "blob" })` (or `"stream"`): the typed verbs read text.
+         */
+        get: operations["getDownloadPluginExport"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a plugin's export file
+         * @description Answers the export files left.
+         */
+        delete: operations["deletePluginExport"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/plugins/{id}/manager": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin (its container image). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        /** Get a plugin's manager configuration */
+        get: operations["getPluginManagerConfig"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/plugin-instances": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List plugin instances (containers started from plugins) */
+        get: operations["getPluginInstances"];
+        put?: never;
+        /** Start an instance of a plugin */
+        post: operations["startPluginInstance"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/plugin-instances/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        /** Get a plugin instance */
+        get: operations["getPluginInstance"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a plugin instance
+         * @description A running instance is deleted only with `force`. The reference answers the plugin (image) the instance ran, typed as such.
+         */
+        delete: operations["deletePluginInstance"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/plugin-instances/{id}/commit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Make a new plugin image from a running instance */
+        post: operations["postCommitPluginInstance"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/plugin-instances/{id}/manager": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Replace an instance's manager configuration
+         * @description The reference gives this body an empty schema; it is the manager configuration, as for POST.
+         */
+        put: operations["putUpdateManagerConfig"];
+        /**
+         * Create an instance's manager configuration
+         * @description Without a body the controller writes an example configuration to start from.
+         */
+        post: operations["postCreateManagerConfig"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/plugin-instances/{id}/logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        /** List an instance's log files */
+        get: operations["getPluginInstanceLogFiles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/plugin-instances/{id}/logs/{slug}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+                /** @description The log file: its index in the manager configuration (`0`) or its name. */
+                slug: number | string;
+            };
+            cookie?: never;
+        };
+        /** Read the last lines of an instance's log file */
+        get: operations["getPluginInstanceLogContent"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/plugin-instances/{id}/configurations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        /** List an instance's configuration files and their versions */
+        get: operations["getPluginInstanceConfigFiles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/plugin-instances/{id}/configurations/{slug}/revert": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+                /** @description The configuration file: its index in the manager configuration (`0`) or its name. */
+                slug: number | string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Put an earlier version of a configuration file back */
+        post: operations["revertPluginInstanceConfigFile"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/plugin-instances/{id}/configurations/{slug}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+                /** @description The configuration file: its index in the manager configuration (`0`) or its name. */
+                slug: number | string;
+            };
+            cookie?: never;
+        };
+        /** Read a configuration file (the current version or an earlier one) */
+        get: operations["getPluginInstanceConfigContent"];
+        /** Write a new version of a configuration file */
+        put: operations["putUpdatePluginInstanceConfigContent"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/plugin-instances/{id}/configurations/{slug}/clear": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+                /** @description The configuration file: its index in the manager configuration (`0`) or its name. */
+                slug: number | string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Delete every version of a configuration file but the current one
+         * @description Takes no body.
+         */
+        post: operations["clearPluginInstanceConfFileHistory"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/plugin-instances/{id}/configurations/{slug}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+                /** @description The configuration file: its index in the manager configuration (`0`) or its name. */
+                slug: number | string;
+                /** @description Version to delete. */
+                version: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete one earlier version of a configuration file */
+        delete: operations["deletePluginInstanceConfigVersion"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/plugin-instances/{id}/processes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        /** Get an instance's process manager and the processes it runs */
+        get: operations["getPluginInstanceProcesses"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/plugin-instances/{id}/processes/action": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start, stop or restart a managed process */
+        post: operations["runPluginInstanceProcessAction"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/plugin-instances/{id}/commands/execute": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run one of an executable's named commands */
+        post: operations["runPluginInstanceExecutableCommand"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/plugin-instances/{id}/firewall": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        /** List an instance's firewall rules */
+        get: operations["getPluginInstanceFirewall"];
+        /**
+         * Add a preset firewall rule (ssh, internet access or a port map) for an instance
+         * @description Answers the rules in force: 201 when a rule was added, 200 when it was there already.
+         */
+        put: operations["putPluginInstanceFirewallRule"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/plugin-instances/{id}/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        /** List an instance's SSH users */
+        get: operations["getPluginInstanceusers"];
+        /** Create or change an instance's SSH user */
+        put: operations["putPluginInstanceUser"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/plugin-instances/{id}/users/{username}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+                /** @description The SSH user. */
+                username: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete an instance's SSH user */
+        delete: operations["deletePluginInstanceUser"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/plugin-instances/{id}/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        /** List an instance's export files */
+        get: operations["getPluginInstanceExports"];
+        put?: never;
+        /** Export an instance to a file */
+        post: operations["createPluginInstanceExport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/plugin-instances/{id}/exports/{export_name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+                /** @description File name of the export. */
+                export_name: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Download an instance's export file
+         * @description A file, not JSON: read it through `client.raw.GET(…, { parseAs: "blob" })` (or `"stream"`): the typed verbs read text.
+         */
+        get: operations["getDownloadPluginInstanceExport"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete an instance's export file
+         * @description Answers the export files left.
+         */
+        delete: operations["deletePluginInstanceExport"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1072,6 +1879,405 @@ export interface components {
             uuid?: string;
             logs: string[];
         };
+        /** @description One certificate of the chain the controller's HTTPS front serves. */
+        ConfigSslCert: {
+            subject?: string;
+            issuer?: string;
+            /** @description Start of validity (the controller's date text). */
+            before?: string;
+            /** @description End of validity (the controller's date text). */
+            after?: string;
+            algorithm?: string;
+            sha1_fingerprint?: string;
+            sha256_fingerprint?: string;
+        };
+        ConfigSslCertList: {
+            certs: components["schemas"]["ConfigSslCert"][];
+        };
+        /** @description A PEM certificate (with its chain) and its PEM private key. The key is a secret: never log this body. Uploading only stages the pair; PUT /system/ssl/install puts it in force. */
+        ConfigSslKeypairRequest: {
+            /** @description PEM certificate, optionally followed by its chain. */
+            cert: string;
+            /** @description PEM private key of the certificate. */
+            key: string;
+        };
+        /** @description The background task that installs the staged pair (the web front restarts; expect 502s while it does). Poll GET /system/ssl/install/{uuid} until `state` is final. */
+        ConfigSslInstallTask: {
+            /** @description Task id, for GET /system/ssl/install/{uuid}. */
+            uuid: string;
+            /** @description Human-readable progress. */
+            status?: string;
+            /** @description Task state, e.g. `running`, `done`, `failed`. */
+            state?: string;
+        };
+        ConfigVariableCollection: {
+            name: string;
+            /** @description Every variable of the collection starts with this prefix. */
+            prefix: string;
+        };
+        ConfigVariableCollectionList: components["schemas"]["ConfigVariableCollection"][];
+        /** @description A variable other settings can refer to by name (resolved by the controller). */
+        ConfigVariable: {
+            /** @description The name to refer to it by. */
+            variable: string;
+            /** @description What the name resolves to. */
+            value: string;
+            description?: string | null;
+        };
+        /** @description Variables grouped by collection name (`{"<collection>": [variable, …]}`). */
+        ConfigVariablesByCollection: {
+            [key: string]: components["schemas"]["ConfigVariable"][];
+        };
+        ConfigVariableCreateRequest: {
+            name: string;
+            value: string;
+            description?: string;
+        };
+        /** @description Fields left out keep their value. */
+        ConfigVariableUpdateRequest: {
+            value?: string;
+            description?: string;
+        };
+        /** @description What an upgrade license adds to the one in force. */
+        ConfigLicenseUpgrade: {
+            finalized?: boolean;
+            /** @description SHA-1 of the new license. */
+            uniq?: string;
+            /** @description State of the upgrade: `accepted`, `in-progress` or `failed`. */
+            license?: string;
+            new_clientpacks?: number;
+            new_managers?: number;
+        };
+        /**
+         * @description The VNS3:ms (management system) this controller reports to, and whether it sends it alerts.
+         *
+         *     Fixed from the reference: it gives GET /ms the schema of a webhook alert (`id`, `url`,
+         *     `events`, `custom_properties`, … — the one of the Monitoring area's alerts), while POST and PUT
+         *     of the same resource answer `ip` and `alert_enabled`. We type all three with this one schema
+         *     and leave it open, so a controller that does send alert fields still parses.
+         */
+        ConfigMs: {
+            /** @description Address of the VNS3:ms; null when none is set. */
+            ip?: string | null;
+            /** @description Whether alerts go to the VNS3:ms. */
+            alert_enabled?: boolean;
+        } & {
+            [key: string]: unknown;
+        };
+        ConfigMsUpdateRequest: {
+            /** @description New address of the VNS3:ms endpoint. */
+            ip?: string;
+            /** @description Send alerts to the VNS3:ms or stop. */
+            alert_enabled: boolean;
+        };
+        ConfigMsSetRequest: {
+            /** @description Address of the VNS3:ms endpoint. */
+            ip: string;
+        };
+        ContainerImageExportRequest: {
+            /** @description File name of the export. */
+            name: string;
+        };
+        ContainerImageExportResult: {
+            /** @description Progress of the export (it runs in the background). */
+            status?: string;
+        };
+        /** @description Fixed from the reference, which types `name` as a boolean while describing it as the name of the new image; a name is a string. */
+        ContainerCommitRequest: {
+            /** @description Name of the new image. */
+            name: string;
+            description?: string;
+        };
+        /** @description The image made from a container or plugin instance. */
+        ContainerCommitResult: {
+            /** @description Id of the new image. */
+            uuid?: string;
+            name?: string;
+        };
+        PluginContainerRef: {
+            id?: number;
+            status?: string;
+        };
+        /** @description A plugin: a container image installed in the container system, with its catalog data. Both `status_msg` and `status_message` appear (controller versions differ). */
+        Plugin: {
+            id?: number;
+            uuid?: string | null;
+            name?: string;
+            tag_name?: string;
+            status?: string;
+            status_msg?: string | null;
+            status_message?: string | null;
+            import_id?: string | null;
+            created_at?: string;
+            description?: string | null;
+            url?: string | null;
+            catalog_id?: string | null;
+            containers?: components["schemas"]["PluginContainerRef"][];
+            running_containers?: number;
+            data?: {
+                comment?: string | null;
+                container_config?: {
+                    [key: string]: unknown;
+                } | null;
+            } & {
+                [key: string]: unknown;
+            };
+        } & {
+            [key: string]: unknown;
+        };
+        PluginList: components["schemas"]["Plugin"][];
+        /** @description Free key/value pairs (strings). */
+        PluginStringMap: {
+            [key: string]: string;
+        };
+        PluginInstallRequest: {
+            name: string;
+            /** @description URL of the plugin image (a .tar.gz). */
+            image_url: string;
+            description?: string;
+            /** @description Command the plugin starts with. */
+            command?: string;
+            documentation_url?: string;
+            support_url?: string;
+            catalog_id?: string;
+            /** @description Default `1`. */
+            version?: string;
+            tags?: components["schemas"]["PluginStringMap"];
+            metadata?: components["schemas"]["PluginStringMap"];
+        };
+        /** @description An export file of a plugin or plugin instance (download it by `name`). */
+        PluginExport: {
+            name?: string;
+            basename?: string;
+            /** @description Bytes. */
+            size?: number;
+            mtime?: string;
+            status?: string;
+            token?: string;
+            url?: string;
+        };
+        PluginExportList: components["schemas"]["PluginExport"][];
+        PluginCatalogEntry: {
+            id?: string;
+            name?: string;
+            description?: string;
+            documentation?: string;
+            support?: string;
+            image_url?: string;
+            categories?: string[];
+            tags?: string;
+            logo?: string;
+            keyphrases?: string[];
+            version?: string;
+            provider_code?: string;
+            /** @description Spelled so by the controller. */
+            vns3_compatability?: string;
+            installed?: boolean;
+            installed_image_id?: number | null;
+        } & {
+            [key: string]: unknown;
+        };
+        PluginCatalog: components["schemas"]["PluginCatalogEntry"][];
+        /** @description Fields left out keep their value. */
+        PluginUpdateRequest: {
+            name?: string;
+            description?: string;
+            command?: string;
+            documentation_url?: string;
+            support_url?: string;
+            version?: string;
+            tags?: components["schemas"]["PluginStringMap"];
+        };
+        PluginExportRequest: {
+            /** @description File name of the export. */
+            name: string;
+        };
+        PluginLogFile: {
+            path?: string;
+            description?: string;
+        };
+        PluginConfigFileVersion: {
+            version?: number;
+            path?: string;
+            created_at?: string;
+        };
+        PluginConfigFile: {
+            name?: string;
+            path?: string;
+            description?: string;
+            version?: number;
+            /** @description ISO 8601 date-time. */
+            created_at?: string;
+            previous_versions?: components["schemas"]["PluginConfigFileVersion"][];
+        };
+        PluginPort: {
+            port?: number;
+            protocol?: string;
+            ui?: boolean;
+            ssl?: boolean;
+            ui_path?: string;
+        };
+        PluginProcessManager: {
+            /** @description The process manager, e.g. `supervisor` or `service` (the two with commands). */
+            name?: string;
+            /** @description Programs, services or units it manages. */
+            subprocesses?: string[];
+        };
+        PluginExecutable: {
+            path?: string;
+            name?: string;
+            /** @description Command name → argument passed to the executable (`start` → `execute`). */
+            commands?: {
+                [key: string]: string;
+            };
+        };
+        /** @description What the plugin manager knows of a plugin's files, ports, processes and commands. */
+        PluginManagerConfig: {
+            log_files?: components["schemas"]["PluginLogFile"][];
+            configuration_files?: components["schemas"]["PluginConfigFile"][];
+            ports?: components["schemas"]["PluginPort"][];
+            process_manager?: components["schemas"]["PluginProcessManager"];
+            executables?: components["schemas"]["PluginExecutable"][];
+        } & {
+            [key: string]: unknown;
+        };
+        PluginFirewallRule: {
+            rule?: string;
+            tags?: string[];
+            plugin_port?: number;
+            destination_port?: number;
+        };
+        /** @description The container's Docker inspect output (only with `system_data`). */
+        PluginInstanceData: {
+            Id?: string;
+            Name?: string;
+            Created?: string;
+            Path?: string;
+            Args?: string[];
+            Image?: string;
+            RestartCount?: number;
+            Config?: components["schemas"]["ContainerConfig"];
+            State?: components["schemas"]["ContainerState"];
+            NetworkSettings?: components["schemas"]["ContainerNetworkSettings"];
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description A plugin instance, i.e. a container started from a plugin. */
+        PluginInstance: {
+            id?: number;
+            name?: string;
+            description?: string | null;
+            url?: string | null;
+            command?: string | null;
+            /** @description Id of the plugin it runs. */
+            image_id?: number;
+            image_name?: string;
+            uuid?: string;
+            status?: string;
+            status_message?: string | null;
+            ip_address?: string;
+            environment?: string | null;
+            created_at?: string;
+            updated_at?: string;
+            firewall?: components["schemas"]["PluginFirewallRule"][];
+            /** @description Plugin port → controller port. */
+            port_maps?: {
+                [key: string]: number;
+            };
+            manager?: components["schemas"]["PluginManagerConfig"];
+            data?: components["schemas"]["PluginInstanceData"];
+        } & {
+            [key: string]: unknown;
+        };
+        PluginInstanceList: components["schemas"]["PluginInstance"][];
+        PluginEnvironmentVariable: {
+            key: string;
+            value: string | number | boolean;
+        };
+        PluginInstanceStartRequest: {
+            name: string;
+            /** @description Id of the plugin to run. */
+            plugin_id: number;
+            description?: string;
+            /** @description Address in the plugin network; the next free one when left out. */
+            ip_address?: string;
+            /** @description Overrides the plugin's command; required when the plugin has none. */
+            command?: string;
+            manager_config?: components["schemas"]["PluginManagerConfig"];
+            environment?: components["schemas"]["PluginEnvironmentVariable"][];
+        };
+        PluginInstanceDeleteRequest: {
+            /** @description Stop the instance first if it runs. */
+            force?: boolean;
+        };
+        PluginInstanceCommitRequest: {
+            /** @description Name of the new plugin image. */
+            name: string;
+            description?: string;
+            version?: string;
+        };
+        PluginLogFileList: components["schemas"]["PluginLogFile"][];
+        /** @description The last lines of the log file. */
+        PluginLogLines: string[];
+        PluginConfigFileList: components["schemas"]["PluginConfigFile"][];
+        PluginConfigRevertRequest: {
+            /** @description Version to go back to. */
+            version: number;
+        };
+        PluginConfigContentRequest: {
+            /** @description The whole new content of the file. */
+            content: string;
+        };
+        PluginProcessActionRequest: {
+            /** @description One of the process manager's subprocesses. */
+            process: string;
+            /** @description An action the process manager supports (`restart`, …). */
+            action: string;
+            /** @description Seconds to wait (default 20). */
+            timeout?: number;
+        };
+        PluginCommandResult: {
+            output?: string;
+            /** @description True when the command did not finish in time. */
+            timeout?: boolean;
+            failed?: boolean;
+            error?: string | null;
+        };
+        PluginCommandRequest: {
+            /** @description A key of the executable's `commands`. */
+            command: string;
+            /** @description Which executable; required when the plugin defines more than one. */
+            executable_path?: string;
+            /** @description Seconds to wait (default 30). */
+            timeout?: number;
+        };
+        PluginFirewallRuleList: components["schemas"]["PluginFirewallRule"][];
+        /** @description `port_map` also needs `host_port`, `container_port` and `protocol`. */
+        PluginFirewallPresetRequest: {
+            /** @enum {string} */
+            preset: "ssh" | "internet" | "port_map";
+            /** @description Port on the controller. */
+            host_port?: number;
+            /** @description Port of the plugin it maps to. */
+            container_port?: number;
+            /** @description e.g. `tcp` or `udp`. */
+            protocol?: string;
+        };
+        PluginInstanceUser: {
+            username?: string;
+            /** @description Whether the user has a password (never the password). */
+            password?: boolean;
+            public_key?: string | null;
+        };
+        PluginInstanceUserList: components["schemas"]["PluginInstanceUser"][];
+        /** @description Fixed from the reference, which requires a field `name` while the body's field is `username`; we require `username`. `password` is a secret: never log this body. */
+        PluginInstanceUserRequest: {
+            username: string;
+            /** @description Password for SSH login. */
+            password?: string;
+            public_key?: string;
+            require_public_key?: boolean;
+        };
     };
     responses: {
         /** @description The runtime configuration. */
@@ -1597,6 +2803,410 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    getSSLCerts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["ConfigSslCertList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putUploadSslKeypair: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConfigSslKeypairRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putInstallSslKeypair: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["ConfigSslInstallTask"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getSslInstallStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Task id PUT /system/ssl/install answered. */
+                uuid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["ConfigSslInstallTask"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getVariableCollections: {
+        parameters: {
+            query?: {
+                /** @description Only these collections, comma-separated (`A,B,C`). */
+                collections?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["ConfigVariableCollectionList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getVariables: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["ConfigVariablesByCollection"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postCreateCustomVariable: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConfigVariableCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description Created; all variables. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["ConfigVariablesByCollection"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putUpdateCustomVariable: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Name of the custom variable. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConfigVariableUpdateRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["ConfigVariable"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteCustomVariable: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Name of the custom variable. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["ConfigVariablesByCollection"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putLicenseUpgrade: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The upgrade license file's text (a secret: never log it). */
+        requestBody: {
+            content: {
+                "text/plain": string;
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["ConfigLicenseUpgrade"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getMsConfig: {
+        parameters: {
+            query?: {
+                /** @description Address of the VNS3:ms to look up. */
+                ip?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["ConfigMs"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateMsConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConfigMsUpdateRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["ConfigMs"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postSetMsConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConfigMsSetRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["ConfigMs"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postSendTestMsAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: boolean;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     getFirewallRulesV1: {
         parameters: {
             query?: never;
@@ -1939,6 +3549,1309 @@ export interface operations {
         responses: {
             200: components["responses"]["ContainerLogsOk"];
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postExportImage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the image or container. */
+                uuid: components["parameters"]["Uuid"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ContainerImageExportRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["ContainerImageExportResult"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postCommitContainer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the image or container. */
+                uuid: components["parameters"]["Uuid"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ContainerCommitRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["ContainerCommitResult"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPlugins: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["PluginList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    installPlugin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PluginInstallRequest"];
+            };
+        };
+        responses: {
+            /** @description Installed (the image import may still run). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["Plugin"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPluginSystemExports: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["PluginExportList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPluginCatalog: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["PluginCatalog"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPlugin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin (its container image). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["Plugin"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putUpdatePlugin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin (its container image). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PluginUpdateRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["Plugin"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deletePlugin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin (its container image). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["Plugin"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPluginExports: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin (its container image). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["PluginExportList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createPluginExport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin (its container image). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PluginExportRequest"];
+            };
+        };
+        responses: {
+            /** @description The export file being written. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["PluginExport"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getDownloadPluginExport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin (its container image). */
+                id: number;
+                /** @description File name of the export. */
+                export_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export file (binary). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                    "text/plain": string;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deletePluginExport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin (its container image). */
+                id: number;
+                /** @description File name of the export. */
+                export_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["PluginExportList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPluginManagerConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin (its container image). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["PluginManagerConfig"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPluginInstances: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["PluginInstanceList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    startPluginInstance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PluginInstanceStartRequest"];
+            };
+        };
+        responses: {
+            /** @description Started. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["PluginInstance"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPluginInstance: {
+        parameters: {
+            query?: {
+                /** @description Include the container's Docker data (`data`); default true. */
+                system_data?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["PluginInstance"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deletePluginInstance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PluginInstanceDeleteRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["Plugin"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postCommitPluginInstance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PluginInstanceCommitRequest"];
+            };
+        };
+        responses: {
+            /** @description The new image. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["ContainerCommitResult"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putUpdateManagerConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PluginManagerConfig"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["PluginManagerConfig"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postCreateManagerConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PluginManagerConfig"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["PluginManagerConfig"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPluginInstanceLogFiles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["PluginLogFileList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPluginInstanceLogContent: {
+        parameters: {
+            query?: {
+                /** @description Number of lines (default 25). */
+                lines?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+                /** @description The log file: its index in the manager configuration (`0`) or its name. */
+                slug: number | string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["PluginLogLines"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPluginInstanceConfigFiles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["PluginConfigFileList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    revertPluginInstanceConfigFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+                /** @description The configuration file: its index in the manager configuration (`0`) or its name. */
+                slug: number | string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PluginConfigRevertRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["PluginManagerConfig"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPluginInstanceConfigContent: {
+        parameters: {
+            query?: {
+                /** @description Version to read; the current one when left out. */
+                version?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+                /** @description The configuration file: its index in the manager configuration (`0`) or its name. */
+                slug: number | string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The content of the file. */
+                        response: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putUpdatePluginInstanceConfigContent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+                /** @description The configuration file: its index in the manager configuration (`0`) or its name. */
+                slug: number | string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PluginConfigContentRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["PluginManagerConfig"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    clearPluginInstanceConfFileHistory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+                /** @description The configuration file: its index in the manager configuration (`0`) or its name. */
+                slug: number | string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["PluginManagerConfig"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deletePluginInstanceConfigVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+                /** @description The configuration file: its index in the manager configuration (`0`) or its name. */
+                slug: number | string;
+                /** @description Version to delete. */
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["PluginManagerConfig"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPluginInstanceProcesses: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["PluginProcessManager"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    runPluginInstanceProcessAction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PluginProcessActionRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["PluginCommandResult"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    runPluginInstanceExecutableCommand: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PluginCommandRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["PluginCommandResult"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPluginInstanceFirewall: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["PluginFirewallRuleList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putPluginInstanceFirewallRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PluginFirewallPresetRequest"];
+            };
+        };
+        responses: {
+            /** @description The rules in force. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["PluginFirewallRuleList"];
+                    };
+                };
+            };
+            /** @description The rules in force. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["PluginFirewallRuleList"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPluginInstanceusers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["PluginInstanceUserList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putPluginInstanceUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PluginInstanceUserRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["PluginManagerConfig"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deletePluginInstanceUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+                /** @description The SSH user. */
+                username: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["PluginManagerConfig"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPluginInstanceExports: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["PluginExportList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createPluginInstanceExport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PluginExportRequest"];
+            };
+        };
+        responses: {
+            /** @description The export file being written. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["PluginExport"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getDownloadPluginInstanceExport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+                /** @description File name of the export. */
+                export_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export file (binary). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                    "text/plain": string;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deletePluginInstanceExport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the plugin instance (its container). */
+                id: number;
+                /** @description File name of the export. */
+                export_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["PluginExportList"];
+                    };
+                };
+            };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
