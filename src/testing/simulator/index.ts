@@ -1,4 +1,5 @@
-export { startSimulator } from './simulator.js';
+export { startSimulator, simulatedOperations } from './simulator.js';
+export { NOT_SIMULATED_NAME, NOT_SIMULATED_STATUS } from './not-simulated.js';
 export type { Simulator, SimulatorOptions, SimLicenseOptions, ControllerRef } from './simulator.js';
 export type { SimulatedController, SimClientOptions } from './handle.js';
 export type { FaultSettings, RequestLogEntry } from './controller.js';

@@ -6,6 +6,7 @@ import { Fabric } from './fabric.js';
 import { ControllerHandle, type SimClientOptions, type SimulatedController } from './handle.js';
 import { type ControllerIdentity, defaultIdentity } from './identity.js';
 import { issueLicense } from './license.js';
+import { withNotSimulated } from './not-simulated.js';
 import { containerOperations } from './operations/containers.js';
 import { firewallOperations } from './operations/firewall.js';
 import { keysetOperations } from './operations/keyset.js';
@@ -124,6 +125,15 @@ const OPERATIONS = {
   ...containerOperations,
 };
 
+/**
+ * `METHOD /template` of every operation vns3-sim implements, sorted. Every other operation of
+ * spec/vns3.yaml answers 501 `NotSimulated` (see not-simulated.ts); `scripts/api-coverage.mjs`
+ * counts these for README's API coverage table.
+ */
+export function simulatedOperations(): string[] {
+  return Object.keys(OPERATIONS).sort();
+}
+
 /** Timers the simulation owns: all cancelled on stop, none started after it. */
 function simulationClock(): { later: SimWorld['later']; stop(): void } {
   const timers = new Set<NodeJS.Timeout>();
@@ -150,6 +160,7 @@ async function buildControllers(count: number, options: SimulatorOptions, world:
   // The front's latency waits run on the simulation's clock, so that stop() cancels them too.
   const sleep = (ms: number) => new Promise<void>((resolve) => world.later(ms, resolve));
   const validator = specValidator();
+  const operations = withNotSimulated(OPERATIONS, validator);
   const validateResponses = options.validateResponses ?? false;
   const certificates = await Promise.all(Array.from({ length: count }, (_, i) => makeCertificate(`vns3-${i + 1}`)));
   return certificates.map((certificate, i) => {
@@ -160,7 +171,7 @@ async function buildControllers(count: number, options: SimulatorOptions, world:
     const ctl = new SimController(identity, password, randomBytes(24).toString('hex'), certificate, port, world, {
       containerSystemRunning: options.containerSystemRunning,
     });
-    ctl.listener = attachServer(ctl, { operations: OPERATIONS, validator, validateResponses, sleep });
+    ctl.listener = attachServer(ctl, { operations, validator, validateResponses, sleep });
     world.fabric.add(ctl);
     return ctl;
   });
