@@ -10,6 +10,7 @@
  */
 export {
   startSimulator,
+  simulatedOperations,
   FAST_TIMINGS,
   STANDARD_TIMINGS,
   REALISTIC_TIMINGS,
