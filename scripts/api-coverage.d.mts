@@ -14,6 +14,8 @@ export interface CoverageRow extends CoverageArea {
   notSimulated: string[];
 }
 export const AREAS: readonly CoverageArea[];
+/** `METHOD /template` → the reference's tag and the area we file it under instead, with the reason. */
+export const RETAGGED: Readonly<Record<string, { tag: string; area: string; why: string }>>;
 export const REFERENCE_OPERATIONS: number;
 export const README_START: string;
 export const README_END: string;

@@ -20,17 +20,29 @@ import { load } from 'js-yaml';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
-/** The reference's areas (its tags), our paths file for each, and its operation count. */
+/**
+ * Operations we file under another area than the reference's tag, and why. The counts of AREAS are
+ * per our areas, i.e. the reference's tags with these moved.
+ */
+export const RETAGGED = {
+  'GET /v2/firewall/rules/export': {
+    tag: 'Overlay Network',
+    area: 'firewall',
+    why: 'the export of the v2 firewall rules, whose import is PUT /v2/firewall/rules/import; the reference tags it Overlay Network',
+  },
+};
+
+/** The reference's areas (its tags), our paths file for each, and its operation count (RETAGGED applied). */
 export const AREAS = [
   { area: 'access', tag: 'Access', reference: 17 },
   { area: 'bgp', tag: 'BGP', reference: 4 },
   { area: 'configuration', tag: 'Configuration', reference: 23 },
-  { area: 'firewall', tag: 'Firewall', reference: 40 },
+  { area: 'firewall', tag: 'Firewall', reference: 41 },
   { area: 'interfaces', tag: 'Interfaces', reference: 17 },
   { area: 'ipsec', tag: 'IPsec', reference: 18 },
   { area: 'monitoring', tag: 'Monitoring and Alerting', reference: 20 },
   { area: 'network-edge-plugins', tag: 'Network Edge Plugins', reference: 54 },
-  { area: 'overlay', tag: 'Overlay Network', reference: 15 },
+  { area: 'overlay', tag: 'Overlay Network', reference: 14 },
   { area: 'peering', tag: 'Peering', reference: 5 },
   { area: 'routing', tag: 'Routing', reference: 5 },
   { area: 'snapshots', tag: 'Snapshots', reference: 5 },
@@ -121,6 +133,11 @@ export function renderTable(rows) {
     '|---|---:|---:|---:|---:|',
     ...rows.map((r) => `| ${r.tag} | ${r.reference} | ${r.typed} | ${r.simulated} | ${r.macros} |`),
     `| **All** | **${sum('reference')}** | **${sum('typed')}** | **${sum('simulated')}** | **${sum('macros')}** |`,
+    '',
+    ...Object.entries(RETAGGED).map(([key, m]) => {
+      const tag = AREAS.find((a) => a.area === m.area)?.tag ?? m.area;
+      return `\`${key}\` is counted under ${tag}: ${m.why}.`;
+    }),
     README_END,
   ];
   return lines.join('\n');
