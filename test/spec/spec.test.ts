@@ -267,6 +267,22 @@ describe('spec/vns3.yaml validates controller payloads', () => {
     expect(check('LicenseParametersRequest', { default: true })).toBe(true);
   });
 
+  it('holds the fixes to the reference in the Configuration and plugin areas', () => {
+    // GET /ms: the MS configuration (the reference gives a webhook alert's schema).
+    expect(check('ConfigMs', { ip: '192.0.2.10', alert_enabled: true })).toBe(true);
+    expect(check('ConfigMs', { ip: null, alert_enabled: 'yes' })).toBe(false);
+    // A commit names the new image with a string (the reference: a boolean).
+    expect(check('ContainerCommitRequest', { name: 'ha-v2' })).toBe(true);
+    expect(check('ContainerCommitRequest', { name: true })).toBe(false);
+    // A plugin user is named by `username` (the reference requires a `name` it does not define).
+    expect(check('PluginInstanceUserRequest', { username: 'ops', password: 'x' })).toBe(true);
+    expect(check('PluginInstanceUserRequest', { name: 'ops' })).toBe(false);
+    expect(check('PluginFirewallPresetRequest', { preset: 'port_map', host_port: 8443, container_port: 443, protocol: 'tcp' })).toBe(true);
+    expect(check('PluginFirewallPresetRequest', { preset: 'open_everything' })).toBe(false);
+    expect(check('ConfigVariablesByCollection', { system: [{ variable: 'VNS3_PUBLIC_IP', value: '203.0.113.5' }] })).toBe(true);
+    expect(check('ConfigVariablesByCollection', { system: [{ value: 'no name' }] })).toBe(false);
+  });
+
   it('wants exactly one image source, and a uuid or image, name and command for containers', () => {
     expect(check('ImageCreateRequest', { name: 'ha', url: 'https://example.com/ha.tar.gz' })).toBe(true);
     expect(check('ImageCreateRequest', { name: 'ha' })).toBe(false);
@@ -289,6 +305,27 @@ describe('src/generated/vns3.ts', () => {
       },
     };
     expect(sample.response.licensed).toBe(true);
+  });
+
+  it('types the operations added with the whole API: plugin ids, slugs, downloads, bare values', () => {
+    type PluginParams = paths['/plugins/{id}']['get']['parameters']['path'];
+    expectTypeOf<PluginParams['id']>().toEqualTypeOf<number>();
+    type SlugParams = paths['/plugin-instances/{id}/logs/{slug}/content']['get']['parameters']['path'];
+    expectTypeOf<SlugParams['slug']>().toEqualTypeOf<number | string>();
+    type Ms = paths['/ms']['get']['responses'][200]['content']['application/json']['response'];
+    expectTypeOf<Ms>().toEqualTypeOf<components['schemas']['ConfigMs']>();
+    type TestAlert = paths['/ms/alert/test']['post']['responses'][200]['content']['application/json']['response'];
+    expectTypeOf<TestAlert>().toEqualTypeOf<boolean>();
+    type Install = paths['/plugins']['post']['responses'][201]['content']['application/json']['response'];
+    expectTypeOf<Install>().toEqualTypeOf<components['schemas']['Plugin']>();
+    type Download = paths['/plugins/{id}/exports/{export_name}']['get']['responses'][200]['content'];
+    expectTypeOf<keyof Download>().toEqualTypeOf<'application/octet-stream' | 'text/plain'>();
+    type UpgradeBody = NonNullable<paths['/license/upgrade']['put']['requestBody']>['content']['text/plain'];
+    expectTypeOf<UpgradeBody>().toEqualTypeOf<string>();
+    type Commit = NonNullable<paths['/container_system/containers/{uuid}/commit']['post']['requestBody']>['content']['application/json'];
+    expectTypeOf<Commit['name']>().toEqualTypeOf<string>();
+    const user: components['schemas']['PluginInstanceUserRequest'] = { username: 'ops', require_public_key: true };
+    expect(user.username).toBe('ops');
   });
 
   it('types request bodies and path parameters', () => {
