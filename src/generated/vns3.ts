@@ -140,7 +140,7 @@ export interface paths {
         get?: never;
         /**
          * V1: replace the whole firewall (one rule per line)
-         * @description Careful: replaces every rule. The reference recommends the v2 endpoints.
+         * @description Careful: replaces every rule. The reference recommends the v2 endpoints. A line that is not a valid rule refuses the whole request with a 400 (ours: the reference lists none; a controller cannot load it).
          */
         put: operations["putOverwriteFirewallV1"];
         post?: never;
@@ -158,7 +158,10 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** V1: take an action on the firewall */
+        /**
+         * V1: take an action on the firewall
+         * @description `reset_connection_tracking` is the only action the reference names; anything else is a 400 (ours: the reference lists no 400, a controller cannot run an unknown action).
+         */
         put: operations["putFirewallActionV1"];
         post?: never;
         delete?: never;
@@ -2314,6 +2317,7 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             502: components["responses"]["BadGateway"];
@@ -2344,6 +2348,7 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             502: components["responses"]["BadGateway"];
