@@ -1491,8 +1491,7 @@ export interface components {
             name?: string;
             /** @description Where the jump to the chain goes (default 0). */
             position?: number;
-            /** @default true */
-            flush: boolean;
+            flush?: boolean;
         } | unknown | unknown;
         /** @description The chain's rules and a status, or the command output triple the reference also allows (`[stdout, stderr, status]`). */
         FirewallV1SubgroupCreated: {
@@ -1513,8 +1512,7 @@ export interface components {
             rules?: string;
             /** @description Set name starting with NETS_, PORTS_ or LIST_. */
             name?: string;
-            /** @default true */
-            flush: boolean;
+            flush?: boolean;
         };
         /** @description The reference answers the subgroup shape or anything (`{}`); controllers answer a status and the set's rules. */
         FirewallV1FwsetCreated: components["schemas"]["FirewallV1SubgroupCreated"] | Record<string, never>;
@@ -1564,8 +1562,7 @@ export interface components {
             /** @description Id of an existing rule: keeps its id and groups. */
             id?: string;
             groups?: string[];
-            /** @default false */
-            disabled: boolean;
+            disabled?: boolean;
         };
         /** @description The whole new firewall. The reference types `rules` as one rule object, which cannot describe a firewall (and the official Python SDK sends a list): ours is a list of rule objects. */
         FirewallV2OverwriteRequest: {
@@ -1586,15 +1583,11 @@ export interface components {
             /** @description Several rules, inserted in order from `position`. */
             rules?: string[];
             comment?: string;
-            /**
-             * @description Where the (first) rule goes, 0 first; -1 appends.
-             * @default -1
-             */
-            position: number;
+            /** @description Where the (first) rule goes, 0 first; -1 (the default) appends. */
+            position?: number;
             /** @description Groups to add the rule(s) to (created when missing). */
             groups?: string[];
-            /** @default false */
-            disabled: boolean;
+            disabled?: boolean;
         } | unknown | unknown;
         /** @description The answer to a create with `rules`. */
         FirewallV2RuleCreateMany: {
@@ -1607,11 +1600,8 @@ export interface components {
         /** @description `rules` is, per the reference, a string: the JSON of an export (a rule object or a list of them) or rules one per line (a plaintext export). The official Python SDK documents a list of strings or rule objects as well; ours accepts both forms. */
         FirewallV2ImportRequest: {
             rules: string | (string | components["schemas"]["FirewallV2OverwriteRule"])[];
-            /**
-             * @description Where the first imported rule goes; -1 appends.
-             * @default -1
-             */
-            position: number;
+            /** @description Where the first imported rule goes; -1 (the default) appends. */
+            position?: number;
             /** @description Import every rule disabled. */
             disabled?: boolean;
             /** @description Groups to add every imported rule to. */
@@ -1735,8 +1725,7 @@ export interface components {
             rule: string;
             position: number;
             comment?: string;
-            /** @default false */
-            disabled: boolean;
+            disabled?: boolean;
         };
         FirewallSubtableCreateRequest: {
             /** @description Letters, digits, `_` and `-`; no spaces. */
@@ -1759,14 +1748,10 @@ export interface components {
         };
         FirewallSubtableAddRuleRequest: {
             rule: string;
-            /**
-             * @description -1 appends.
-             * @default -1
-             */
-            position: number;
+            /** @description -1 (the default) appends. */
+            position?: number;
             comment?: string;
-            /** @default false */
-            disabled: boolean;
+            disabled?: boolean;
         };
     };
     responses: {
