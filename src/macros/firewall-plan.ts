@@ -142,22 +142,29 @@ export function ruleChanges(current: CurrentRule, want: DesiredRule): FirewallRu
 /**
  * The minimal v2 plan: an edit-distance alignment of the current and desired lists in which
  * keeping a rule costs nothing (or one update when a field differs), and changing one rule into
- * another, deleting or inserting one each cost one write. Ties keep rules in place (their ids
- * survive). Deletes and updates go by id, so only the inserts' positions matter: after the
+ * another, deleting or inserting one each cost one write. Among plans with as few writes, rules
+ * keep their text (and so their id) where they can. Deletes and updates go by id, so only the inserts' positions matter: after the
  * deletes, the list holds the kept and updated rules in desired order, and inserting each missing
  * rule at its target position, ascending, lands it in place.
  */
 export function planFirewallV2(current: readonly CurrentRule[], desired: readonly DesiredRule[]): Omit<FirewallPlan, 'dryRun'> {
   const n = current.length;
   const m = desired.length;
-  const pairCost = (i: number, j: number): number => (Object.keys(ruleChanges(current[i]!, desired[j]!)).length === 0 ? 0 : 1);
-  // cost[i][j] = writes to turn current[i..] into desired[j..]
+  // Costs count writes (WRITE each); among plans with as few writes, the one that rewrites the
+  // fewest rule texts wins (+1 each), so a rule keeps its id rather than becoming another rule.
+  const WRITE = 1000;
+  const pairCost = (i: number, j: number): number => {
+    const changes = ruleChanges(current[i]!, desired[j]!);
+    if (Object.keys(changes).length === 0) return 0;
+    return changes.rule === undefined ? WRITE : WRITE + 1;
+  };
+  // cost[i][j] = cost of turning current[i..] into desired[j..]
   const cost = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
   for (let i = n; i >= 0; i--) {
     for (let j = m; j >= 0; j--) {
-      if (i === n) cost[i]![j] = m - j;
-      else if (j === m) cost[i]![j] = n - i;
-      else cost[i]![j] = Math.min(pairCost(i, j) + cost[i + 1]![j + 1]!, 1 + cost[i + 1]![j]!, 1 + cost[i]![j + 1]!);
+      if (i === n) cost[i]![j] = (m - j) * WRITE;
+      else if (j === m) cost[i]![j] = (n - i) * WRITE;
+      else cost[i]![j] = Math.min(pairCost(i, j) + cost[i + 1]![j + 1]!, WRITE + cost[i + 1]![j]!, WRITE + cost[i]![j + 1]!);
     }
   }
   const deletes: FirewallEdit[] = [];
@@ -173,7 +180,7 @@ export function planFirewallV2(current: readonly CurrentRule[], desired: readonl
       else updates.push({ id: current[i]!.id, position: j, rule: desired[j]!.rule, changes });
       i++;
       j++;
-    } else if (i < n && (j === m || cost[i]![j] === 1 + cost[i + 1]![j]!)) {
+    } else if (i < n && (j === m || cost[i]![j] === WRITE + cost[i + 1]![j]!)) {
       deletes.push({ position: i, rule: current[i]!.rule, id: current[i]!.id });
       i++;
     } else {
