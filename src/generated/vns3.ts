@@ -179,7 +179,7 @@ export interface paths {
         };
         /**
          * V1: list the firewall rules as [rule, position] pairs
-         * @description On a VNS3 6.x controller this is the OS-level view of the one firewall the v2 API edits: its enabled rules, positions counted among them.
+         * @description On VNS3 6.x, v1 and v2 edit one firewall; we read v1 as its OS-level view (the enabled rules on the custom chains, positions counted among them), the mapping the v2 `os_rules` show.
          */
         get: operations["getFirewallRulesV1"];
         put?: never;

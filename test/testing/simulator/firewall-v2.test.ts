@@ -132,6 +132,16 @@ describe('simulator: firewall v2 (and v1 over the same rules)', () => {
     expect((await rules()).map((r) => r.id)).toEqual([list[1]!.id, drop!.id]);
     expect(await v1()).toEqual([masq]);
     expect(nat).toBeDefined();
+
+    // v1 overwrite: every line checked first, so a bad one changes nothing.
+    expect((await apiErrorOf(fw.put('/firewall', { body: { rules: 'INPUT_CUST -j ACCEPT\nNOPE -j DROP' } }))).status).toBe(400);
+    expect(await v1()).toEqual([masq]);
+    const task = await fw.put('/firewall', { body: { rules: 'INPUT_CUST -j ACCEPT\n# a comment\nOUTPUT_CUST -j ACCEPT\n' } });
+    expect(task.status).toBe('submitted');
+    expect(await v1()).toEqual(['INPUT_CUST -j ACCEPT', 'OUTPUT_CUST -j ACCEPT']);
+    expect(await fw.put('/firewall/actions', { body: { action: 'reset_connection_tracking' } })).toEqual({ status: 'ok' });
+    // v1 subgroups are typed but not simulated: a documented, recognisable refusal.
+    expect((await apiErrorOf(fw.get('/firewall/rules/subgroup'))).status).toBe(501);
   });
 
   it('exports and imports: JSON and plaintext round trips carry order, comments, groups and state', async () => {
