@@ -331,6 +331,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/firewall": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * V1: replace the whole firewall (one rule per line)
+         * @description Careful: replaces every rule. The reference recommends the v2 endpoints. A line that is not a valid rule refuses the whole request with a 400 (ours: the reference lists none; a controller cannot load it).
+         */
+        put: operations["putOverwriteFirewallV1"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/firewall/actions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * V1: take an action on the firewall
+         * @description `reset_connection_tracking` is the only action the reference names; anything else is a 400 (ours: the reference lists no 400, a controller cannot run an unknown action).
+         */
+        put: operations["putFirewallActionV1"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/firewall/rules": {
         parameters: {
             query?: never;
@@ -338,13 +378,48 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List the firewall rules as [rule, position] pairs */
+        /**
+         * V1: list the firewall rules as [rule, position] pairs
+         * @description On VNS3 6.x, v1 and v2 edit one firewall; we read v1 as its OS-level view (the enabled rules on the custom chains, positions counted among them), the mapping the v2 `os_rules` show.
+         */
         get: operations["getFirewallRulesV1"];
         put?: never;
-        /** Insert a rule at a position (-1 appends); later rules shift down */
+        /** V1: insert a rule at a position (-1 appends); later rules shift down */
         post: operations["postCreateFirewallRuleV1"];
-        /** Delete the rule whose text matches exactly */
+        /** V1: delete the rule whose text matches exactly */
         delete: operations["deleteFirewallRuleByRule"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/firewall/rules/subgroup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * V1: list the subgroups (custom chains) and their rules
+         * @description The reference recommends the v2 subtables instead.
+         */
+        get: operations["getFirewallRuleSubgroupsV1"];
+        /**
+         * V1: reload the subgroups
+         * @description The reference recommends the v2 subtables instead.
+         */
+        put: operations["putReinitializeFirewallSubgroupsV1"];
+        /**
+         * V1: create a subgroup (a custom chain rules can jump to)
+         * @description The reference recommends the v2 subtables instead.
+         */
+        post: operations["postCreateFirewallSubgroupV1"];
+        /**
+         * V1: delete a subgroup by name or rules
+         * @description The reference recommends the v2 subtables instead.
+         */
+        delete: operations["deleteFirewallSubgroupV1"];
         options?: never;
         head?: never;
         patch?: never;
@@ -363,8 +438,321 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Delete the rule at a position */
+        /** V1: delete the rule at a position (0 is first) */
         delete: operations["deleteFirewallRuleByPositionV1"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/firewall/fwsets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * V1: list the fwsets
+         * @description Fwsets are ipsets: indexed sets of addresses or ports rules match quickly. The reference recommends the v2 fwsets.
+         */
+        get: operations["getFirewallFwsetsV1"];
+        /**
+         * V1: reload every fwset
+         * @description Fwsets are ipsets: indexed sets of addresses or ports rules match quickly. The reference recommends the v2 fwsets.
+         */
+        put: operations["putReinitializeFwsetsV1"];
+        /**
+         * V1: create a fwset
+         * @description Fwsets are ipsets: indexed sets of addresses or ports rules match quickly. The reference recommends the v2 fwsets.
+         */
+        post: operations["postCreateFirewallFwsetV1"];
+        /**
+         * V1: delete a fwset by name or rules
+         * @description Fwsets are ipsets: indexed sets of addresses or ports rules match quickly. The reference recommends the v2 fwsets.
+         */
+        delete: operations["deleteFirewallFwsetV1"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/firewall/actions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * V2: take an action on the firewall
+         * @description `reset_connection_tracking` is the only action the reference names; anything else is a 400 (ours: the reference lists no 400, a controller cannot run an unknown action).
+         */
+        put: operations["putFirewallAction"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/firewall/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** V2: list the firewall rules in order, with ids and groups */
+        get: operations["getFirewallRules"];
+        /**
+         * V2: replace the whole firewall
+         * @description Careful: replaces every rule. A rule given with the `id` of an existing rule keeps that id and its groups.
+         */
+        put: operations["putOverwriteFirewall"];
+        /** V2: create one rule (`rule`) or several (`rules`) at a position */
+        post: operations["postCreateFirewallRule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/firewall/rules/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** V2: import rules (an export, JSON or one rule per line) at a position */
+        put: operations["importFirewallRules"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/firewall/rules/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * V2: download the rules (JSON or plaintext)
+         * @description A download, filed under "Overlay Network" in the reference by mistake: it belongs to the firewall. The typed verbs parse JSON envelopes; read the file with the raw client: `client.raw.GET('/v2/firewall/rules/export', { params: { query: { type: 'plaintext' } }, parseAs: 'text' })`. Its text is what `PUT /v2/firewall/rules/import` takes as `rules`.
+         */
+        get: operations["exportFirewallRules"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/firewall/rules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Rule id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /** V2: update a rule (text, comment, groups, disabled); its id and position stay */
+        put: operations["putUpdateFirewallRule"];
+        post?: never;
+        /** V2: delete a rule; later rules move up */
+        delete: operations["deleteFirewallRule"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/firewall/rules-groups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** V2: list the rule groups */
+        get: operations["getFirewallRuleGroups"];
+        put?: never;
+        /** V2: create a rule group */
+        post: operations["postCreateFirewallRuleGroup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/firewall/rules-groups/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unique rule group name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        /** V2: read a rule group */
+        get: operations["getFirewallRuleGroup"];
+        /** V2: rename a group, change its description or its rules */
+        put: operations["putUpdateFirewallRuleGroup"];
+        post?: never;
+        /** V2: delete a rule group (its rules stay) */
+        delete: operations["deleteFirewallRuleGroup"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/firewall/rules-groups/{name}/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unique rule group name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** V2: add a rule to a group */
+        post: operations["addRuleToGroup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/firewall/fwsets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** V2: list the fwsets */
+        get: operations["getFirewallFwsets"];
+        put?: never;
+        /** V2: create a fwset */
+        post: operations["postCreateFirewallFwset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/firewall/fwsets/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unique fwset name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        /** V2: read a fwset */
+        get: operations["getFirewallFwset"];
+        /** V2: rename a fwset, change its description or entries */
+        put: operations["putUpdateFirewallFwset"];
+        post?: never;
+        /** V2: delete a fwset */
+        delete: operations["deleteFirewallFwset"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/firewall/fwsets/{name}/entries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unique fwset name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** V2: add an entry to a fwset */
+        post: operations["addEntryToFwset"];
+        /** V2: remove an entry from a fwset */
+        delete: operations["deleteEntryFromFwset"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/firewall/subtables": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** V2: list the subtables */
+        get: operations["getFirewallSubtables"];
+        put?: never;
+        /** V2: create a subtable (a table rules can jump to) */
+        post: operations["postCreateFirewallSubtable"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/firewall/subtables/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unique subtable name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        /** V2: read a subtable */
+        get: operations["getFirewallSubtable"];
+        /** V2: change a subtable's description or rules */
+        put: operations["putUpdateFirewallSubtable"];
+        post?: never;
+        /** V2: delete a subtable */
+        delete: operations["deleteFirewallSubtable"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/firewall/subtables/{name}/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unique subtable name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** V2: add a rule to a subtable */
+        post: operations["addRuleToSubtable"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1974,6 +2362,299 @@ export interface components {
             /** @description Address of the VNS3:ms endpoint. */
             ip: string;
         };
+        FirewallV1OverwriteRequest: {
+            /** @description The whole v1 firewall, one rule per line. */
+            rules: string;
+        };
+        /** @description A background task the controller started (v1 overwrite). */
+        FirewallTaskToken: {
+            status: string;
+            /** @description Task token (a string in the reference; some controllers send a number). */
+            token?: string | number;
+        };
+        FirewallActionRequest: {
+            /** @description The action; `reset_connection_tracking` is the only one the reference names. */
+            action: string;
+        };
+        /** @description A bare status, e.g. `{"status": "ok"}` after a firewall action. */
+        FirewallStatus: {
+            status: string;
+        };
+        /** @description Rules of the subgroups, one string each, or one list of strings per subgroup. */
+        FirewallV1SubgroupList: string[] | string[][];
+        FirewallReinitRequest: {
+            reinitialize?: boolean;
+        };
+        /** @description Either `name` or `rules` is required (the reference's oneOf). */
+        FirewallV1SubgroupCreateRequest: {
+            /** @description Rules of the chain separated by newlines, each starting with the group name. */
+            rules?: string;
+            /** @description Chain name starting with PRE_C_, PST_C_, FWD_C_, INP_C_ or OUT_C_. */
+            name?: string;
+            /** @description Where the jump to the chain goes (default 0). */
+            position?: number;
+            flush?: boolean;
+        } | unknown | unknown;
+        /** @description The chain's rules and a status, or the command output triple the reference also allows (`[stdout, stderr, status]`). */
+        FirewallV1SubgroupCreated: {
+            /** @description The chain's rules, newline separated. */
+            rules?: string;
+            status?: string;
+        } | (string | (Record<string, never> | null))[];
+        FirewallV1SubgroupDeleteRequest: {
+            /** @description Rules of the chain separated by newlines. */
+            rules?: string;
+            /** @description Name of the chain. */
+            name?: string;
+        };
+        /** @description Each set as a string that starts with its name. */
+        FirewallV1FwsetList: string[];
+        FirewallV1FwsetCreateRequest: {
+            /** @description Set entries separated by newlines, each starting with the set name. */
+            rules?: string;
+            /** @description Set name starting with NETS_, PORTS_ or LIST_. */
+            name?: string;
+            flush?: boolean;
+        };
+        /** @description The reference answers the subgroup shape or anything (`{}`); controllers answer a status and the set's rules. */
+        FirewallV1FwsetCreated: components["schemas"]["FirewallV1SubgroupCreated"] | Record<string, never>;
+        FirewallV1FwsetDeleteRequest: {
+            /** @description Set entries separated by newlines. */
+            rules?: string;
+            /** @description Set name starting with NETS_, PORTS_ or LIST_. */
+            name?: string;
+        };
+        /** @description One rule as the operating system enforces it. */
+        FirewallV2OsRule: {
+            /** @description e.g. `FORWARD_CUST -i eth0 -j ACCEPT`. */
+            rule?: string;
+            position?: number;
+            /** @description The OS table (`filter`, `nat`, …), not the VNS3 table. */
+            table?: string;
+            /** @description Where the rule lives in the OS, e.g. `iptables`. */
+            rule_type?: string;
+        };
+        /** @description A v2 firewall rule. Its `id` is stable while the rule exists; `position` is its place in the firewall. */
+        FirewallV2Rule: {
+            /** @description Unique random id. */
+            id: string;
+            /** @description The rule as written (may contain `${variables}`). */
+            rule: string;
+            /** @description The rule with its variables resolved. */
+            rule_resolved?: string;
+            /** @description VNS3 table: `input`, `output`, `forward`, `prerouting` or `postrouting`. */
+            table?: string;
+            position: number;
+            comment?: string;
+            last_resolved?: string | null;
+            /** @default false */
+            disabled: boolean;
+            created_at?: string;
+            /** @description Names of the groups the rule is in. */
+            groups?: string[];
+            /** @description The rules enforced at the OS level (empty while disabled). */
+            os_rules?: components["schemas"]["FirewallV2OsRule"][];
+        };
+        FirewallV2RuleList: components["schemas"]["FirewallV2Rule"][];
+        FirewallV2OverwriteRule: {
+            rule: string;
+            /** @description Position in the resulting firewall; default its place in the list. */
+            position?: number;
+            comment?: string;
+            /** @description Id of an existing rule: keeps its id and groups. */
+            id?: string;
+            groups?: string[];
+            disabled?: boolean;
+        };
+        /** @description The whole new firewall. The reference types `rules` as one rule object, which cannot describe a firewall (and the official Python SDK sends a list): ours is a list of rule objects. */
+        FirewallV2OverwriteRequest: {
+            rules: components["schemas"]["FirewallV2OverwriteRule"][];
+        };
+        FirewallV2BulkWrite: {
+            rules: components["schemas"]["FirewallV2Rule"][];
+            /** @description The rules that were refused, with the reason. */
+            errors?: {
+                rule?: string;
+                error?: string;
+            }[];
+        };
+        /** @description One rule (`rule`) or several (`rules`); the reference's oneOf of the two. */
+        FirewallV2RuleCreateRequest: {
+            /** @description One rule. */
+            rule?: string;
+            /** @description Several rules, inserted in order from `position`. */
+            rules?: string[];
+            comment?: string;
+            /** @description Where the (first) rule goes, 0 first; -1 (the default) appends. */
+            position?: number;
+            /** @description Groups to add the rule(s) to (created when missing). */
+            groups?: string[];
+            disabled?: boolean;
+        } | unknown | unknown;
+        /** @description The answer to a create with `rules`. */
+        FirewallV2RuleCreateMany: {
+            rules: components["schemas"]["FirewallV2Rule"][];
+            /** @description One message per rule that was refused. */
+            errors?: string[];
+        };
+        /** @description The rule (a create with `rule`) or the rules and errors (a create with `rules`). The reference nests both envelopes in a oneOf; ours is the `response` of either. */
+        FirewallV2RuleCreated: components["schemas"]["FirewallV2Rule"] | components["schemas"]["FirewallV2RuleCreateMany"];
+        /** @description `rules` is, per the reference, a string: the JSON of an export (a rule object or a list of them) or rules one per line (a plaintext export). The official Python SDK documents a list of strings or rule objects as well; ours accepts both forms. */
+        FirewallV2ImportRequest: {
+            rules: string | (string | components["schemas"]["FirewallV2OverwriteRule"])[];
+            /** @description Where the first imported rule goes; -1 (the default) appends. */
+            position?: number;
+            /** @description Import every rule disabled. */
+            disabled?: boolean;
+            /** @description Groups to add every imported rule to. */
+            groups?: string[];
+        };
+        FirewallV2RuleUpdateRequest: {
+            /** @description New rule text (its table may change with it). */
+            rule?: string;
+            comment?: string;
+            /** @description The rule's groups after the update (replaces the list). */
+            groups?: string[];
+            disabled?: boolean;
+        };
+        FirewallV2RuleUpdated: components["schemas"]["FirewallV2Rule"] & {
+            errors?: string[];
+        };
+        FirewallRuleGroup: {
+            /** @description Unique name; the id of the group. */
+            name: string;
+            description?: string;
+            /** @description Ids of the rules in the group, in firewall order. */
+            rules: string[];
+            size: number;
+        };
+        FirewallRuleGroupList: components["schemas"]["FirewallRuleGroup"][];
+        FirewallRuleGroupCreateRequest: {
+            name: string;
+            rule_ids?: string[];
+            description?: string;
+        };
+        FirewallRuleGroupUpdateRequest: {
+            /** @description New name (changes the group's URI). */
+            name?: string;
+            description?: string;
+            /** @description The group's rules after the update (replaces the list). */
+            rule_ids?: string[];
+        };
+        FirewallRuleGroupAddRuleRequest: {
+            rule_id: string;
+        };
+        FirewallFwsetEntry: {
+            /** @description The entry as written (may contain `${variables}`). */
+            entry: string;
+            comment?: string;
+            entry_resolved?: string;
+            last_resolved?: string | null;
+            created_at?: string;
+        };
+        FirewallFwset: {
+            name: string;
+            description?: string;
+            created_at?: string;
+            updated_at?: string;
+            /** @enum {string} */
+            type: "net" | "list" | "service" | "port";
+            size: number;
+            entries: components["schemas"]["FirewallFwsetEntry"][];
+        };
+        /** @description The reference leaves this schema empty; its example is a list of fwsets. */
+        FirewallFwsetList: components["schemas"]["FirewallFwset"][];
+        /** @description An entry as text, or with a comment. */
+        FirewallFwsetEntryInput: string | {
+            entry: string;
+            comment?: string;
+        };
+        FirewallFwsetCreateRequest: {
+            /** @description Letters, digits, `_` and `-`; no spaces. */
+            name: string;
+            /** @enum {string} */
+            type: "net" | "list" | "service" | "port";
+            description?: string;
+            /** @description Entries as one comma-separated string or a list. */
+            entries?: string | components["schemas"]["FirewallFwsetEntryInput"][];
+        };
+        FirewallFwsetSaved: components["schemas"]["FirewallFwset"] & {
+            /** @description Entries that could not be added, with the reason. */
+            errors?: (components["schemas"]["FirewallFwsetEntry"] & {
+                error?: string;
+            })[];
+        };
+        FirewallFwsetUpdateRequest: {
+            /** @description New name (changes the set's URI). */
+            name?: string;
+            description?: string;
+            /** @description The set's entries after the update (replaces them). */
+            entries?: components["schemas"]["FirewallFwsetEntryInput"][];
+        };
+        FirewallFwsetEntryAddRequest: {
+            entry: string;
+            comment?: string;
+        };
+        FirewallFwsetEntryDeleteRequest: {
+            /** @description The entry as written or as resolved. */
+            entry: string;
+        };
+        FirewallSubtableRule: {
+            id?: string;
+            /** @description Starts with the subtable's name. */
+            rule: string;
+            rule_resolved?: string;
+            position: number;
+            comment?: string;
+            disabled?: boolean;
+            os_rules?: {
+                rule?: string;
+                position?: number;
+            }[];
+        };
+        FirewallSubtable: {
+            name: string;
+            description?: string;
+            created_at?: string;
+            updated_at?: string;
+            /** @description The table that may jump to it, e.g. `prerouting`. */
+            type: string;
+            size: number;
+            rules: components["schemas"]["FirewallSubtableRule"][];
+        };
+        FirewallSubtableList: components["schemas"]["FirewallSubtable"][];
+        FirewallSubtableRuleInput: {
+            rule: string;
+            position: number;
+            comment?: string;
+            disabled?: boolean;
+        };
+        FirewallSubtableCreateRequest: {
+            /** @description Letters, digits, `_` and `-`; no spaces. */
+            name: string;
+            /** @description The table that may jump to it: input, output, forward, prerouting or postrouting. */
+            type: string;
+            description?: string;
+            rules?: components["schemas"]["FirewallSubtableRuleInput"][];
+        };
+        FirewallSubtableSaved: components["schemas"]["FirewallSubtable"] & {
+            /** @description Rules that could not be added, with the reason. */
+            errors?: (components["schemas"]["FirewallSubtableRule"] & {
+                error?: string;
+            })[];
+        };
+        FirewallSubtableUpdateRequest: {
+            description?: string;
+            /** @description The subtable's rules after the update (replaces them). */
+            rules?: components["schemas"]["FirewallSubtableRuleInput"][];
+        };
+        FirewallSubtableAddRuleRequest: {
+            rule: string;
+            /** @description -1 (the default) appends. */
+            position?: number;
+            comment?: string;
+            disabled?: boolean;
+        };
         ContainerImageExportRequest: {
             /** @description File name of the export. */
             name: string;
@@ -3207,6 +3888,68 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    putOverwriteFirewallV1: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FirewallV1OverwriteRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["FirewallTaskToken"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putFirewallActionV1: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FirewallActionRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["FirewallStatus"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     getFirewallRulesV1: {
         parameters: {
             query?: never;
@@ -3265,6 +4008,134 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    getFirewallRuleSubgroupsV1: {
+        parameters: {
+            query?: {
+                /** @description Only this subgroup. */
+                name?: string;
+                /** @description Verbose output. */
+                verbose?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["FirewallV1SubgroupList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putReinitializeFirewallSubgroupsV1: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FirewallReinitRequest"];
+            };
+        };
+        responses: {
+            /** @description OK (the reference gives no body). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postCreateFirewallSubgroupV1: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FirewallV1SubgroupCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["FirewallV1SubgroupCreated"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteFirewallSubgroupV1: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FirewallV1SubgroupDeleteRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["FirewallStatus"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description The rules were deleted but references to the chain remain (`Chain references remain for …`). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     deleteFirewallRuleByPositionV1: {
         parameters: {
             query?: never;
@@ -3281,6 +4152,1005 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getFirewallFwsetsV1: {
+        parameters: {
+            query?: {
+                /** @description Only this fwset. */
+                name?: string;
+                /** @description Verbose output. */
+                verbose?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["FirewallV1FwsetList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putReinitializeFwsetsV1: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FirewallReinitRequest"];
+            };
+        };
+        responses: {
+            /** @description OK (the reference gives no body). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postCreateFirewallFwsetV1: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FirewallV1FwsetCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["FirewallV1FwsetCreated"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteFirewallFwsetV1: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FirewallV1FwsetDeleteRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["FirewallStatus"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putFirewallAction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FirewallActionRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["FirewallStatus"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getFirewallRules: {
+        parameters: {
+            query?: {
+                /** @description Only `active` or only `disabled` rules. */
+                state?: string;
+                /** @description Only rules in these groups (comma-separated). */
+                groups?: string;
+                /** @description Include the OS-level rules of each rule. */
+                osview?: boolean;
+                /** @description Only rules of these tables (comma-separated). */
+                tables?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["FirewallV2RuleList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putOverwriteFirewall: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FirewallV2OverwriteRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["FirewallV2BulkWrite"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postCreateFirewallRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FirewallV2RuleCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["FirewallV2RuleCreated"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    importFirewallRules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FirewallV2ImportRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["FirewallV2RuleCreateMany"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    exportFirewallRules: {
+        parameters: {
+            query?: {
+                /** @description Only the rules of this group. */
+                group?: string;
+                /** @description Only these tables (comma-separated; default all). */
+                tables?: string;
+                /** @description `json` (default) or `plaintext`. */
+                type?: "json" | "plaintext";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export file (not in the `{"response": …}` envelope). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": string;
+                    "text/plain": string;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putUpdateFirewallRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Rule id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FirewallV2RuleUpdateRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["FirewallV2RuleUpdated"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteFirewallRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Rule id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["FirewallV2Rule"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getFirewallRuleGroups: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["FirewallRuleGroupList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postCreateFirewallRuleGroup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FirewallRuleGroupCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["FirewallRuleGroup"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getFirewallRuleGroup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unique rule group name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["FirewallRuleGroup"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putUpdateFirewallRuleGroup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unique rule group name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FirewallRuleGroupUpdateRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["FirewallRuleGroup"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteFirewallRuleGroup: {
+        parameters: {
+            query?: {
+                /** @description Delete even when rules are in the group. */
+                force?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description Unique rule group name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["FirewallRuleGroup"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    addRuleToGroup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unique rule group name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FirewallRuleGroupAddRuleRequest"];
+            };
+        };
+        responses: {
+            /** @description Already in the group */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["FirewallRuleGroup"];
+                    };
+                };
+            };
+            /** @description Added (the reference lists 200 and 201; controllers answer 201) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["FirewallRuleGroup"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getFirewallFwsets: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["FirewallFwsetList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postCreateFirewallFwset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FirewallFwsetCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["FirewallFwsetSaved"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getFirewallFwset: {
+        parameters: {
+            query?: {
+                /** @description Include the OS-level entries. */
+                osview?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description Unique fwset name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["FirewallFwset"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putUpdateFirewallFwset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unique fwset name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FirewallFwsetUpdateRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["FirewallFwsetSaved"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteFirewallFwset: {
+        parameters: {
+            query?: {
+                /** @description Delete even when rules refer to it. */
+                force?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description Unique fwset name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["FirewallFwset"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    addEntryToFwset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unique fwset name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FirewallFwsetEntryAddRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["FirewallFwset"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteEntryFromFwset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unique fwset name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FirewallFwsetEntryDeleteRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["FirewallFwset"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getFirewallSubtables: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["FirewallSubtableList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postCreateFirewallSubtable: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FirewallSubtableCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["FirewallSubtableSaved"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getFirewallSubtable: {
+        parameters: {
+            query?: {
+                /** @description Include the OS-level rules. */
+                osview?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description Unique subtable name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["FirewallSubtable"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putUpdateFirewallSubtable: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unique subtable name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FirewallSubtableUpdateRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["FirewallSubtableSaved"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteFirewallSubtable: {
+        parameters: {
+            query?: {
+                /** @description Delete even when firewall rules jump to it. */
+                force?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description Unique subtable name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["FirewallSubtable"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    addRuleToSubtable: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unique subtable name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FirewallSubtableAddRuleRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["FirewallSubtableSaved"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
         };

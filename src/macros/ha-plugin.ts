@@ -339,7 +339,8 @@ async function apply(input: DeployHaPluginInput, w: Work, options: WaitingMacroO
     const missing = d.rulesToAdd.filter((r) => !current.includes(r));
     // ensureFirewallPolicy substitutes {variables}: keep any braces in the user's rules literal.
     const literal = current.map((r) => r.replace(/[{}]/g, (b) => b + b));
-    await ensureFirewallPolicy(client, [...literal, ...missing], { signal, onEvent });
+    // v1, as read above: on 6.x a v2 policy built from the v1 view would drop the disabled v2 rules.
+    await ensureFirewallPolicy(client, [...literal, ...missing], { signal, onEvent, api: 'v1' });
   }
   if (!d.agent || !w.container) return d;
   const image = await ensureImage(client, input.image, { ...options, replaceFailed: input.replace === true });

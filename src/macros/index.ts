@@ -77,6 +77,7 @@ export {
   type MeshRoutingOptions,
 } from './routes.js';
 export { ensureFirewallPolicy, planFirewall, normalizeRule, type FirewallPlan, type FirewallEdit, type EnsureFirewallPolicyOptions } from './firewall.js';
+export { planFirewallV2, type FirewallApi, type FirewallRuleSpec, type FirewallUpdate, type FirewallRuleChanges } from './firewall.js';
 export { ensureImage, listImages, findImage, type ImageSpec, type ImageInfo, type ImageAction, type EnsureImageResult, type EnsureImageOptions } from './images.js';
 export {
   ensureContainerSystem,

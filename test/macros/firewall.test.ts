@@ -12,6 +12,8 @@ const E = 'FORWARD_CUST -j DROP';
 const X = 'INPUT_CUST -s 203.0.113.0/24 -j DROP';
 const Y = 'PREROUTING_CUST -i eth0 -p tcp --dport 8080 -j DNAT --to 198.51.100.3:80';
 const DESIRED = [A, B, C, D, E];
+// These pin the v1 API: the simulator reports VNS3 6.x, where `auto` would choose v2 (firewall-v2.test.ts).
+const V1 = { api: 'v1' } as const;
 
 describe('ensureFirewallPolicy', () => {
   let mesh: TestMesh;
@@ -45,7 +47,7 @@ describe('ensureFirewallPolicy', () => {
   for (const [name, start, writes] of starts) {
     it(`reaches the policy from ${name} with ${writes} writes, and a second run writes nothing`, async () => {
       await setRules(start);
-      const plan = await ensureFirewallPolicy(mesh.clients[0]!, DESIRED);
+      const plan = await ensureFirewallPolicy(mesh.clients[0]!, DESIRED, V1);
       expect(await read()).toEqual(DESIRED);
       expect(plan.deletes.length + plan.inserts.length).toBe(writes);
       expect(mesh.sim.totalWrites()).toBe(writes);
@@ -54,7 +56,7 @@ describe('ensureFirewallPolicy', () => {
       expect(plan.deletes.map((d) => d.position)).toEqual([...plan.deletes.map((d) => d.position)].sort((x, y) => y - x));
 
       mesh.sim.resetCounters();
-      const again = await ensureFirewallPolicy(mesh.clients[0]!, DESIRED);
+      const again = await ensureFirewallPolicy(mesh.clients[0]!, DESIRED, V1);
       expect(again.deletes).toEqual([]);
       expect(again.inserts).toEqual([]);
       expect(mesh.sim.totalWrites()).toBe(0);
@@ -64,21 +66,21 @@ describe('ensureFirewallPolicy', () => {
   it('keeps duplicates that the policy itself asks for', async () => {
     await setRules([B, A, X]);
     const desired = [A, B, A, E];
-    await ensureFirewallPolicy(mesh.clients[0]!, desired);
+    await ensureFirewallPolicy(mesh.clients[0]!, desired, V1);
     expect(await read()).toEqual(desired);
   });
 
   it('compares rules after whitespace normalisation', async () => {
     await setRules(DESIRED);
     const spaced = DESIRED.map((r) => `  ${r.replace(/ /g, '   ')}\t`);
-    const plan = await ensureFirewallPolicy(mesh.clients[0]!, spaced);
+    const plan = await ensureFirewallPolicy(mesh.clients[0]!, spaced, V1);
     expect(plan.unchanged).toBe(5);
     expect(mesh.sim.totalWrites()).toBe(0);
   });
 
   it('dryRun returns the plan and writes nothing', async () => {
     await setRules([X, A, B]);
-    const plan = await ensureFirewallPolicy(mesh.clients[0]!, DESIRED, { dryRun: true });
+    const plan = await ensureFirewallPolicy(mesh.clients[0]!, DESIRED, { ...V1, dryRun: true });
     expect(plan.dryRun).toBe(true);
     expect(plan.deletes).toEqual([{ position: 0, rule: X }]);
     expect(plan.inserts).toEqual([
@@ -94,18 +96,18 @@ describe('ensureFirewallPolicy', () => {
     await setRules([]);
     const ip = mesh.sim.controllers[0]!.identity.privateIp;
     const rules = ['MACRO_CUST -o eth0 -s {plugin_ip}/32 -j MASQUERADE', 'INPUT_CUST -d {private_ip} -p tcp --dport 8000 -j ACCEPT'];
-    await ensureFirewallPolicy(mesh.clients[0]!, rules, { variables: { plugin_ip: '198.51.100.2' } });
+    await ensureFirewallPolicy(mesh.clients[0]!, rules, { ...V1, variables: { plugin_ip: '198.51.100.2' } });
     expect(await read()).toEqual([A, `INPUT_CUST -d ${ip} -p tcp --dport 8000 -j ACCEPT`]);
   });
 
   it('validates every rule before any write', async () => {
     await setRules([X]);
-    const unknown = await ensureFirewallPolicy(mesh.clients[0]!, [A, 'MACRO_CUST -s {plugin_ipp}/32 -j MASQUERADE']).catch((e: unknown) => e);
+    const unknown = await ensureFirewallPolicy(mesh.clients[0]!, [A, 'MACRO_CUST -s {plugin_ipp}/32 -j MASQUERADE'], V1).catch((e: unknown) => e);
     expect(unknown).toBeInstanceOf(Vns3ValidationError);
     expect(unknown).toMatchObject({ field: 'rules[1]', controller: mesh.clients[0]!.host });
     expect((unknown as Error).message).toMatch(/unknown variable \{plugin_ipp\}/);
-    await expect(ensureFirewallPolicy(mesh.clients[0]!, [A, '   '])).rejects.toMatchObject({ field: 'rules[1]' });
-    await expect(ensureFirewallPolicy(mesh.clients[0]!, [A, 'INPUT_CUST -s {oops -j DROP'])).rejects.toThrow(/unclosed/);
+    await expect(ensureFirewallPolicy(mesh.clients[0]!, [A, '   '], V1)).rejects.toMatchObject({ field: 'rules[1]' });
+    await expect(ensureFirewallPolicy(mesh.clients[0]!, [A, 'INPUT_CUST -s {oops -j DROP'], V1)).rejects.toThrow(/unclosed/);
     expect(mesh.sim.totalWrites()).toBe(0);
     expect(await read()).toEqual([X]);
   });
@@ -122,7 +124,7 @@ describe('ensureFirewallPolicy', () => {
         mesh.sim.setFaults(0, { dropNext: 1 });
       }
     };
-    await ensureFirewallPolicy(mesh.clients[0]!, DESIRED, { onEvent });
+    await ensureFirewallPolicy(mesh.clients[0]!, DESIRED, { ...V1, onEvent });
     expect(faulted).toBe(true);
     expect(events.some((e) => e.step === 'firewall.apply' && e.level === 'warn')).toBe(true);
     expect(await read()).toEqual(DESIRED);
@@ -131,8 +133,8 @@ describe('ensureFirewallPolicy', () => {
   it('refuses a whole policy with one bad rule before any write: unknown chain, line break', async () => {
     await setRules([X]);
     mesh.sim.resetCounters();
-    await expect(ensureFirewallPolicy(mesh.clients[0]!, [A, 'NOT_A_CHAIN -j DROP'])).rejects.toThrow(/Invalid rules\[1\].*VNS3 chain/);
-    await expect(ensureFirewallPolicy(mesh.clients, [A, `${B}\nINPUT_CUST -j ACCEPT`])).rejects.toThrow(Vns3ValidationError);
+    await expect(ensureFirewallPolicy(mesh.clients[0]!, [A, 'NOT_A_CHAIN -j DROP'], V1)).rejects.toThrow(/Invalid rules\[1\].*VNS3 chain/);
+    await expect(ensureFirewallPolicy(mesh.clients, [A, `${B}\nINPUT_CUST -j ACCEPT`], V1)).rejects.toThrow(Vns3ValidationError);
     expect(mesh.sim.totalWrites()).toBe(0);
     expect(await read()).toEqual([X]);
   });
@@ -140,7 +142,7 @@ describe('ensureFirewallPolicy', () => {
   it('rolls back when the controller refuses a rule mid-plan, so no rule is lost', async () => {
     await setRules([X, A]);
     // The SDK lets this through (a known chain, one line); the controller refuses it (no -j target).
-    const err = await ensureFirewallPolicy(mesh.clients[0]!, [A, 'INPUT_CUST -s 192.0.2.1']).catch((e: unknown) => e);
+    const err = await ensureFirewallPolicy(mesh.clients[0]!, [A, 'INPUT_CUST -s 192.0.2.1'], V1).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toMatch(/refused a write.*2 previous rules were restored/);
     expect(await read()).toEqual([X, A]);

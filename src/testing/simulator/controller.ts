@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import type { SimCertificate } from './certs.js';
 import type { Fabric, FabricNode } from './fabric.js';
+import { FirewallState } from './firewall-state.js';
 import type { ControllerIdentity } from './identity.js';
 import type { LicenseTerms } from './license.js';
 import type { SimTimings } from './timings.js';
@@ -164,7 +165,8 @@ export class SimController implements FabricNode {
   readonly peers = new Map<number, PeerEntry>();
   readonly routes = new Map<number, RouteEntry>();
   nextRouteId = 1;
-  firewall: string[] = [];
+  /** One rule list behind both firewall APIs (see firewall-state.ts). */
+  readonly firewall = new FirewallState();
   containerSystem: { running: boolean; network: string; transition?: { to: boolean; until: number } };
   readonly images = new Map<string, ImageEntry>();
   readonly containers = new Map<string, ContainerEntry>();

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Listener, RequestLogEntry, SimController } from './controller.js';
 import { MESSAGES, SimApiError } from './errors.js';
-import type { OperationTable } from './operations/types.js';
+import { SimReply, type OperationTable } from './operations/types.js';
 import type { OperationSpec, SpecValidator } from './validate.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -97,7 +97,7 @@ function parseBody(op: OperationSpec, text: string, validator: SpecValidator): u
 }
 
 /** Finds the operation, runs it and wraps its result; throws `SimApiError` for every refusal. */
-async function runOperation(ctl: SimController, req: IncomingMessage, method: string, url: URL, options: ServerOptions): Promise<string> {
+async function runOperation(ctl: SimController, req: IncomingMessage, method: string, url: URL, options: ServerOptions): Promise<{ status: number; body: string; contentType?: string }> {
   const path = url.pathname.slice(4);
   const found = options.validator.match(method, path);
   if (found === 'method-not-allowed') throw new SimApiError(405, `Method ${method} not allowed on ${path}.`, 'MethodNotAllowed');
@@ -106,12 +106,15 @@ async function runOperation(ctl: SimController, req: IncomingMessage, method: st
   if (!op) throw new SimApiError(501, `${method} ${found.op.template} is not simulated.`, 'NotImplemented');
   const body = parseBody(found.op, await readBody(req), options.validator);
   const result = await op({ ctl, params: found.params, query: url.searchParams, body });
-  const envelope = { response: result };
+  const reply = result instanceof SimReply ? result : new SimReply(200, result);
+  // A download is the file itself, outside the envelope.
+  if (reply.file) return { status: reply.status, body: reply.file.text, contentType: reply.file.contentType };
+  const envelope = { response: reply.response };
   if (options.validateResponses) {
-    const problem = options.validator.checkResponse(method, path, 200, envelope);
+    const problem = options.validator.checkResponse(method, path, reply.status, envelope);
     if (problem) throw new SimApiError(500, `Simulator reply violates spec: ${problem}`, 'SpecViolation');
   }
-  return JSON.stringify(envelope);
+  return { status: reply.status, body: JSON.stringify(envelope) };
 }
 
 /**
@@ -184,17 +187,17 @@ async function handle(ctl: SimController, req: IncomingMessage, res: ServerRespo
     if (reboot) void ctl.reboot();
     return;
   }
-  if (reply.status === 200) send(res, 200, reply.body);
+  if (reply.status < 300) send(res, reply.status, reply.body, reply.contentType);
   else sendError(res, reply.status, reply.name, reply.body);
   log(reply.status);
   // The reply must reach the client before the controller goes down, as on a real one.
   if (reboot) res.once('finish', () => void ctl.reboot());
 }
 
-/** Runs the operation: a 200 with its envelope, or the status, error name and message of the refusal. */
-async function answer(ctl: SimController, req: IncomingMessage, method: string, url: URL, options: ServerOptions): Promise<{ status: number; name: string; body: string }> {
+/** Runs the operation: a 2xx with its envelope (or file), or the status, error name and message of the refusal. */
+async function answer(ctl: SimController, req: IncomingMessage, method: string, url: URL, options: ServerOptions): Promise<{ status: number; name: string; body: string; contentType?: string }> {
   try {
-    return { status: 200, name: '', body: await runOperation(ctl, req, method, url, options) };
+    return { name: '', ...(await runOperation(ctl, req, method, url, options)) };
   } catch (err) {
     if (err instanceof SimApiError) return { status: err.status, name: err.errorName, body: err.message };
     return { status: 500, name: 'ServerError', body: 'Internal server error.' };

@@ -9,6 +9,8 @@ import { issueLicense } from './license.js';
 import { withNotSimulated } from './not-simulated.js';
 import { containerOperations } from './operations/containers.js';
 import { firewallOperations } from './operations/firewall.js';
+import { firewallObjectOperations } from './operations/firewall-objects.js';
+import { firewallV2Operations } from './operations/firewall-v2.js';
 import { keysetOperations } from './operations/keyset.js';
 import { licenseOperations } from './operations/license.js';
 import { peeringOperations } from './operations/peering.js';
@@ -122,6 +124,8 @@ const OPERATIONS = {
   ...peeringOperations,
   ...routeOperations,
   ...firewallOperations,
+  ...firewallV2Operations,
+  ...firewallObjectOperations,
   ...containerOperations,
 };
 

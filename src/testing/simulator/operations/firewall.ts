@@ -1,16 +1,13 @@
+import { randomBytes } from 'node:crypto';
 import { badRequest } from '../errors.js';
+import { checkRule, normalizeRuleText } from '../firewall-state.js';
 import type { OperationTable } from './types.js';
 
-const CHAINS = ['INPUT_CUST', 'OUTPUT_CUST', 'FORWARD_CUST', 'PREROUTING_CUST', 'POSTROUTING_CUST', 'MACRO_CUST', 'FORWARD_CUST_PRE'];
-
-/** Firewall v1 rules are iptables-like lines on the VNS3 chains; anything else is refused. */
-function checkRule(rule: string): string {
-  const trimmed = rule.trim().replace(/\s+/g, ' ');
-  const chain = trimmed.split(' ')[0] ?? '';
-  if (!CHAINS.includes(chain)) throw badRequest(`Invalid firewall rule: unknown chain '${chain}'.`);
-  if (!/\s-j\s+\S+/.test(` ${trimmed}`)) throw badRequest('Invalid firewall rule: a target (-j) is required.');
-  return trimmed;
-}
+/**
+ * Firewall v1: positional rules on the VNS3 chains. On this (6.x) controller it is a view of the
+ * one rule list the v2 API edits (firewall-state.ts): the enabled rules, as the OS enforces them.
+ * Subgroups and v1 fwsets are not simulated (their v2 successors, subtables and fwsets, are).
+ */
 
 function positionParam(raw: unknown, length: number, allowAppend: boolean): number {
   const position = typeof raw === 'string' ? Number(raw) : (raw as number);
@@ -22,28 +19,48 @@ function positionParam(raw: unknown, length: number, allowAppend: boolean): numb
   return position;
 }
 
+/** A task token like a controller's: a long string of digits. */
+const taskToken = (): string => BigInt(`0x${randomBytes(24).toString('hex')}`).toString();
+
+/** The only firewall action the reference names. */
+export function firewallAction(body: unknown): { status: string } {
+  const action = (body as { action: string }).action;
+  if (action !== 'reset_connection_tracking') throw badRequest(`Invalid action: ${action}`);
+  return { status: 'ok' };
+}
+
 export const firewallOperations: OperationTable = {
-  'GET /firewall/rules': ({ ctl }) => ctl.firewall.map((rule, position) => [rule, position]),
+  'GET /firewall/rules': ({ ctl }) => ctl.firewall.v1Rules().map((rule, position) => [rule, position]),
 
   'POST /firewall/rules': ({ ctl, body }) => {
     const b = body as { rule: string; position?: number };
-    const rule = checkRule(b.rule);
-    const position = positionParam(b.position, ctl.firewall.length, true);
-    ctl.firewall.splice(position, 0, rule);
-    return { status: 'success', rule, position };
+    const rule = ctl.firewall.makeRule(b.rule, 'v1');
+    const position = positionParam(b.position, ctl.firewall.v1Rules().length, true);
+    ctl.firewall.v1Insert(rule, position);
+    return { status: 'success', rule: rule.rule, position };
   },
 
   'DELETE /firewall/rules': ({ ctl, body }) => {
-    const wanted = String((body as { rule: string }).rule ?? '').trim().replace(/\s+/g, ' ');
-    const position = ctl.firewall.indexOf(wanted);
-    if (position < 0) throw badRequest(`Rule not found: ${wanted}`);
-    ctl.firewall.splice(position, 1);
-    return { status: 'success', rule: wanted, position };
+    const wanted = normalizeRuleText(String((body as { rule: string }).rule ?? ''));
+    const removed = ctl.firewall.v1Remove(wanted);
+    if (!removed) throw badRequest(`Rule not found: ${wanted}`);
+    return { status: 'success', rule: wanted, position: removed.position };
   },
 
   'DELETE /firewall/rules/{position}': ({ ctl, params }) => {
-    const position = positionParam(params.position, ctl.firewall.length, false);
-    const [rule] = ctl.firewall.splice(position, 1);
-    return { status: 'success', rule, position };
+    const rules = ctl.firewall.v1Rules();
+    const position = positionParam(params.position, rules.length, false);
+    ctl.firewall.v1RemoveAt(position);
+    return { status: 'success', rule: rules[position], position };
   },
+
+  /** Replaces every rule with the given lines (all checked first, so a bad line changes nothing). */
+  'PUT /firewall': ({ ctl, body }) => {
+    const lines = String((body as { rules: string }).rules).split('\n').filter((l) => l.trim() !== '' && !l.trim().startsWith('#'));
+    lines.forEach((line) => checkRule(line, 'v1'));
+    ctl.firewall.rules = lines.map((line) => ctl.firewall.makeRule(line, 'v1'));
+    return { status: 'submitted', token: taskToken() };
+  },
+
+  'PUT /firewall/actions': ({ body }) => firewallAction(body),
 };

@@ -9,7 +9,19 @@ export interface OpContext {
   body: unknown;
 }
 
-/** Answers the `response` of the success envelope, or throws a SimApiError. */
+/**
+ * A success other than `200 {"response": …}`: another 2xx status (a create answers 201), or a
+ * download (`file`: its text and content type, sent as is, outside the envelope).
+ */
+export class SimReply {
+  constructor(
+    readonly status: number,
+    readonly response: unknown,
+    readonly file?: { contentType: string; text: string },
+  ) {}
+}
+
+/** Answers the `response` of the success envelope (or a {@link SimReply}), or throws a SimApiError. */
 export type Operation = (ctx: OpContext) => unknown;
 
 /** Operations keyed by `METHOD /path/template` exactly as in spec/vns3.yaml. */
