@@ -1390,20 +1390,14 @@ export interface components {
         /** @description Every token, expired ones included, by id. */
         ApiTokenList: components["schemas"]["ApiToken"][];
         ApiTokenCreateRequest: {
-            /**
-             * @description Seconds until the token expires, 60 to 31 536 000 (one year). Checked by the controller, whose message clients compare: `expires range must be between 60 and 31,536,000` (not by a schema bound, which would answer another message).
-             * @default 3600
-             */
-            expires: number;
+            /** @description Default 3600. Seconds until the token expires, 60 to 31 536 000 (one year). Checked by the controller, whose message clients compare: `expires range must be between 60 and 31,536,000` (not by a schema bound, which would answer another message). */
+            expires?: number;
             /** @description Optional name of the token. */
             name?: string;
             /** @description Deprecated spelling of `name`. */
             token_name?: string;
-            /**
-             * @description The lifetime restarts at each use.
-             * @default false
-             */
-            refreshes: boolean;
+            /** @description The lifetime restarts at each use (default false). */
+            refreshes?: boolean;
         };
         /** @description `{"expired": true}` expires a token or an access URL at once. Ours: `false` (or no field) changes nothing; an expired credential is never revived. */
         AccessExpireRequest: {
@@ -1433,19 +1427,13 @@ export interface components {
         /** @description Every access URL, expired ones included, by id. */
         AccessUrlList: components["schemas"]["AccessUrl"][];
         AccessUrlCreateRequest: {
-            /**
-             * @description Seconds until the URL expires, 60 to 259 200 (three days); the controller's message otherwise is `expires range must be between 60 and 259200`.
-             * @default 3600
-             */
-            expires: number;
+            /** @description Default 3600. Seconds until the URL expires, 60 to 259 200 (three days); the controller's message otherwise is `expires range must be between 60 and 259200`. */
+            expires?: number;
             name?: string;
             /** @description Deprecated spelling of `name`. */
             description?: string;
-            /**
-             * @description `rs` (remote support, the default) or `cp:<clientpack name>`.
-             * @default rs
-             */
-            access: string;
+            /** @description `rs` (remote support, the default) or `cp:<clientpack name>`. */
+            access?: string;
         };
         /** @description One of the two, the id or the URL's text. */
         AccessUrlDeleteRequest: {
@@ -1473,16 +1461,16 @@ export interface components {
             bindpw?: string;
             /** @description Client certificate (PEM); empty deletes it. */
             encrypt_auth_cert_data?: string;
-            /** @default tls.cert */
-            encrypt_auth_cert_filename: string;
+            /** @description Default tls.cert. */
+            encrypt_auth_cert_filename?: string;
             /** @description Client key (PEM); empty deletes it. Masked on read. */
             encrypt_auth_key_data?: string;
-            /** @default tls.key */
-            encrypt_auth_key_filename: string;
+            /** @description Default tls.key. */
+            encrypt_auth_key_filename?: string;
             /** @description CA certificate (PEM); empty deletes it. */
             encrypt_ca_cert_data?: string;
-            /** @default ca.pem */
-            encrypt_ca_cert_filename: string;
+            /** @description Default ca.pem. */
+            encrypt_ca_cert_filename?: string;
             user_base?: string;
             user_id_attribute?: string;
             user_list_filter?: string;
@@ -1531,13 +1519,10 @@ export interface components {
         IdentityRadiusFields: {
             /** @description Address or resolvable name of the RADIUS server. */
             server?: string;
-            /** @default 1812 */
-            auth_port: number;
-            /**
-             * @description The reference gives 1812 as default (the usual accounting port is 1813).
-             * @default 1812
-             */
-            accounting_port: number;
+            /** @description Default 1812. */
+            auth_port?: number;
+            /** @description Default 1812 in the reference (the usual accounting port is 1813). */
+            accounting_port?: number;
             /** @description Shared secret; masked (`****…`) on read. */
             pass?: string;
         };
@@ -1553,30 +1538,27 @@ export interface components {
             /** @description Only `ldap` can be tested. */
             provider: string;
             host?: string;
-            /** @default 389 */
-            port: number;
-            /** @default false */
-            encrypt: boolean;
-            /** @default true */
-            encrypt_ldaps: boolean;
-            /** @default false */
-            encrypt_auth: boolean;
-            /** @default false */
-            encrypt_verify_ca: boolean;
+            /** @description Default 389. */
+            port?: number;
+            /** @description Default false. */
+            encrypt?: boolean;
+            /** @description Default true. */
+            encrypt_ldaps?: boolean;
+            /** @description Default false. */
+            encrypt_auth?: boolean;
+            /** @description Default false. */
+            encrypt_verify_ca?: boolean;
             binddn?: string;
             bindpw?: string;
             auth_cert?: string;
-            /**
-             * @description Test with the certificate already stored.
-             * @default false
-             */
-            auth_cert_current: boolean;
+            /** @description Test with the certificate already stored. Default false. */
+            auth_cert_current?: boolean;
             auth_key?: string;
-            /** @default false */
-            auth_key_current: boolean;
+            /** @description Default false. */
+            auth_key_current?: boolean;
             ca_cert?: string;
-            /** @default false */
-            ca_cert_current: boolean;
+            /** @description Default false. */
+            ca_cert_current?: boolean;
         };
         IdentityTestResult: {
             connect_success: boolean;

@@ -6,12 +6,14 @@ import { Fabric } from './fabric.js';
 import { ControllerHandle, type SimClientOptions, type SimulatedController } from './handle.js';
 import { type ControllerIdentity, defaultIdentity } from './identity.js';
 import { issueLicense } from './license.js';
+import { accessOperations } from './operations/access.js';
 import { containerOperations } from './operations/containers.js';
 import { firewallOperations } from './operations/firewall.js';
 import { keysetOperations } from './operations/keyset.js';
 import { licenseOperations } from './operations/license.js';
 import { peeringOperations } from './operations/peering.js';
 import { routeOperations } from './operations/routes.js';
+import { snapshotOperations } from './operations/snapshots.js';
 import { systemOperations } from './operations/system.js';
 import { attachServer } from './server.js';
 import { type SimTimings, type TimingProfile, resolveTimings } from './timings.js';
@@ -122,6 +124,8 @@ const OPERATIONS = {
   ...routeOperations,
   ...firewallOperations,
   ...containerOperations,
+  ...accessOperations,
+  ...snapshotOperations,
 };
 
 /** Timers the simulation owns: all cancelled on stop, none started after it. */
