@@ -4,6 +4,228 @@
  */
 
 export interface paths {
+    "/access/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List API tokens (expired ones included) */
+        get: operations["getApiTokens"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/access/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create an API token
+         * @description The only reply that shows the token's secret whole. `expires` out of 60 … 31 536 000 answers 400 `expires range must be between 60 and 31,536,000`.
+         */
+        post: operations["createApiToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/access/token/{token_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the API token. */
+                token_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * Get one API token (expired ones too)
+         * @description A token id that does not exist: `Requested api token does not exist`.
+         */
+        get: operations["getApiToken"];
+        /**
+         * Expire an API token
+         * @description `{"expired": true}` expires it at once: the next request with it answers 401 `Invalid or expired token`. A token id that does not exist: `Requested api token does not exist`.
+         */
+        put: operations["putExpireApiToken"];
+        post?: never;
+        /**
+         * Delete (revoke) an API token
+         * @description The token stops authenticating at once. A token id that does not exist: `Requested api token does not exist`.
+         */
+        delete: operations["deleteApiToken"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/access/urls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List access URLs (expired ones included) */
+        get: operations["getAccessUrls"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/access/url": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create an access URL
+         * @description `expires` out of 60 … 259 200 answers 400 `expires range must be between 60 and 259200`.
+         */
+        post: operations["createAccessUrl"];
+        /**
+         * Find an access URL by id or by its text and delete it
+         * @description An id or URL that does not exist: `Invalid or missing access url`.
+         */
+        delete: operations["deleteAccessUrlBySearch"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/access/url/{access_url_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the access URL. */
+                access_url_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * Get one access URL (expired ones too)
+         * @description An id or URL that does not exist: `Invalid or missing access url`.
+         */
+        get: operations["getAccessUrl"];
+        /**
+         * Expire an access URL
+         * @description `{"expired": true}` expires it at once. An id or URL that does not exist: `Invalid or missing access url`.
+         */
+        put: operations["putExpireAccessUrl"];
+        post?: never;
+        /**
+         * Delete an access URL
+         * @description An id or URL that does not exist: `Invalid or missing access url`.
+         */
+        delete: operations["deleteAccessUrl"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/identity/vpn": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get how VPN users sign in
+         * @description Secrets (`bindpw`, `secret`, `pass`, the client key) are masked.
+         */
+        get: operations["getIdentityVPNSettings"];
+        /** Set how VPN users sign in (LDAP, OIDC or RADIUS) */
+        put: operations["putIdentityVPNSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/identity/vpn/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Try an LDAP connection with these settings
+         * @description Only LDAP can be tested; the answer says whether the connection and bind succeeded.
+         */
+        post: operations["postTestIdentityVPNSettings"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/identity/controller": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get how the controller's own users sign in
+         * @description Secrets are masked.
+         */
+        get: operations["getIdentityControllerSettings"];
+        /** Set how the controller's own users sign in (LDAP or OIDC) */
+        put: operations["putIdentityControllerSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/identity/controller/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Try an LDAP connection with these settings
+         * @description Only LDAP can be tested.
+         */
+        post: operations["postTestIdentityControllerSettings"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/config": {
         parameters: {
             query?: never;
@@ -1693,6 +1915,77 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/snapshots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List snapshots
+         * @description An unlicensed controller answers 403 `Must be licensed first.`
+         */
+        get: operations["getSnapshots"];
+        put?: never;
+        /**
+         * Create a snapshot of the running configuration
+         * @description Answers the new snapshot keyed by its name. 403 `Maximum number of snapshots reached.` when the controller holds as many as it keeps (ours: 20), or `Must be licensed first.` on an unlicensed controller. Ours: 400 for a name already taken or not a plain file name (the reference lists no 400 here; a controller must refuse both somehow).
+         */
+        post: operations["postCreateSnapshot"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/snapshots/{snapshot_name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Name of the snapshot (a key of `GET /snapshots`). */
+                snapshot_name: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Download a snapshot file
+         * @description The file itself, not JSON. With the typed client, call it through openapi-fetch with a binary `parseAs`: `client.raw.GET('/snapshots/{snapshot_name}', { params: { path: { snapshot_name } }, parseAs: 'arrayBuffer' })` (or `'stream'`); `data` is then the file's bytes. The typed verb `client.get` reads bodies as text and would corrupt it. 404 `snapshot not found`.
+         */
+        get: operations["getDownloadSnapshot"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a snapshot
+         * @description Answers the remaining snapshots. 404 `snapshot not found`.
+         */
+        delete: operations["deleteSnapshot"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/snapshots/running_config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Import a snapshot file; the controller reboots with its configuration
+         * @description The body is the file's bytes, sent as `text/plain` exactly as the reference says (although the file is binary). Only a controller without a keyset takes a snapshot: otherwise 403 `Keyset present - snapshot import not allowed`. Once the reply is sent the controller reboots (the API is unreachable, then 502/503, then back with the snapshot's configuration). With the typed client send the bytes through openapi-fetch: `client.raw.PUT('/snapshots/running_config', { body: bytes, bodySerializer: (b) => b, headers: { 'content-type': 'text/plain' } })`.
+         */
+        put: operations["putImportSnapshot"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/cloud_data": {
         parameters: {
             query?: never;
@@ -2267,6 +2560,207 @@ export interface components {
             uuid?: string;
             logs: string[];
         };
+        /** @description An API token. Its secret (`token`) authenticates in the `api-token` header until the token expires or is deleted. Ours: the secret is shown whole only in the reply that creates the token; every later read (list, get, expire) shows it masked with asterisks, as the controller masks the identity settings' secrets on read. The reference's schema shows `token` on every reply without saying whether it is masked; a bearer secret that can be read back by anyone holding another credential is what the mask avoids. */
+        ApiToken: {
+            id: number;
+            /** @description The name given at creation (empty when none). */
+            name: string;
+            /** @description The secret, whole in the create reply only; masked (`****…`) afterwards. */
+            token?: string;
+            /** Format: date-time */
+            created_at: string;
+            /** @description Address the create request came from. */
+            created_ip?: string;
+            /** Format: date-time */
+            expires_at: string;
+            /** @description The lifetime in seconds, as text (e.g. `"3600"`); with `refreshes` each use restarts it. */
+            lifetime: string;
+            /** @description Each use pushes `expires_at` to now + lifetime. */
+            refreshes: boolean;
+            expired: boolean;
+            /** Format: date-time */
+            last_accessed_at?: string | null;
+            last_accessed_ip?: string | null;
+        };
+        /** @description Every token, expired ones included, by id. */
+        ApiTokenList: components["schemas"]["ApiToken"][];
+        ApiTokenCreateRequest: {
+            /** @description Default 3600. Seconds until the token expires, 60 to 31 536 000 (one year). Checked by the controller, whose message clients compare: `expires range must be between 60 and 31,536,000` (not by a schema bound, which would answer another message). */
+            expires?: number;
+            /** @description Optional name of the token. */
+            name?: string;
+            /** @description Deprecated spelling of `name`. */
+            token_name?: string;
+            /** @description The lifetime restarts at each use (default false). */
+            refreshes?: boolean;
+        };
+        /** @description `{"expired": true}` expires a token or an access URL at once. Ours: `false` (or no field) changes nothing; an expired credential is never revived. */
+        AccessExpireRequest: {
+            expired?: boolean;
+        };
+        /** @description A confirmation, e.g. `Token deleted` or `Access url deleted`. */
+        AccessMessage: string;
+        /** @description A URL that lets its holder reach the controller without the API password, for remote support (`rs`) or to download a clientpack (`cp:<clientpack name>`). Unlike a token's secret, the URL is listed whole: it is made to be handed out, and `DELETE /access/url` finds it by its text. */
+        AccessUrl: {
+            id: number;
+            url: string;
+            name: string;
+            /** Format: date-time */
+            created_at: string;
+            created_ip?: string;
+            /** Format: date-time */
+            expires_at: string;
+            /** @description The lifetime in seconds, as text. */
+            lifetime: string;
+            expired: boolean;
+            /** Format: date-time */
+            last_accessed_at?: string | null;
+            last_accessed_ip?: string | null;
+            /** @description `rs` (remote support) or `cp:<clientpack name>`, e.g. `cp:100_1_64_0`. */
+            access: string;
+        };
+        /** @description Every access URL, expired ones included, by id. */
+        AccessUrlList: components["schemas"]["AccessUrl"][];
+        AccessUrlCreateRequest: {
+            /** @description Default 3600. Seconds until the URL expires, 60 to 259 200 (three days); the controller's message otherwise is `expires range must be between 60 and 259200`. */
+            expires?: number;
+            name?: string;
+            /** @description Deprecated spelling of `name`. */
+            description?: string;
+            /** @description `rs` (remote support, the default) or `cp:<clientpack name>`. */
+            access?: string;
+        };
+        /** @description One of the two, the id or the URL's text. */
+        AccessUrlDeleteRequest: {
+            access_url_id?: number;
+            access_url?: string;
+        } & (unknown | unknown);
+        IdentityLdapFields: {
+            /** @description Address or resolvable name of the LDAP server. */
+            host?: string;
+            port?: number;
+            /** @description Use SSL. */
+            encrypt?: boolean;
+            /** @description LDAPS (true) or StartTLS (false). */
+            encrypt_ldaps?: boolean;
+            /** @description Authenticate with certificates. */
+            encrypt_auth?: boolean;
+            encrypt_auth_key?: boolean;
+            encrypt_auth_cert?: boolean;
+            /** @description Verify the server certificate against the CA. */
+            encrypt_verify_ca?: boolean;
+            encrypt_ca_cert?: boolean;
+            /** @description Bind user. */
+            binddn?: string;
+            /** @description Bind password; masked (`****…`) on read. */
+            bindpw?: string;
+            /** @description Client certificate (PEM); empty deletes it. */
+            encrypt_auth_cert_data?: string;
+            /** @description Default tls.cert. */
+            encrypt_auth_cert_filename?: string;
+            /** @description Client key (PEM); empty deletes it. Masked on read. */
+            encrypt_auth_key_data?: string;
+            /** @description Default tls.key. */
+            encrypt_auth_key_filename?: string;
+            /** @description CA certificate (PEM); empty deletes it. */
+            encrypt_ca_cert_data?: string;
+            /** @description Default ca.pem. */
+            encrypt_ca_cert_filename?: string;
+            user_base?: string;
+            user_id_attribute?: string;
+            user_list_filter?: string;
+            group_base?: string;
+            group_id_attribute?: string;
+            group_list_filter?: string;
+            group_member_attribute?: string;
+            /** @description `UserID` or `UserDN`. */
+            group_member_attr_format?: string;
+            /** @description `base`, `single` or `subtree`. */
+            group_search_scope?: string;
+            /** @description Ask for a one-time code as well. */
+            otp?: boolean;
+            otp_url?: string;
+        };
+        IdentityLdapSettings: components["schemas"]["IdentityLdapFields"] & {
+            /** @enum {string} */
+            provider: "ldap";
+            enabled: boolean;
+        };
+        IdentityOidcFields: {
+            /** @description Client id at the identity provider. */
+            identifier?: string;
+            /** @description Client secret; masked (`****…`) on read. */
+            secret?: string;
+            redirect_hostname?: string;
+            authorization_endpoint?: string;
+            token_endpoint?: string;
+            userinfo_endpoint?: string;
+            jwks_uri?: string;
+            otp_url?: string;
+            issuer?: string;
+            keys?: {
+                keys?: {
+                    [key: string]: unknown;
+                }[];
+                /** Format: date-time */
+                keys_date?: string;
+            };
+        };
+        IdentityOidcSettings: components["schemas"]["IdentityOidcFields"] & {
+            /** @enum {string} */
+            provider: "oidc";
+            enabled: boolean;
+        };
+        IdentityRadiusFields: {
+            /** @description Address or resolvable name of the RADIUS server. */
+            server?: string;
+            /** @description Default 1812. */
+            auth_port?: number;
+            /** @description Default 1812 in the reference (the usual accounting port is 1813). */
+            accounting_port?: number;
+            /** @description Shared secret; masked (`****…`) on read. */
+            pass?: string;
+        };
+        IdentityRadiusSettings: components["schemas"]["IdentityRadiusFields"] & {
+            /** @enum {string} */
+            provider: "radius";
+            enabled: boolean;
+        };
+        /** @description How VPN (overlay) users sign in: LDAP, OIDC or RADIUS, told apart by `provider`. Ours: a controller never configured answers `{"provider": "ldap", "enabled": false}`. */
+        IdentityVpnSettings: components["schemas"]["IdentityLdapSettings"] | components["schemas"]["IdentityOidcSettings"] | components["schemas"]["IdentityRadiusSettings"];
+        /** @description An LDAP connection to try with these settings (only LDAP can be tested). */
+        IdentityTestRequest: {
+            /** @description Only `ldap` can be tested. */
+            provider: string;
+            host?: string;
+            /** @description Default 389. */
+            port?: number;
+            /** @description Default false. */
+            encrypt?: boolean;
+            /** @description Default true. */
+            encrypt_ldaps?: boolean;
+            /** @description Default false. */
+            encrypt_auth?: boolean;
+            /** @description Default false. */
+            encrypt_verify_ca?: boolean;
+            binddn?: string;
+            bindpw?: string;
+            auth_cert?: string;
+            /** @description Test with the certificate already stored. Default false. */
+            auth_cert_current?: boolean;
+            auth_key?: string;
+            /** @description Default false. */
+            auth_key_current?: boolean;
+            ca_cert?: string;
+            /** @description Default false. */
+            ca_cert_current?: boolean;
+        };
+        IdentityTestResult: {
+            connect_success: boolean;
+            message?: string;
+        };
+        /** @description How the controller's own (web UI) users sign in; LDAP or OIDC only, told apart by `provider`. */
+        IdentityControllerSettings: components["schemas"]["IdentityLdapSettings"] | components["schemas"]["IdentityOidcSettings"];
         /** @description One certificate of the chain the controller's HTTPS front serves. */
         ConfigSslCert: {
             subject?: string;
@@ -2959,6 +3453,45 @@ export interface components {
             public_key?: string;
             require_public_key?: boolean;
         };
+        /** @description One snapshot file on the controller. */
+        Snapshot: {
+            /** @description SHA-1 of the file, hex. */
+            sha1_checksum: string;
+            /** @description Creation time as text. The reference shows two spellings (`2014/01/17 01:20:58 -0600` in the list, ISO 8601 in the create reply); read `created_at_i` to compare times. */
+            created_at: string;
+            /** @description Creation time, epoch seconds. */
+            created_at_i: number;
+            /** @description Bytes of the file. */
+            size: number;
+            /** @description `pending`, `finished_ok`, `finished_failed` or `invalid` (an asynchronous snapshot). */
+            status?: string;
+            /** @description Task token to poll while `status` is `pending`. */
+            token?: string;
+        };
+        SnapshotList: {
+            /** @description Name of the newest snapshot; absent when there is none. */
+            latest_snapshot?: string;
+            /** @description The snapshots keyed by name. */
+            snapshots: {
+                [key: string]: components["schemas"]["Snapshot"];
+            };
+        };
+        SnapshotCreateRequest: {
+            /** @description File name; default `snapshot_<YYYYMMDD>_<epoch seconds>_<public IP>` (the reference's example `snapshot_20140117_1389943258_50.240.142.209`). Ours: letters, digits, `_`, `.`, `-`. */
+            name?: string;
+            /** @description Answer at once with a task token instead of waiting for the file. */
+            async?: boolean;
+        };
+        /** @description The new snapshot, keyed by its name (one key). */
+        SnapshotCreated: {
+            [key: string]: components["schemas"]["Snapshot"];
+        };
+        SnapshotImportStatus: {
+            /** @description What became of the import. Ours (the reference names no values): `imported` — the controller reboots next with the snapshot's configuration —, or `failed` with the reasons in `log_lines` (a file that is not a snapshot), and nothing changes. */
+            snapshot: string;
+            /** @description What the import did or why it failed. */
+            log_lines?: string[];
+        };
     };
     responses: {
         /** @description The runtime configuration. */
@@ -3316,6 +3849,494 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    getApiTokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every token; secrets masked. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["ApiTokenList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createApiToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ApiTokenCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The new token with its secret. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["ApiToken"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getApiToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the API token. */
+                token_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The token; secret masked. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["ApiToken"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putExpireApiToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the API token. */
+                token_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccessExpireRequest"];
+            };
+        };
+        responses: {
+            /** @description The token; secret masked. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["ApiToken"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteApiToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the API token. */
+                token_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `Token deleted`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["AccessMessage"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getAccessUrls: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every access URL. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["AccessUrlList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createAccessUrl: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["AccessUrlCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The new access URL. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["AccessUrl"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteAccessUrlBySearch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccessUrlDeleteRequest"];
+            };
+        };
+        responses: {
+            /** @description `Access url deleted`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["AccessMessage"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getAccessUrl: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the access URL. */
+                access_url_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The access URL. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["AccessUrl"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putExpireAccessUrl: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the access URL. */
+                access_url_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccessExpireRequest"];
+            };
+        };
+        responses: {
+            /** @description The access URL. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["AccessUrl"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteAccessUrl: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the access URL. */
+                access_url_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `Access url deleted`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["AccessMessage"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getIdentityVPNSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IdentityVpnSettings"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putIdentityVPNSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IdentityVpnSettings"];
+            };
+        };
+        responses: {
+            /** @description The settings now in force, secrets masked. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IdentityVpnSettings"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postTestIdentityVPNSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IdentityTestRequest"];
+            };
+        };
+        responses: {
+            /** @description Whether it connected. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IdentityTestResult"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getIdentityControllerSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IdentityControllerSettings"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putIdentityControllerSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IdentityControllerSettings"];
+            };
+        };
+        responses: {
+            /** @description The settings now in force, secrets masked. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IdentityControllerSettings"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postTestIdentityControllerSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IdentityTestRequest"];
+            };
+        };
+        responses: {
+            /** @description Whether it connected. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IdentityTestResult"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     getConfig: {
         parameters: {
             query?: never;
@@ -6924,6 +7945,156 @@ export interface operations {
             200: components["responses"]["RouteOk"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getSnapshots: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The snapshots by name. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["SnapshotList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postCreateSnapshot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["SnapshotCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The new snapshot. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["SnapshotCreated"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getDownloadSnapshot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Name of the snapshot (a key of `GET /snapshots`). */
+                snapshot_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The snapshot file (a gzip archive on the simulator). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                    "text/plain": string;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteSnapshot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Name of the snapshot (a key of `GET /snapshots`). */
+                snapshot_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The remaining snapshots. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["SnapshotList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putImportSnapshot: {
+        parameters: {
+            query?: {
+                /** @description Answer with a task token instead of waiting (ours, in the simulator the import is immediate either way). */
+                async?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The snapshot file. */
+        requestBody: {
+            content: {
+                "text/plain": string;
+            };
+        };
+        responses: {
+            /** @description What became of the import. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["SnapshotImportStatus"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
         };

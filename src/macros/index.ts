@@ -94,3 +94,13 @@ export {
   type ContainerLogsOptions,
 } from './containers.js';
 export { deployHaPlugin, DEFAULT_HA_CONTAINER_NAME, type DeployHaPluginInput, type DeployHaPluginResult, type HaControllerDeployment, type HaRoute } from './ha-plugin.js';
+export { ensureApiToken, rollApiTokens, ApiTokenGrant, type ApiTokenSpec, type ApiTokenOptions } from './tokens.js';
+export {
+  snapshotControllers,
+  restoreSnapshot,
+  type SnapshotControllersOptions,
+  type SnapshotFileResult,
+  type RestoreTarget,
+  type RestoreSnapshotOptions,
+  type RestoreResult,
+} from './snapshots.js';

@@ -1,9 +1,11 @@
 import { inspect } from 'node:util';
+import { AccessState } from './access-state.js';
 import type { SimCertificate } from './certs.js';
 import type { Fabric, FabricNode } from './fabric.js';
 import { FirewallState } from './firewall-state.js';
 import type { ControllerIdentity } from './identity.js';
 import type { LicenseTerms } from './license.js';
+import { SnapshotStore } from './snapshot-store.js';
 import type { SimTimings } from './timings.js';
 
 export interface RouteEntry {
@@ -171,6 +173,10 @@ export class SimController implements FabricNode {
   readonly images = new Map<string, ImageEntry>();
   readonly containers = new Map<string, ContainerEntry>();
   adminUi = { enabled: true, username: 'vnscubed' };
+  /** API tokens, access URLs, identity settings (operations/access.ts). */
+  readonly access = new AccessState();
+  /** Snapshot files kept on the controller (operations/snapshots.ts). */
+  readonly snapshots = new SnapshotStore();
   faults: FaultSettings = emptyFaults();
   readonly requestLog: RequestLogEntry[] = [];
   /** A fetched keyset's license, applied by the reboot that follows the fetch. */

@@ -3,7 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Listener, RequestLogEntry, SimController } from './controller.js';
 import { MESSAGES, SimApiError } from './errors.js';
-import { SimReply, type OperationTable } from './operations/types.js';
+import { OpReply, type OperationTable } from './operations/types.js';
+import { TOKEN_REFUSED } from './access-state.js';
 import type { OperationSpec, SpecValidator } from './validate.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -16,7 +17,7 @@ export interface ServerOptions {
   sleep: (ms: number) => Promise<void>;
 }
 
-function send(res: ServerResponse, status: number, body: string, contentType = 'application/json'): void {
+function send(res: ServerResponse, status: number, body: string | Buffer, contentType = 'application/json'): void {
   // One write with a length: a reply split in pieces meets Nagle and delayed ACKs (~40 ms each).
   res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
   res.end(body);
@@ -32,17 +33,27 @@ function sendGatewayPage(res: ServerResponse, status: 502 | 503): void {
   send(res, status, `<html><head><title>${title}</title></head><body><center><h1>${title}</h1></center></body></html>`, 'text/html');
 }
 
-function authorized(ctl: SimController, req: IncomingMessage): boolean {
+/**
+ * Undefined when the request may go on; otherwise the 401's message. A token in the `api-token`
+ * header is the controller's own or one created through `POST /access/token` and still live; an
+ * expired or deleted one answers the controller's `Invalid or expired token`.
+ */
+function refusal(ctl: SimController, req: IncomingMessage): string | undefined {
   const token = req.headers['api-token'];
-  if (typeof token === 'string' && token.length > 0) return token === ctl.apiToken;
+  if (typeof token === 'string' && token.length > 0) {
+    if (token === ctl.apiToken || ctl.access.authenticate(token, remoteAddress(req), Date.now())) return undefined;
+    return TOKEN_REFUSED;
+  }
   const header = req.headers.authorization ?? '';
-  if (!header.startsWith('Basic ')) return false;
+  if (!header.startsWith('Basic ')) return MESSAGES.authFailed;
   const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
   const sep = decoded.indexOf(':');
-  return sep > 0 && decoded.slice(0, sep) === 'api' && decoded.slice(sep + 1) === ctl.password;
+  return sep > 0 && decoded.slice(0, sep) === 'api' && decoded.slice(sep + 1) === ctl.password ? undefined : MESSAGES.authFailed;
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+const remoteAddress = (req: IncomingMessage): string => (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -50,7 +61,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
     if (size > MAX_BODY_BYTES) throw new SimApiError(413, 'Request body too large.', 'APIArgumentError');
     chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 type Fault = 'drop' | 'error' | 'hang' | 'drop-reply';
@@ -96,25 +107,32 @@ function parseBody(op: OperationSpec, text: string, validator: SpecValidator): u
   return body;
 }
 
+/** A success as sent: the JSON envelope, or a file's bytes. */
+interface Success {
+  status: number;
+  contentType: string;
+  body: string | Buffer;
+}
+
 /** Finds the operation, runs it and wraps its result; throws `SimApiError` for every refusal. */
-async function runOperation(ctl: SimController, req: IncomingMessage, method: string, url: URL, options: ServerOptions): Promise<{ status: number; body: string; contentType?: string }> {
+async function runOperation(ctl: SimController, req: IncomingMessage, method: string, url: URL, options: ServerOptions): Promise<Success> {
   const path = url.pathname.slice(4);
   const found = options.validator.match(method, path);
   if (found === 'method-not-allowed') throw new SimApiError(405, `Method ${method} not allowed on ${path}.`, 'MethodNotAllowed');
   if (!found) throw new SimApiError(404, `Unknown API endpoint: ${method} /api${path}`, 'NotFound');
   const op = options.operations[`${method} ${found.op.template}`];
   if (!op) throw new SimApiError(501, `${method} ${found.op.template} is not simulated.`, 'NotImplemented');
-  const body = parseBody(found.op, await readBody(req), options.validator);
-  const result = await op({ ctl, params: found.params, query: url.searchParams, body });
-  const reply = result instanceof SimReply ? result : new SimReply(200, result);
-  // A download is the file itself, outside the envelope.
-  if (reply.file) return { status: reply.status, body: reply.file.text, contentType: reply.file.contentType };
-  const envelope = { response: reply.response };
+  const rawBody = await readBody(req);
+  const body = parseBody(found.op, rawBody.toString('utf8'), options.validator);
+  const result = await op({ ctl, params: found.params, query: url.searchParams, body, rawBody, remoteAddress: remoteAddress(req) });
+  if (result instanceof OpReply && result.file) return { status: result.status, contentType: result.file.contentType, body: result.file.bytes };
+  const status = result instanceof OpReply ? result.status : 200;
+  const envelope = { response: result instanceof OpReply ? result.response : result };
   if (options.validateResponses) {
-    const problem = options.validator.checkResponse(method, path, reply.status, envelope);
+    const problem = options.validator.checkResponse(method, path, status, envelope);
     if (problem) throw new SimApiError(500, `Simulator reply violates spec: ${problem}`, 'SpecViolation');
   }
-  return { status: reply.status, body: JSON.stringify(envelope) };
+  return { status, contentType: 'application/json', body: JSON.stringify(envelope) };
 }
 
 /**
@@ -152,8 +170,9 @@ async function screen(ctl: SimController, req: IncomingMessage, res: ServerRespo
     sendError(res, 404, 'NotFound', `Not found: ${url.pathname}`);
     return 404;
   }
-  if (!authorized(ctl, req)) {
-    sendError(res, 401, 'Unauthorized', MESSAGES.authFailed);
+  const refused = refusal(ctl, req);
+  if (refused !== undefined) {
+    sendError(res, 401, refused === TOKEN_REFUSED ? 'UnauthorizedError' : 'Unauthorized', refused);
     return 401;
   }
   return undefined;
@@ -187,20 +206,21 @@ async function handle(ctl: SimController, req: IncomingMessage, res: ServerRespo
     if (reboot) void ctl.reboot();
     return;
   }
-  if (reply.status < 300) send(res, reply.status, reply.body, reply.contentType);
-  else sendError(res, reply.status, reply.name, reply.body);
+  if (reply.status >= 200 && reply.status < 300) send(res, reply.status, reply.body, reply.contentType);
+  else sendError(res, reply.status, reply.name, String(reply.body));
   log(reply.status);
   // The reply must reach the client before the controller goes down, as on a real one.
   if (reboot) res.once('finish', () => void ctl.reboot());
 }
 
-/** Runs the operation: a 2xx with its envelope (or file), or the status, error name and message of the refusal. */
-async function answer(ctl: SimController, req: IncomingMessage, method: string, url: URL, options: ServerOptions): Promise<{ status: number; name: string; body: string; contentType?: string }> {
+/** Runs the operation: a 200 with its envelope, or the status, error name and message of the refusal. */
+async function answer(ctl: SimController, req: IncomingMessage, method: string, url: URL, options: ServerOptions): Promise<Success & { name: string }> {
   try {
-    return { name: '', ...(await runOperation(ctl, req, method, url, options)) };
+    return { ...(await runOperation(ctl, req, method, url, options)), name: '' };
   } catch (err) {
-    if (err instanceof SimApiError) return { status: err.status, name: err.errorName, body: err.message };
-    return { status: 500, name: 'ServerError', body: 'Internal server error.' };
+    const json = 'application/json';
+    if (err instanceof SimApiError) return { status: err.status, name: err.errorName, body: err.message, contentType: json };
+    return { status: 500, name: 'ServerError', body: 'Internal server error.', contentType: json };
   }
 }
 

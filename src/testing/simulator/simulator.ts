@@ -7,6 +7,7 @@ import { ControllerHandle, type SimClientOptions, type SimulatedController } fro
 import { type ControllerIdentity, defaultIdentity } from './identity.js';
 import { issueLicense } from './license.js';
 import { withNotSimulated } from './not-simulated.js';
+import { accessOperations } from './operations/access.js';
 import { containerOperations } from './operations/containers.js';
 import { firewallOperations } from './operations/firewall.js';
 import { firewallObjectOperations } from './operations/firewall-objects.js';
@@ -15,6 +16,7 @@ import { keysetOperations } from './operations/keyset.js';
 import { licenseOperations } from './operations/license.js';
 import { peeringOperations } from './operations/peering.js';
 import { routeOperations } from './operations/routes.js';
+import { snapshotOperations } from './operations/snapshots.js';
 import { systemOperations } from './operations/system.js';
 import { attachServer } from './server.js';
 import { type SimTimings, type TimingProfile, resolveTimings } from './timings.js';
@@ -127,6 +129,8 @@ const OPERATIONS = {
   ...firewallV2Operations,
   ...firewallObjectOperations,
   ...containerOperations,
+  ...accessOperations,
+  ...snapshotOperations,
 };
 
 /**

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { badRequest, notFound } from '../errors.js';
 import { type Fwset, type FwsetEntry, type Subtable, type SubtableRule, V2_TABLES, type V2Table, controllerTime, normalizeRuleText } from '../firewall-state.js';
 import { queryFlag } from './containers.js';
-import { SimReply, type OperationTable } from './types.js';
+import { OpReply, created, fileReply, type OperationTable } from './types.js';
 
 /**
  * Firewall v2 fwsets (ipsets) and subtables, stored with the controller's checks and messages.
@@ -110,7 +110,7 @@ export const firewallObjectOperations: OperationTable = {
     const now = controllerTime();
     const set: Fwset = { name: b.name, type: b.type, description: b.description ?? '', createdAt: now, updatedAt: now, entries };
     ctl.firewall.fwsets.set(set.name, set);
-    return new SimReply(201, { ...fwsetView(set), errors });
+    return created({ ...fwsetView(set), errors });
   },
 
   'GET /v2/firewall/fwsets/{name}': ({ ctl, params }) => fwsetView(fwsetNamed(ctl.firewall.fwsets, params.name!)),
@@ -137,7 +137,7 @@ export const firewallObjectOperations: OperationTable = {
     const used = ctl.firewall.rules.some((r) => r.rule.split(' ').some((w, i, words) => w === set.name && words[i - 1] === '--match-set'));
     if (used && !queryFlag(query, 'force', false)) throw badRequest('Fwset has references. These can be firewall rules or other fwsets.');
     ctl.firewall.fwsets.delete(set.name);
-    return new SimReply(202, fwsetView(set));
+    return new OpReply(202, fwsetView(set));
   },
 
   'POST /v2/firewall/fwsets/{name}/entries': ({ ctl, params, body }) => {
@@ -147,7 +147,7 @@ export const firewallObjectOperations: OperationTable = {
     if (errors.length > 0) throw badRequest(`Error creating entry: ${b.entry}`);
     if (!set.entries.some((e) => e.entry === entries[0]!.entry)) set.entries.push(entries[0]!);
     set.updatedAt = controllerTime();
-    return new SimReply(201, fwsetView(set));
+    return created(fwsetView(set));
   },
 
   'DELETE /v2/firewall/fwsets/{name}/entries': ({ ctl, params, body }) => {
@@ -171,7 +171,7 @@ export const firewallObjectOperations: OperationTable = {
     const now = controllerTime();
     const table: Subtable = { name: b.name, type: b.type as V2Table, description: b.description ?? '', createdAt: now, updatedAt: now, rules };
     ctl.firewall.subtables.set(table.name, table);
-    return new SimReply(201, { ...subtableView(table), errors });
+    return created({ ...subtableView(table), errors });
   },
 
   'GET /v2/firewall/subtables/{name}': ({ ctl, params }) => subtableView(subtableNamed(ctl.firewall.subtables, params.name!)),
@@ -191,7 +191,7 @@ export const firewallObjectOperations: OperationTable = {
     const used = ctl.firewall.rules.some((r) => r.rule.split(' ').some((w, i, words) => w === table.name && words[i - 1] === '-j'));
     if (used && !queryFlag(query, 'force', false)) throw badRequest('Firewall rule with subtable exists. Please delete rule first.');
     ctl.firewall.subtables.delete(table.name);
-    return new SimReply(202, subtableView(table));
+    return new OpReply(202, subtableView(table));
   },
 
   'POST /v2/firewall/subtables/{name}/rules': ({ ctl, params, body }) => {
@@ -202,6 +202,6 @@ export const firewallObjectOperations: OperationTable = {
     if (!Number.isInteger(position) || position < 0 || position > table.rules.length) throw badRequest(`Invalid position: ${String(b.position)}`);
     table.rules.splice(position, 0, rule);
     table.updatedAt = controllerTime();
-    return new SimReply(201, { ...subtableView(table), errors: [] });
+    return created({ ...subtableView(table), errors: [] });
   },
 };

@@ -2,7 +2,7 @@ import { badRequest, notFound, SimApiError } from '../errors.js';
 import { type FirewallRule, type FirewallState, osRuleText, osTable } from '../firewall-state.js';
 import { queryFlag } from './containers.js';
 import { firewallAction } from './firewall.js';
-import { SimReply, type OperationTable } from './types.js';
+import { OpReply, created, fileReply, type OperationTable } from './types.js';
 
 /**
  * Firewall v2 (VNS3 6.x): rules with stable ids in one ordered list, groups of rules, import and
@@ -165,10 +165,10 @@ export const firewallV2Operations: OperationTable = {
     if (b.rules === undefined) {
       const rule = fw.makeRule(b.rule, 'v2', { comment: b.comment, disabled: b.disabled, groups: b.groups });
       fw.insert([rule], b.position);
-      return new SimReply(201, ruleView(fw, rule));
+      return created(ruleView(fw, rule));
     }
     const { made, errors } = createMany(fw, b.rules.map((rule) => ({ rule, comment: b.comment })), b.position, { groups: b.groups, disabled: b.disabled });
-    return new SimReply(201, { rules: made.map((r) => ruleView(fw, r)), errors: errors.map((e) => `${e.rule}: ${e.error}`) });
+    return created({ rules: made.map((r) => ruleView(fw, r)), errors: errors.map((e) => `${e.rule}: ${e.error}`) });
   },
 
   /** Replaces the firewall; a rule given with an existing id keeps it (and its groups unless given). */
@@ -203,7 +203,8 @@ export const firewallV2Operations: OperationTable = {
 
   'GET /v2/firewall/rules/export': ({ ctl, query }) => {
     const type = query.get('type') ?? 'json';
-    return new SimReply(200, undefined, exportFile(exported(ctl.firewall, query.get('group'), csv(query.get('tables'))), type));
+    const file = exportFile(exported(ctl.firewall, query.get('group'), csv(query.get('tables'))), type);
+    return fileReply(file.contentType, Buffer.from(file.text, 'utf8'));
   },
 
   'PUT /v2/firewall/rules/{id}': ({ ctl, params, body }) => {
@@ -238,7 +239,7 @@ export const firewallV2Operations: OperationTable = {
     const rules = existingRules(fw, b.rule_ids);
     fw.groups.set(b.name, { name: b.name, description: b.description ?? '' });
     for (const rule of rules) if (!rule.groups.includes(b.name)) rule.groups.push(b.name);
-    return new SimReply(201, groupView(fw, b.name));
+    return created(groupView(fw, b.name));
   },
 
   'GET /v2/firewall/rules-groups/{name}': ({ ctl, params }) => groupView(ctl.firewall, params.name!),
@@ -267,7 +268,7 @@ export const firewallV2Operations: OperationTable = {
     if ((view.size as number) > 0 && !queryFlag(query, 'force', false)) throw badRequest('Group has rules defined. Please delete rules or pass force=true.');
     for (const rule of fw.rules) rule.groups = rule.groups.filter((g) => g !== params.name);
     fw.groups.delete(params.name!);
-    return new SimReply(202, view);
+    return new OpReply(202, view);
   },
 
   'POST /v2/firewall/rules-groups/{name}/rules': ({ ctl, params, body }) => {
@@ -276,6 +277,6 @@ export const firewallV2Operations: OperationTable = {
     const [rule] = existingRules(fw, [(body as { rule_id: string }).rule_id]);
     if (rule!.groups.includes(params.name!)) return groupView(fw, params.name!);
     rule!.groups.push(params.name!);
-    return new SimReply(201, groupView(fw, params.name!));
+    return created(groupView(fw, params.name!));
   },
 };

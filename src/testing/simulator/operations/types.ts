@@ -7,21 +7,30 @@ export interface OpContext {
   query: URLSearchParams;
   /** Parsed JSON body (already validated against the spec), or the text of a text/plain body. */
   body: unknown;
+  /** The body byte for byte: a text/plain body may be a binary file (`PUT /snapshots/running_config`). */
+  rawBody: Buffer;
+  /** The client's address, as a controller records it (`created_ip`, `last_accessed_ip`). */
+  remoteAddress: string;
 }
 
 /**
- * A success other than `200 {"response": …}`: another 2xx status (a create answers 201), or a
- * download (`file`: its text and content type, sent as is, outside the envelope).
+ * An answer other than `200 {"response": …}`: another 2xx status the spec gives (`201` for what the
+ * reference calls Created), or a file sent as it is (a snapshot download).
  */
-export class SimReply {
+export class OpReply {
   constructor(
     readonly status: number,
     readonly response: unknown,
-    readonly file?: { contentType: string; text: string },
+    readonly file?: { contentType: string; bytes: Buffer },
   ) {}
 }
 
-/** Answers the `response` of the success envelope (or a {@link SimReply}), or throws a SimApiError. */
+/** `201 {"response": …}`. */
+export const created = (response: unknown): OpReply => new OpReply(201, response);
+/** `200` with the bytes of a file, no envelope. */
+export const fileReply = (contentType: string, bytes: Buffer): OpReply => new OpReply(200, undefined, { contentType, bytes });
+
+/** Answers the `response` of the success envelope (or an {@link OpReply}), or throws a SimApiError. */
 export type Operation = (ctx: OpContext) => unknown;
 
 /** Operations keyed by `METHOD /path/template` exactly as in spec/vns3.yaml. */
