@@ -15,7 +15,8 @@ const spec = bundleSpec(specPath);
 
 // Looked up in the public VNS3 6.0.0 API reference; the SDK and the simulator
 // depend on these exact ids, methods, paths and request content types.
-const OPERATIONS: ReadonlyArray<[Method, string, string, 'json' | 'text' | null]> = [
+// `json?`: a JSON body the reference does not require.
+const OPERATIONS: ReadonlyArray<[Method, string, string, 'json' | 'json?' | 'text' | null]> = [
   ['get', '/config', 'getConfig', null],
   ['put', '/config', 'putConfig', 'json'],
   ['get', '/cloud_data', 'getCloudData', null],
@@ -54,6 +55,67 @@ const OPERATIONS: ReadonlyArray<[Method, string, string, 'json' | 'text' | null]
   ['put', '/container_system/containers/{uuid}', 'putStopContainer', null],
   ['delete', '/container_system/containers/{uuid}', 'deleteContainer', null],
   ['get', '/container_system/containers/{uuid}/logs', 'getContainerLogs', null],
+  // interfaces
+  ['get', '/interfaces', 'getInterfaces', null],
+  ['post', '/interfaces/action', 'postInterfacesAction', 'json'],
+  ['get', '/interfaces/system', 'getSystemInterfaces', null],
+  ['post', '/interfaces/system', 'postCreateSystemInterface', 'json'],
+  ['get', '/interfaces/system/{interface_id}', 'getSystemInterfaceDetails', null],
+  ['put', '/interfaces/system/{interface_id}', 'putUpdateSystemInterface', 'json?'],
+  ['delete', '/interfaces/system/{interface_id}', 'deleteSystemInterface', null],
+  ['get', '/interfaces/system/{interface_id}/addresses', 'getInterfaceAddresses', null],
+  ['post', '/interfaces/system/{interface_id}/addresses', 'createInterfaceAddress', 'json'],
+  ['get', '/interfaces/system/{interface_id}/addresses/{address_id}', 'getInterfaceAddress', null],
+  ['put', '/interfaces/system/{interface_id}/addresses/{address_id}', 'putUpdateInterfaceAddress', 'json?'],
+  ['delete', '/interfaces/system/{interface_id}/addresses/{address_id}', 'deleteInterfaceAddress', null],
+  ['get', '/interfaces/edge_gre', 'getGreInterfaces', null],
+  ['post', '/interfaces/edge_gre', 'postCreateGreInterface', 'json'],
+  ['get', '/interfaces/edge_gre/{interface_id}', 'getGreInterfaceDetails', null],
+  ['put', '/interfaces/edge_gre/{interface_id}', 'putUpdateGreInterface', 'json'],
+  ['delete', '/interfaces/edge_gre/{interface_id}', 'deleteGreInterface', null],
+  // monitoring
+  ['get', '/webhooks', 'getWebhooks', null],
+  ['post', '/webhook', 'postCreateWebhook', 'json'],
+  ['get', '/webhook/{webhook_id}', 'getWebhook', null],
+  ['put', '/webhook/{webhook_id}', 'putUpdateWebhook', 'json'],
+  ['delete', '/webhook/{webhook_id}', 'deleteWebhook', null],
+  ['get', '/alerts', 'getAlerts', null],
+  ['get', '/alert_events', 'getAlertEvents', null],
+  ['post', '/alert', 'postCreateAlert', 'json'],
+  ['get', '/alert/{alert_id}', 'getAlert', null],
+  ['put', '/alert/{alert_id}', 'putUpdateAlert', 'json'],
+  ['delete', '/alert/{alert_id}', 'deleteAlert', null],
+  ['post', '/alert/{alert_id}/toggle_enabled', 'postToggleEnableAlert', null],
+  ['post', '/alert/{alert_id}/test', 'postTestAlert', null],
+  ['get', '/packet_monitors', 'getPacketMonitors', null],
+  ['post', '/packet_monitor', 'createPacketMonitor', 'json'],
+  ['get', '/packet_monitor/{name}', 'getPacketMonitor', null],
+  ['delete', '/packet_monitor/{name}', 'deletePacketMonitor', null],
+  ['put', '/packet_monitor/{name}/start', 'putStartPacketMonitor', null],
+  ['put', '/packet_monitor/{name}/stop', 'putStopPacketMonitor', null],
+  ['get', '/packet_monitor/{name}/download', 'downloadPacketMonitorData', null],
+  // overlay
+  ['get', '/status/clients', 'getClientsStatus', null],
+  ['get', '/clientpacks', 'getClientpacks', null],
+  ['put', '/clientpacks', 'putUpdateAllClientpacks', 'json'],
+  ['post', '/clientpacks/add_clientpacks', 'postAddClientpacks', 'json'],
+  ['post', '/clientpacks/next_available', 'postCheckoutNextClientpack', 'json?'],
+  ['get', '/clientpacks/{clientpack_name}', 'getClientpack', null],
+  ['get', '/clientpack', 'getDownloadClientpack', null],
+  ['put', '/clientpack', 'putUpdateClientpack', 'json'],
+  ['post', '/client/reset', 'postResetClient', 'json'],
+  ['post', '/clients/reset_all', 'postResetAllClients', null],
+  ['get', '/clientpack/{clientpack_name}', 'getDownloadNamedClientpack', null],
+  ['post', '/clientpack/{clientpack_name}', 'postCreateClientpackTag', 'json'],
+  ['delete', '/clientpack/{clientpack_name}', 'deleteClientpackTag', 'json'],
+  ['put', '/clientpack/{clientpack_name}', 'putDisconnectClientpack', 'json'],
+  // system administration
+  ['get', '/remote_support', 'getRemoteSupportDetails', null],
+  ['put', '/remote_support', 'putUpdateRemoteSupport', 'json?'],
+  ['post', '/remote_support/keypair', 'postGenerateSupportKeypair', 'text'],
+  ['put', '/server', 'putServerAction', 'json?'],
+  ['get', '/status', 'getRuntimeStatus', null],
+  ['get', '/status/task', 'getTaskStatus', 'json'],
 ];
 
 function obj(value: unknown, where: string): Json {
@@ -125,9 +187,17 @@ describe('spec/vns3.yaml', () => {
       expect(op.operationId).toBe(operationId);
     });
 
-    it('answers 200 with the {response} envelope around a named schema', () => {
-      const ok = deref(obj(op.responses, 'responses')['200'], `${operationId} 200`);
-      const schema = deref(obj(obj(ok.content, 'content')['application/json'], 'json').schema, 'schema');
+    it('answers 200 (or 201) with the {response} envelope around a named schema, or a file', () => {
+      const responses = obj(op.responses, 'responses');
+      const status = '201' in responses ? '201' : '200';
+      const ok = deref(responses[status], `${operationId} ${status}`);
+      const content = obj(ok.content, 'content');
+      if (!('application/json' in content)) {
+        // A download (clientpack, support key, packet data): the file itself, no envelope.
+        expect(Object.keys(content)).toContain('application/octet-stream');
+        return;
+      }
+      const schema = deref(obj(content['application/json'], 'json').schema, 'schema');
       expect(schema.type).toBe('object');
       expect(schema.required).toEqual(['response']);
       const inner = obj(obj(schema.properties, 'properties').response, 'response');
@@ -137,7 +207,7 @@ describe('spec/vns3.yaml', () => {
     });
 
     it('describes every error with the controller error envelope', () => {
-      const codes = Object.keys(obj(op.responses, 'responses')).filter((c) => c !== '200');
+      const codes = Object.keys(obj(op.responses, 'responses')).filter((c) => c !== '200' && c !== '201');
       expect(codes).toContain('401');
       for (const code of codes) {
         expect(Number(code)).toBeGreaterThanOrEqual(400);
@@ -164,7 +234,7 @@ describe('spec/vns3.yaml', () => {
         expect(rb).toBeUndefined();
         return;
       }
-      expect(rb?.required).toBe(true);
+      expect(rb?.required).toBe(body !== 'json?');
       const content = obj(rb?.content, 'requestBody.content');
       expect(Object.keys(content)).toEqual([body === 'text' ? 'text/plain' : 'application/json']);
     });
