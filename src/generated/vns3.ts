@@ -997,7 +997,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Add clientpacks for more overlay addresses */
+        /**
+         * Add clientpacks for more overlay addresses
+         * @description 400 is ours (the reference lists none): an address outside the overlay subnet, or one that has a clientpack already.
+         */
         post: operations["postAddClientpacks"];
         delete?: never;
         options?: never;
@@ -1016,7 +1019,7 @@ export interface paths {
         put?: never;
         /**
          * Check out the next free clientpack
-         * @description Marks the lowest enabled clientpack that is neither checked out nor connected as checked out and answers it. Not atomic across peered controllers: check out from one controller only.
+         * @description Marks the lowest enabled clientpack that is neither checked out nor connected as checked out and answers it. Not atomic across peered controllers: check out from one controller only. 400 is ours (the reference lists none): no clientpack left to check out, or a bound that is not an address.
          */
         post: operations["postCheckoutNextClientpack"];
         delete?: never;
@@ -1035,7 +1038,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** Get one clientpack */
+        /**
+         * Get one clientpack
+         * @description 404 for an unknown name is ours (the reference lists none).
+         */
         get: operations["getClientpack"];
         put?: never;
         post?: never;
@@ -1844,8 +1850,8 @@ export interface components {
             ip_internal?: string;
             ip_external?: string | null;
             mtu?: number;
-            /** @default false */
-            enabled: boolean;
+            /** @description Default false. */
+            enabled?: boolean;
             mask_bits?: string;
             gateway?: string | null;
         };
@@ -1883,8 +1889,8 @@ export interface components {
             description?: string;
             ip_internal: string;
             ip_external?: string | null;
-            /** @default 32 */
-            mask_bits: number;
+            /** @description Default 32. */
+            mask_bits?: number;
             gateway?: string | null;
         };
         InterfaceAddressUpdateRequest: {
@@ -1924,13 +1930,13 @@ export interface components {
             description?: string;
             ip_internal?: string;
             mtu?: number;
-            /** @default false */
-            enabled: boolean;
+            /** @description Default false. */
+            enabled?: boolean;
             mask_bits?: string;
             local_connection_ip?: string;
             remote_connection_ip?: string;
-            /** @default 255 */
-            ttl: number;
+            /** @description Default 255. */
+            ttl?: number;
         };
         /**
          * @description A custom property of a webhook or alert. The reference requires `name` and a field called
@@ -2004,8 +2010,8 @@ export interface components {
             webhook_name?: string;
             events?: string[];
             custom_properties?: components["schemas"]["MonitoringCustomProperty"][];
-            /** @default true */
-            enabled: boolean;
+            /** @description Default true. */
+            enabled?: boolean;
         };
         MonitoringAlertCreateRequest: components["schemas"]["MonitoringAlertRequest"] & Record<string, never>;
         MonitoringAlertTestResult: {
@@ -2137,11 +2143,8 @@ export interface components {
             low_ip?: string;
             /** @description Highest overlay address to hand out. */
             high_ip?: string;
-            /**
-             * @description Hand out disabled clientpacks too (for workflows that start with all disabled).
-             * @default false
-             */
-            include_disabled: boolean;
+            /** @description Hand out disabled clientpacks too (for workflows that start with all disabled); default false. */
+            include_disabled?: boolean;
         };
         /** @description A background task; poll `GET /status/task` with the token. */
         OverlayTaskToken: {
@@ -2181,8 +2184,8 @@ export interface components {
         ClientResetRequest: {
             /** @description Name of the clientpack. */
             name: string;
-            /** @default true */
-            disconnect: boolean;
+            /** @description Default true. */
+            disconnect?: boolean;
         };
         ClientpackConnectionStatus: {
             disconnecting?: string;
@@ -2231,7 +2234,7 @@ export interface components {
         RemoteSupportKey: string;
         ServerActionRequest: {
             /** @description `true` reboots the controller once the reply is sent (the only action there is). */
-            reboot: boolean;
+            reboot?: boolean;
         };
         ServerActionResult: {
             /** @description `rebooting`. */
@@ -4560,6 +4563,7 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             502: components["responses"]["BadGateway"];
@@ -4590,6 +4594,7 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             502: components["responses"]["BadGateway"];
@@ -4621,6 +4626,7 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
         };

@@ -3,6 +3,8 @@ import type { SimCertificate } from './certs.js';
 import type { Fabric, FabricNode } from './fabric.js';
 import type { ControllerIdentity } from './identity.js';
 import type { LicenseTerms } from './license.js';
+import { OverlayState } from './operations/overlay-state.js';
+import { SystemAdminState } from './operations/status-state.js';
 import type { SimTimings } from './timings.js';
 
 export interface RouteEntry {
@@ -169,6 +171,10 @@ export class SimController implements FabricNode {
   readonly images = new Map<string, ImageEntry>();
   readonly containers = new Map<string, ContainerEntry>();
   adminUi = { enabled: true, username: 'vnscubed' };
+  /** Clientpacks and their tags (operations/overlay.ts). */
+  readonly overlay = new OverlayState();
+  /** Remote support and background tasks (operations/status.ts). */
+  readonly sysadmin = new SystemAdminState();
   faults: FaultSettings = emptyFaults();
   readonly requestLog: RequestLogEntry[] = [];
   /** A fetched keyset's license, applied by the reboot that follows the fetch. */

@@ -8,10 +8,13 @@ import { type ControllerIdentity, defaultIdentity } from './identity.js';
 import { issueLicense } from './license.js';
 import { containerOperations } from './operations/containers.js';
 import { firewallOperations } from './operations/firewall.js';
+import { interfaceOperations } from './operations/interfaces.js';
 import { keysetOperations } from './operations/keyset.js';
 import { licenseOperations } from './operations/license.js';
+import { overlayOperations } from './operations/overlay.js';
 import { peeringOperations } from './operations/peering.js';
 import { routeOperations } from './operations/routes.js';
+import { statusOperations } from './operations/status.js';
 import { systemOperations } from './operations/system.js';
 import { attachServer } from './server.js';
 import { type SimTimings, type TimingProfile, resolveTimings } from './timings.js';
@@ -122,6 +125,9 @@ const OPERATIONS = {
   ...routeOperations,
   ...firewallOperations,
   ...containerOperations,
+  ...interfaceOperations,
+  ...overlayOperations,
+  ...statusOperations,
 };
 
 /** Timers the simulation owns: all cancelled on stop, none started after it. */
