@@ -93,3 +93,4 @@ export {
   type ContainerLogsOptions,
 } from './containers.js';
 export { deployHaPlugin, DEFAULT_HA_CONTAINER_NAME, type DeployHaPluginInput, type DeployHaPluginResult, type HaControllerDeployment, type HaRoute } from './ha-plugin.js';
+export { segmentOverlayClients, groupSizes, type SegmentOverlayClientsOptions, type OverlaySegmentation } from './overlay.js';
