@@ -1060,7 +1060,7 @@ export interface paths {
         };
         /**
          * Download a clientpack file by name and format
-         * @description Not JSON: see the ClientpackFile schema for how to read it with the typed client.
+         * @description Not JSON: see the ClientpackFile schema for how to read it with the typed client. 400 (a file format outside the list) and 404 (an unknown name) are ours: the reference lists neither.
          */
         get: operations["getDownloadClientpack"];
         /** Enable, disable, check in or out, or regenerate one clientpack */
@@ -1118,7 +1118,7 @@ export interface paths {
         };
         /**
          * Download a clientpack file by name
-         * @description Not JSON: see the ClientpackFile schema for how to read it with the typed client.
+         * @description Not JSON: see the ClientpackFile schema for how to read it with the typed client. 404 for an unknown name is ours (the reference lists none).
          */
         get: operations["getDownloadNamedClientpack"];
         /** Force the client of a clientpack to disconnect */
@@ -4655,8 +4655,10 @@ export interface operations {
                     "text/plain": components["schemas"]["ClientpackFile"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -4772,6 +4774,7 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
         };

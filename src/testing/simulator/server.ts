@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Listener, RequestLogEntry, SimController } from './controller.js';
 import { MESSAGES, SimApiError } from './errors.js';
-import type { OperationTable } from './operations/types.js';
+import { type OperationTable, SimFile } from './operations/types.js';
 import type { OperationSpec, SpecValidator } from './validate.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -97,7 +97,7 @@ function parseBody(op: OperationSpec, text: string, validator: SpecValidator): u
 }
 
 /** Finds the operation, runs it and wraps its result; throws `SimApiError` for every refusal. */
-async function runOperation(ctl: SimController, req: IncomingMessage, method: string, url: URL, options: ServerOptions): Promise<string> {
+async function runOperation(ctl: SimController, req: IncomingMessage, method: string, url: URL, options: ServerOptions): Promise<string | SimFile> {
   const path = url.pathname.slice(4);
   const found = options.validator.match(method, path);
   if (found === 'method-not-allowed') throw new SimApiError(405, `Method ${method} not allowed on ${path}.`, 'MethodNotAllowed');
@@ -106,6 +106,7 @@ async function runOperation(ctl: SimController, req: IncomingMessage, method: st
   if (!op) throw new SimApiError(501, `${method} ${found.op.template} is not simulated.`, 'NotImplemented');
   const body = parseBody(found.op, await readBody(req), options.validator);
   const result = await op({ ctl, params: found.params, query: url.searchParams, body });
+  if (result instanceof SimFile) return result;
   const envelope = { response: result };
   if (options.validateResponses) {
     const problem = options.validator.checkResponse(method, path, 200, envelope);
@@ -184,7 +185,7 @@ async function handle(ctl: SimController, req: IncomingMessage, res: ServerRespo
     if (reboot) void ctl.reboot();
     return;
   }
-  if (reply.status === 200) send(res, 200, reply.body);
+  if (reply.status === 200) send(res, 200, reply.body, reply.contentType);
   else sendError(res, reply.status, reply.name, reply.body);
   log(reply.status);
   // The reply must reach the client before the controller goes down, as on a real one.
@@ -192,9 +193,11 @@ async function handle(ctl: SimController, req: IncomingMessage, res: ServerRespo
 }
 
 /** Runs the operation: a 200 with its envelope, or the status, error name and message of the refusal. */
-async function answer(ctl: SimController, req: IncomingMessage, method: string, url: URL, options: ServerOptions): Promise<{ status: number; name: string; body: string }> {
+async function answer(ctl: SimController, req: IncomingMessage, method: string, url: URL, options: ServerOptions): Promise<{ status: number; name: string; body: string; contentType?: string }> {
   try {
-    return { status: 200, name: '', body: await runOperation(ctl, req, method, url, options) };
+    const result = await runOperation(ctl, req, method, url, options);
+    if (result instanceof SimFile) return { status: 200, name: '', body: result.body, contentType: result.contentType };
+    return { status: 200, name: '', body: result };
   } catch (err) {
     if (err instanceof SimApiError) return { status: err.status, name: err.errorName, body: err.message };
     return { status: 500, name: 'ServerError', body: 'Internal server error.' };

@@ -52,11 +52,15 @@ describe('simulator: interfaces', () => {
     expect(gre.status).toBe(404);
   });
 
-  it('brings tun0 up once licensed with a keyset; writes it does not simulate answer 501', async () => {
+  it('brings tun0 up once licensed with a keyset; writes it does not simulate are refused as not simulated', async () => {
     await keyAll(mesh);
     const tun0 = await mesh.clients[0]!.get('/interfaces/system/{interface_id}', { params: { path: { interface_id: 'tun0' } } });
     expect(tun0).toMatchObject({ status: 'Up', mask_bits: '26' });
+    // Typed but not simulated (as monitoring is): the simulator's documented refusal, nothing written.
     const create = await apiErrorOf(mesh.clients[0]!.post('/interfaces/system', { body: { name: 'tun1:1' } }));
-    expect(create.status).toBe(501);
+    expect(create.apiMessage).toMatch(/not simulated/);
+    const webhooks = await apiErrorOf(mesh.clients[0]!.get('/webhooks'));
+    expect(webhooks.apiMessage).toMatch(/not simulated/);
+    expect((await mesh.clients[0]!.get('/interfaces')).map((i) => i.name)).not.toContain('tun1:1');
   });
 });

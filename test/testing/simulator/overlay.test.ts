@@ -33,6 +33,19 @@ describe('simulator: overlay clientpacks', () => {
     expect(await mesh.clients[0]!.get('/status/clients')).toEqual({});
   });
 
+  it('downloads a clientpack as a small text file, by name or by name and format', async () => {
+    const c = mesh.clients[0]!;
+    const conf = await c.get('/clientpack', { params: { query: { name: '100_127_255_193', fileformat: 'conf' } } });
+    expect(typeof conf).toBe('string');
+    expect(conf).toContain('100.127.255.193');
+    expect(conf).toContain(`remote ${mesh.sim.controllers[0]!.identity.publicIp} 1194`);
+    expect(await c.get('/clientpack/{clientpack_name}', { params: { path: { clientpack_name: '100_127_255_193' } } })).toBe(conf);
+    const tarball = await c.raw.GET('/clientpack', { params: { query: { name: '100_127_255_193', fileformat: 'tar.gz' } }, parseAs: 'text' });
+    expect(tarball.response.headers.get('content-type')).toBe('application/octet-stream');
+    expect(tarball.data).toContain('(tar.gz)');
+    expect((await apiErrorOf(c.get('/clientpack', { params: { query: { name: '10_0_0_1', fileformat: 'conf' } } }))).status).toBe(404);
+  });
+
   it('sets, replaces and removes tags; a bad key or an unknown clientpack is refused', async () => {
     const c = mesh.clients[0]!;
     const path = { clientpack_name: '100_127_255_194' };

@@ -2,7 +2,7 @@ import { cidrContains, ipToInt, isIPv4, parseCidr } from '../../../net/index.js'
 import type { SimController } from '../controller.js';
 import { MESSAGES, SimApiError, badRequest, notFound } from '../errors.js';
 import { type ClientpackEntry, OverlayState, clientpackNameOf } from './overlay-state.js';
-import type { OperationTable } from './types.js';
+import { type OperationTable, SimFile } from './types.js';
 
 const DEFAULT_OVERLAY_SUBNET = '100.127.255.192/26';
 
@@ -12,7 +12,30 @@ export const OVERLAY_MESSAGES = {
   noneAvailable: 'No clientpacks available.',
   tagNotFound: 'Tag not found.',
   badRequestedIp: 'Requested IP must be an unused client address of the overlay subnet.',
+  badFileFormat: 'fileformat must be one of tarball, tar.gz, zip, conf, ovpn.',
 } as const;
+
+const FILE_FORMATS = ['tarball', 'tar.gz', 'zip', 'conf', 'ovpn'];
+
+/**
+ * A clientpack download. A real one holds the client's keys and certificates; the simulator's is a
+ * short text naming the clientpack and where it would connect, with no credentials: `conf` and
+ * `ovpn` as text/plain, the archive formats as the same text in application/octet-stream.
+ */
+function clientpackFile(ctl: SimController, c: ClientpackEntry, format: string): SimFile {
+  if (!FILE_FORMATS.includes(format)) throw badRequest(OVERLAY_MESSAGES.badFileFormat);
+  const text = [
+    `# VNS3 simulator clientpack ${c.name} (${format}); simulated, no credentials inside`,
+    `# topology ${ctl.license.terms?.topology ?? ''}, overlay address ${c.overlayIp}`,
+    'client',
+    'dev tun',
+    'proto udp',
+    `remote ${ctl.identity.publicIp} 1194`,
+    `comp-lzo ${c.compression === 'on' ? 'yes' : 'no'}`,
+    '',
+  ].join('\n');
+  return new SimFile(format === 'conf' || format === 'ovpn' ? 'text/plain' : 'application/octet-stream', text);
+}
 
 /**
  * The controller's clientpacks, made from its license once the keyset exists (a controller
@@ -111,6 +134,14 @@ export const overlayOperations: OperationTable = {
   'GET /clientpacks': ({ ctl }) => Object.fromEntries(clientpacks(ctl).list().map((c) => [c.name, view(ctl, c)])),
 
   'GET /clientpacks/{clientpack_name}': ({ ctl, params }) => ({ clientpack: view(ctl, named(ctl, params.clientpack_name, 404)) }),
+
+  'GET /clientpack': ({ ctl, query }) => {
+    const c = named(ctl, query.get('name') ?? '', 404);
+    return clientpackFile(ctl, c, query.get('fileformat') ?? '');
+  },
+
+  // The file a client installs: the OpenVPN configuration.
+  'GET /clientpack/{clientpack_name}': ({ ctl, params }) => clientpackFile(ctl, named(ctl, params.clientpack_name, 404), 'conf'),
 
   'PUT /clientpacks': ({ ctl, body }) => {
     const b = body as ClientpackChange;

@@ -9,7 +9,18 @@ export interface OpContext {
   body: unknown;
 }
 
-/** Answers the `response` of the success envelope, or throws a SimApiError. */
+/**
+ * A file an operation answers instead of the JSON envelope (a clientpack download): sent as is with
+ * its content type, which the operation's 200 reply in the spec must list.
+ */
+export class SimFile {
+  constructor(
+    readonly contentType: string,
+    readonly body: string,
+  ) {}
+}
+
+/** Answers the `response` of the success envelope (or a {@link SimFile}), or throws a SimApiError. */
 export type Operation = (ctx: OpContext) => unknown;
 
 /** Operations keyed by `METHOD /path/template` exactly as in spec/vns3.yaml. */
