@@ -1878,9 +1878,9 @@ export interface components {
             description?: string | null;
             gateway?: string | null;
             mask_bits?: number;
-            /** Format: date-time */
+            /** @description ISO 8601 time. */
             created_at?: string;
-            /** Format: date-time */
+            /** @description ISO 8601 time. */
             updated_at?: string;
         };
         InterfaceAddressList: components["schemas"]["InterfaceAddress"][];
@@ -1965,9 +1965,9 @@ export interface components {
             custom_properties?: components["schemas"]["MonitoringCustomProperty"][];
             headers?: components["schemas"]["MonitoringNameValue"][];
             parameters?: components["schemas"]["MonitoringNameValue"][];
-            /** Format: date-time */
+            /** @description ISO 8601 time. */
             created_at?: string;
-            /** Format: date-time */
+            /** @description ISO 8601 time. */
             updated_at?: string;
         };
         MonitoringWebhookList: components["schemas"]["MonitoringWebhook"][];
@@ -1994,9 +1994,9 @@ export interface components {
             webhook_id?: number;
             events?: string[];
             custom_properties?: components["schemas"]["MonitoringCustomProperty"][];
-            /** Format: date-time */
+            /** @description ISO 8601 time. */
             created_at?: string;
-            /** Format: date-time */
+            /** @description ISO 8601 time. */
             updated_at?: string;
         };
         MonitoringAlertList: components["schemas"]["MonitoringAlert"][];
@@ -2052,7 +2052,6 @@ export interface components {
             output?: string;
         };
         /**
-         * Format: binary
          * @description The captured data archive: not JSON. With the typed client read it through
          *     `client.raw.GET('/packet_monitor/{name}/download', { params, parseAs: 'arrayBuffer' })`.
          */
@@ -2161,7 +2160,6 @@ export interface components {
             clientpack: components["schemas"]["Clientpack"];
         };
         /**
-         * Format: binary
          * @description A clientpack file (tarball, zip, or the text of a `.conf`/`.ovpn`). Not JSON and not in the
          *     `response` envelope: with the typed client, `client.get('/clientpack', { params: { query: { name,
          *     fileformat: 'conf' } } })` resolves with the text; binary formats are best read through
@@ -2226,7 +2224,6 @@ export interface components {
         /** @description The encrypted passphrase file Cohesive support sent (text). */
         RemoteSupportPassphrase: string;
         /**
-         * Format: binary
          * @description A one-time SSH key (`.pem`) for Cohesive support: not JSON, not in the `response` envelope. The
          *     reference answers it with 201. With the typed client, `client.post('/remote_support/keypair',
          *     { body: passphraseText })` resolves with the key's text. A secret: never log it.

@@ -187,8 +187,9 @@ async function segmentOne(client: Vns3Client, plan: Plan, options: SegmentOverla
       });
       if (dryRun || todo.length === 0) return first;
       const limit = limitConcurrency(plan.concurrency);
-      // Setting a tag to the value it has is harmless, so a write whose outcome is unknown is simply re-planned.
-      await Promise.all(
+      // Setting a tag to the value it has is harmless, so a write whose outcome is unknown is simply
+      // re-planned. Every write of the round settles before the loop re-reads.
+      const outcomes = await Promise.allSettled(
         todo.map((t) =>
           limit(async () => {
             await client.post('/clientpack/{clientpack_name}', { params: { path: { clientpack_name: t.name } }, body: { key: plan.tagKey, value: t.group }, signal });
@@ -196,6 +197,8 @@ async function segmentOne(client: Vns3Client, plan: Plan, options: SegmentOverla
           }),
         ),
       );
+      const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+      if (failure) throw failure.reason;
       emit(onEvent, { controller: host, step: 'overlay.segment', detail: `tagged ${todo.length} clientpacks with ${plan.tagKey}` });
       return first;
     },
