@@ -1986,6 +1986,643 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/interfaces": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get every interface, system and edge GRE */
+        get: operations["getInterfaces"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/interfaces/action": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Rediscover adapters, addresses or links (one action per request) */
+        post: operations["postInterfacesAction"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/interfaces/system": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get the system interfaces */
+        get: operations["getSystemInterfaces"];
+        put?: never;
+        /** Create a system (virtual) interface */
+        post: operations["postCreateSystemInterface"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/interfaces/system/{interface_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id (or name) of the interface, e.g. `1` or `eth0`. */
+                interface_id: string;
+            };
+            cookie?: never;
+        };
+        /** Get one system interface */
+        get: operations["getSystemInterfaceDetails"];
+        /** Change a system interface */
+        put: operations["putUpdateSystemInterface"];
+        post?: never;
+        /** Delete a system interface */
+        delete: operations["deleteSystemInterface"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/interfaces/system/{interface_id}/addresses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id (or name) of the interface, e.g. `1` or `eth0`. */
+                interface_id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Get an interface's addresses
+         * @description 404 for an unknown interface is ours: the reference lists no 404 here, but an unknown interface has no addresses to list.
+         */
+        get: operations["getInterfaceAddresses"];
+        put?: never;
+        /** Add an address to an interface */
+        post: operations["createInterfaceAddress"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/interfaces/system/{interface_id}/addresses/{address_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id (or name) of the interface, e.g. `1` or `eth0`. */
+                interface_id: string;
+                /** @description Id of the address. */
+                address_id: number;
+            };
+            cookie?: never;
+        };
+        /** Get one address of an interface */
+        get: operations["getInterfaceAddress"];
+        /** Change an address of an interface */
+        put: operations["putUpdateInterfaceAddress"];
+        post?: never;
+        /** Remove an address from an interface */
+        delete: operations["deleteInterfaceAddress"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/interfaces/edge_gre": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get the edge GRE interfaces */
+        get: operations["getGreInterfaces"];
+        put?: never;
+        /** Create an edge GRE interface */
+        post: operations["postCreateGreInterface"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/interfaces/edge_gre/{interface_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id (or name) of the GRE interface. */
+                interface_id: string;
+            };
+            cookie?: never;
+        };
+        /** Get one edge GRE interface */
+        get: operations["getGreInterfaceDetails"];
+        /** Change an edge GRE interface */
+        put: operations["putUpdateGreInterface"];
+        post?: never;
+        /** Delete an edge GRE interface */
+        delete: operations["deleteGreInterface"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get every webhook */
+        get: operations["getWebhooks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Create a webhook */
+        post: operations["postCreateWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhook/{webhook_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the webhook. */
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        /** Get one webhook */
+        get: operations["getWebhook"];
+        /** Change a webhook */
+        put: operations["putUpdateWebhook"];
+        post?: never;
+        /** Delete a webhook */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get every alert */
+        get: operations["getAlerts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/alert_events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get the event names alerts may subscribe to */
+        get: operations["getAlertEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/alert": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Create an alert */
+        post: operations["postCreateAlert"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/alert/{alert_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the alert. */
+                alert_id: number;
+            };
+            cookie?: never;
+        };
+        /** Get one alert */
+        get: operations["getAlert"];
+        /** Change an alert */
+        put: operations["putUpdateAlert"];
+        post?: never;
+        /** Delete an alert */
+        delete: operations["deleteAlert"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/alert/{alert_id}/toggle_enabled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the alert. */
+                alert_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Enable a disabled alert or disable an enabled one
+         * @description A toggle: not idempotent. Read the alert first and toggle only when `enabled` is not what you want.
+         */
+        post: operations["postToggleEnableAlert"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/alert/{alert_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the alert. */
+                alert_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a test alert to the alert's webhook */
+        post: operations["postTestAlert"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/packet_monitors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get every packet monitor (beta) */
+        get: operations["getPacketMonitors"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/packet_monitor": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Create a packet monitor (conntrack, netflow or pcap; beta) */
+        post: operations["createPacketMonitor"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/packet_monitor/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Name of the packet monitor. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        /** Get one packet monitor (beta) */
+        get: operations["getPacketMonitor"];
+        put?: never;
+        post?: never;
+        /** Delete a packet monitor (beta) */
+        delete: operations["deletePacketMonitor"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/packet_monitor/{name}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Name of the packet monitor. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /** Start a packet monitor (beta) */
+        put: operations["putStartPacketMonitor"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/packet_monitor/{name}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Name of the packet monitor. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /** Stop a packet monitor (beta) */
+        put: operations["putStopPacketMonitor"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/packet_monitor/{name}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Name of the packet monitor. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Download a packet monitor's data (beta)
+         * @description Not JSON: see the MonitoringPacketData schema.
+         */
+        get: operations["downloadPacketMonitorData"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/status/clients": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get the connected overlay clients */
+        get: operations["getClientsStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/clientpacks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get every clientpack of the topology
+         * @description Peered controllers answer the same set. `sorted=true` asks for the keys in address order; clients should not rely on the order of a JSON object either way.
+         */
+        get: operations["getClientpacks"];
+        /** Change every clientpack at once (enable, check out, compression) */
+        put: operations["putUpdateAllClientpacks"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/clientpacks/add_clientpacks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add clientpacks for more overlay addresses
+         * @description 400 is ours (the reference lists none): an address outside the overlay subnet, or one that has a clientpack already.
+         */
+        post: operations["postAddClientpacks"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/clientpacks/next_available": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check out the next free clientpack
+         * @description Marks the lowest enabled clientpack that is neither checked out nor connected as checked out and answers it. Not atomic across peered controllers: check out from one controller only. 400 is ours (the reference lists none): no clientpack left to check out, or a bound that is not an address.
+         */
+        post: operations["postCheckoutNextClientpack"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/clientpacks/{clientpack_name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Name of the clientpack: its overlay address with underscores (`100_127_255_193`). */
+                clientpack_name: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Get one clientpack
+         * @description 404 for an unknown name is ours (the reference lists none).
+         */
+        get: operations["getClientpack"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/clientpack": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download a clientpack file by name and format
+         * @description Not JSON: see the ClientpackFile schema for how to read it with the typed client. 400 (a file format outside the list) and 404 (an unknown name) are ours: the reference lists neither.
+         */
+        get: operations["getDownloadClientpack"];
+        /** Enable, disable, check in or out, or regenerate one clientpack */
+        put: operations["putUpdateClientpack"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/client/reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reset one client's connection */
+        post: operations["postResetClient"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/clients/reset_all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reset every connected client */
+        post: operations["postResetAllClients"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/clientpack/{clientpack_name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Name of the clientpack: its overlay address with underscores (`100_127_255_193`). */
+                clientpack_name: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Download a clientpack file by name
+         * @description Not JSON: see the ClientpackFile schema for how to read it with the typed client. 404 for an unknown name is ours (the reference lists none).
+         */
+        get: operations["getDownloadNamedClientpack"];
+        /** Force the client of a clientpack to disconnect */
+        put: operations["putDisconnectClientpack"];
+        /**
+         * Set a tag on a clientpack
+         * @description Setting a key that exists replaces its value.
+         */
+        post: operations["postCreateClientpackTag"];
+        /** Remove a tag from a clientpack */
+        delete: operations["deleteClientpackTag"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/cloud_data": {
         parameters: {
             query?: never;
@@ -2012,6 +2649,101 @@ export interface paths {
         };
         /** Get memory, CPU, disk and uptime figures of the appliance */
         get: operations["getSystemStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/remote_support": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get whether remote support is enabled */
+        get: operations["getRemoteSupportDetails"];
+        /** Enable or disable remote support, or revoke its keypair */
+        put: operations["putUpdateRemoteSupport"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/remote_support/keypair": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Generate a one-time remote support key from the passphrase file Cohesive sent
+         * @description Not JSON: see the RemoteSupportKey schema.
+         */
+        post: operations["postGenerateSupportKeypair"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/server": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Reboot the controller
+         * @description With `{"reboot": true}` the controller answers, then reboots: its API is unreachable for a while (minutes on a real controller), then 502/503, then back.
+         */
+        put: operations["putServerAction"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get the runtime status (connected clients and subnets, IPsec tunnels) */
+        get: operations["getRuntimeStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/status/task": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the state of a background task by its token
+         * @description A GET with a JSON body, as the reference has it (`{"token": …}`); the typed client sends it (`client.get("/status/task", { body: { token } })`).
+         */
+        get: operations["getTaskStatus"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2075,6 +2807,11 @@ export interface components {
          * @description The cloud's instance metadata as the controller reads it. The reference
          *     lists EC2 and GCE field sets; other clouds send their own keys, so the
          *     object stays open. Null where the cloud exposes no metadata.
+         *
+         *     Fixed from the reference: it writes this as a `oneOf` of an EC2 object and
+         *     a GCE object, both open and with no required field, so every answer (an EC2
+         *     one included) matches both and `oneOf` (exactly one) never validates a real
+         *     reply. Ours is one open object with the known fields of both (and Azure's).
          */
         CloudMetadata: ({
             instanceId?: string;
@@ -3491,6 +4228,492 @@ export interface components {
             snapshot: string;
             /** @description What the import did or why it failed. */
             log_lines?: string[];
+        };
+        /**
+         * @description A network interface of the controller: the cloud adapter (`eth0`), loopback (`lo`), the overlay
+         *     tunnel interface (`tun0`), the plugin bridge (`plugin0`), aliases (`eth0:0`, the IPsec loopback)
+         *     and interfaces made through the API. The reference calls the list "(BETA)".
+         */
+        Interface: {
+            id: number;
+            name: string;
+            /** @description `system`, `system_virtual` (made by the controller or through the API) or `edge_gre`; open-ended. */
+            interface_type: string;
+            description?: string | null;
+            ip_internal?: string | null;
+            /** @description Public address mapped to it (eth0 on a cloud), else null. */
+            ip_external?: string | null;
+            mtu?: number;
+            enabled: boolean;
+            /** @description `Up` or `Down`. */
+            status: string;
+            /** @description Prefix length as a string (`"24"`). */
+            mask_bits?: string | null;
+            gateway?: string | null;
+            /** @description Made by the controller (not through the API). */
+            system_default?: boolean;
+            tags?: string[];
+        };
+        InterfaceList: components["schemas"]["Interface"][];
+        /** @description One action per request. */
+        InterfacesActionRequest: {
+            /** @description Look for new cloud adapters. */
+            discover_new_primary_adapters?: boolean;
+            /** @description Look for new addresses on the adapters. */
+            discover_ips?: boolean;
+            manage_overlay_interfaces?: boolean;
+            discover_links?: boolean;
+        };
+        InterfaceCreateRequest: {
+            name: string;
+            description?: string;
+            ip_internal?: string;
+            ip_external?: string | null;
+            mtu?: number;
+            /** @description Default false. */
+            enabled?: boolean;
+            mask_bits?: string;
+            gateway?: string | null;
+        };
+        InterfaceUpdateRequest: {
+            name?: string;
+            description?: string;
+            ip_internal?: string;
+            ip_external?: string | null;
+            mtu?: number;
+            enabled?: boolean;
+            mask_bits?: string;
+            gateway?: string | null;
+        };
+        /**
+         * @description An address on a system interface. The reference lists no `id`, yet its address operations take
+         *     an integer `address_id`: ours carries the `id` (and the `label` a create takes). The reference
+         *     gives the create/read/update/delete answers an empty schema; ours is this one.
+         */
+        InterfaceAddress: {
+            id?: number;
+            label?: string | null;
+            ip_internal: string;
+            ip_external?: string | null;
+            description?: string | null;
+            gateway?: string | null;
+            mask_bits?: number;
+            /** @description ISO 8601 time. */
+            created_at?: string;
+            /** @description ISO 8601 time. */
+            updated_at?: string;
+        };
+        InterfaceAddressList: components["schemas"]["InterfaceAddress"][];
+        InterfaceAddressCreateRequest: {
+            label?: string;
+            description?: string;
+            ip_internal: string;
+            ip_external?: string | null;
+            /** @description Default 32. */
+            mask_bits?: number;
+            gateway?: string | null;
+        };
+        InterfaceAddressUpdateRequest: {
+            label?: string;
+            description?: string;
+            ip_internal?: string;
+            ip_external?: string | null;
+            mask_bits?: number;
+            gateway?: string | null;
+        };
+        /** @description An edge GRE tunnel interface (the reference's GREEndpoint). */
+        InterfaceGre: {
+            id: number;
+            interface_id?: number;
+            name: string;
+            endpoint_name?: string;
+            interface_type?: string;
+            /** @description `Up` or `Down`. */
+            status?: string;
+            description?: string | null;
+            ip_internal?: string | null;
+            ip_external?: string | null;
+            mtu?: number;
+            enabled?: boolean;
+            mask_bits?: string | null;
+            gateway?: string | null;
+            system_default?: boolean;
+            local_connection_ip?: string | null;
+            remote_connection_ip?: string | null;
+            ttl?: number;
+            tags?: string[];
+        };
+        InterfaceGreList: components["schemas"]["InterfaceGre"][];
+        /** @description Create or change an edge GRE interface (every field optional on a change). */
+        InterfaceGreRequest: {
+            endpoint_name?: string;
+            description?: string;
+            ip_internal?: string;
+            mtu?: number;
+            /** @description Default false. */
+            enabled?: boolean;
+            mask_bits?: string;
+            local_connection_ip?: string;
+            remote_connection_ip?: string;
+            /** @description Default 255. */
+            ttl?: number;
+        };
+        /**
+         * @description A custom property of a webhook or alert. The reference requires `name` and a field called
+         *     `required` (which no property has) on the alert's create request: ours requires `name` only.
+         */
+        MonitoringCustomProperty: {
+            name: string;
+            value?: string;
+            description?: string;
+        };
+        MonitoringNameValue: {
+            name: string;
+            value: string;
+        };
+        /** @description A webhook integration, an endpoint alerts are posted to. */
+        MonitoringWebhook: {
+            id: number;
+            name: string;
+            url?: string | null;
+            /** @description Template of the POST body. */
+            body?: string | null;
+            validate_cert?: boolean;
+            /** @description Made by the controller, not through the API. */
+            system?: boolean;
+            events?: string[];
+            custom_properties?: components["schemas"]["MonitoringCustomProperty"][];
+            headers?: components["schemas"]["MonitoringNameValue"][];
+            parameters?: components["schemas"]["MonitoringNameValue"][];
+            /** @description ISO 8601 time. */
+            created_at?: string;
+            /** @description ISO 8601 time. */
+            updated_at?: string;
+        };
+        MonitoringWebhookList: components["schemas"]["MonitoringWebhook"][];
+        /** @description Create (`name` required) or change (every field optional) a webhook. */
+        MonitoringWebhookRequest: {
+            name?: string;
+            url?: string;
+            /** @description Events posted to it; default `tunnel_up`, `tunnel_down` (see `GET /alert_events`). */
+            events?: string[];
+            /** @description Template of the POST body. */
+            body?: string;
+            validate_cert?: boolean;
+            custom_properties?: components["schemas"]["MonitoringCustomProperty"][];
+            headers?: components["schemas"]["MonitoringNameValue"][];
+            parameters?: components["schemas"]["MonitoringNameValue"][];
+        };
+        MonitoringWebhookCreateRequest: components["schemas"]["MonitoringWebhookRequest"] & Record<string, never>;
+        /** @description An alert definition; its events are posted to its webhook. */
+        MonitoringAlert: {
+            id: number;
+            name: string;
+            url?: string | null;
+            enabled?: boolean;
+            webhook_id?: number;
+            events?: string[];
+            custom_properties?: components["schemas"]["MonitoringCustomProperty"][];
+            /** @description ISO 8601 time. */
+            created_at?: string;
+            /** @description ISO 8601 time. */
+            updated_at?: string;
+        };
+        MonitoringAlertList: components["schemas"]["MonitoringAlert"][];
+        /** @description Names of the events an alert or webhook may subscribe to (`tunnel_up`, `tunnel_down`, …). */
+        MonitoringAlertEventList: string[];
+        /** @description Change an alert (every field optional). */
+        MonitoringAlertRequest: {
+            name?: string;
+            url?: string;
+            webhook_id?: number;
+            webhook_name?: string;
+            events?: string[];
+            custom_properties?: components["schemas"]["MonitoringCustomProperty"][];
+            /** @description Default true. */
+            enabled?: boolean;
+        };
+        MonitoringAlertCreateRequest: components["schemas"]["MonitoringAlertRequest"] & Record<string, never>;
+        MonitoringAlertTestResult: {
+            /** @description `success` or `failed`. */
+            status?: string;
+            /** @description HTTP status the webhook answered. */
+            code?: string;
+            message?: string;
+        };
+        /** @description A packet monitor (beta). */
+        MonitoringPacketMonitor: {
+            name: string;
+            /** @enum {string} */
+            type: "conntrack" | "netflow" | "pcap";
+            interface?: string;
+            filter?: string | null;
+            /** @description `forever` or a duration the Linux `date` command reads. */
+            duration?: string;
+            /** @description `file` for pcap and conntrack; `host:<ip>:<port>` for netflow. */
+            destination?: string;
+            /** @description Whether it runs (not in the reference; controllers send it). */
+            status?: string;
+        };
+        MonitoringPacketMonitorList: components["schemas"]["MonitoringPacketMonitor"][];
+        MonitoringPacketMonitorCreateRequest: {
+            /** @description Must be `conntrack` for a conntrack monitor (only one runs at a time). */
+            name: string;
+            /** @enum {string} */
+            type: "conntrack" | "netflow" | "pcap";
+            interface: string;
+            /** @description Type-specific (`-p 8000` for pcap); may be empty. */
+            filter: string | null;
+            duration: string;
+            destination: string;
+        };
+        MonitoringCommandOutput: {
+            success?: boolean;
+            output?: string;
+        };
+        /**
+         * @description The captured data archive: not JSON. With the typed client read it through
+         *     `client.raw.GET('/packet_monitor/{name}/download', { params, parseAs: 'arrayBuffer' })`.
+         */
+        MonitoringPacketData: string;
+        /** @description Tags of a clientpack, key to value. */
+        ClientpackTagMap: {
+            [key: string]: string;
+        };
+        /** @description A connected overlay client. */
+        OverlayClient: {
+            /** @description Id of the controller it is connected to. */
+            managerid?: number;
+            overlay_ipaddress?: string;
+            /** @description Underlay address it connects from. */
+            ipaddress?: string;
+            tags?: components["schemas"]["ClientpackTagMap"];
+        };
+        /** @description Connected overlay clients keyed by overlay address. */
+        OverlayClientMap: {
+            [key: string]: components["schemas"]["OverlayClient"];
+        };
+        /**
+         * @description One clientpack: the credentials and configuration an overlay client (an OpenVPN or WireGuard
+         *     client on a server) connects to the topology with. Its name is its overlay address with
+         *     underscores (`100_127_255_193`). Clientpacks belong to the topology: peered controllers list
+         *     the same set. The reference types `manager_id` as a string; controllers send the id of the
+         *     controller the client is connected to, or an empty string when it is not connected.
+         */
+        Clientpack: {
+            /** @description The overlay address with underscores, e.g. `100_127_255_193`. */
+            name: string;
+            overlay_ipaddress: string;
+            /** @description Position of the clientpack in the overlay subnet. */
+            sequential_id?: number;
+            /** @description A disabled clientpack cannot connect. */
+            enabled: boolean;
+            /** @description Handed out (by `POST /clientpacks/next_available` or by hand); not offered again. */
+            checked_out: boolean;
+            connected: boolean;
+            /** @description `connected` or `disconnected` (free text on some versions). */
+            status?: string;
+            /** @description Underlay address the client connects from, when connected. */
+            ipaddress?: string | null;
+            manager_id?: string | null;
+            last_connect?: string | null;
+            last_disconnect?: string | null;
+            /** @description VPN compression: `on`, `off`, or an error message. */
+            compression?: string;
+            tarball_file?: string;
+            tarball_sha1?: string;
+            zip_file?: string;
+            zip_sha1?: string;
+            conf_sha1?: string;
+            ovpn_sha1?: string;
+            linux_onefile?: string;
+            windows_onefile?: string;
+            tags?: components["schemas"]["ClientpackTagMap"];
+        };
+        /** @description Every clientpack of the topology, keyed by name. */
+        ClientpackMap: {
+            [key: string]: components["schemas"]["Clientpack"];
+        };
+        /** @description Bulk change of every clientpack; each field present is applied to all. */
+        ClientpacksUpdateRequest: {
+            enabled?: boolean;
+            checked_out?: boolean;
+            /** @enum {string} */
+            compression?: "on" | "off";
+            auth_on?: boolean;
+            /** @description WireGuard only. */
+            psk_on?: boolean;
+            /** @description Run in the background and answer a task token instead. */
+            async?: boolean;
+        };
+        /** @description The values applied to every clientpack (only the fields sent). */
+        ClientpacksUpdateResult: {
+            enabled?: boolean;
+            checked_out?: boolean;
+        };
+        ClientpacksAddRequest: {
+            /** @description Comma-separated overlay addresses to make clientpacks for. */
+            requested_ips: string;
+        };
+        /** @description A one-line confirmation from the controller. */
+        OverlaySimpleString: string;
+        ClientpackNextRequest: {
+            /** @description Lowest overlay address to hand out. */
+            low_ip?: string;
+            /** @description Highest overlay address to hand out. */
+            high_ip?: string;
+            /** @description Hand out disabled clientpacks too (for workflows that start with all disabled); default false. */
+            include_disabled?: boolean;
+        };
+        /** @description A background task; poll `GET /status/task` with the token. */
+        OverlayTaskToken: {
+            token: string;
+            status?: string;
+        };
+        /**
+         * @description The changed clientpack, or a task token when the change runs in the background (`regenerate`).
+         *     The reference writes this as a `oneOf` of two objects without required fields, which any answer
+         *     matches twice (so never exactly once); ours tells them apart by their required fields.
+         */
+        ClientpackOrTask: components["schemas"]["Clientpack"] | components["schemas"]["OverlayTaskToken"];
+        ClientpackDetail: {
+            clientpack: components["schemas"]["Clientpack"];
+        };
+        /**
+         * @description A clientpack file (tarball, zip, or the text of a `.conf`/`.ovpn`). Not JSON and not in the
+         *     `response` envelope: with the typed client, `client.get('/clientpack', { params: { query: { name,
+         *     fileformat: 'conf' } } })` resolves with the text; binary formats are best read through
+         *     `client.raw.GET(…, { parseAs: 'arrayBuffer' })`.
+         */
+        ClientpackFile: string;
+        ClientpackUpdateRequest: {
+            /** @description Name of the clientpack (`100_127_255_193`). */
+            name: string;
+            enabled?: boolean;
+            checked_out?: boolean;
+            /** @description Regenerate the clientpack files; the answer is then a task token. */
+            regenerate?: boolean;
+            /** @enum {string} */
+            compression?: "on" | "off";
+            auth_on?: boolean;
+            /** @description WireGuard only. */
+            psk_on?: boolean;
+        };
+        ClientResetRequest: {
+            /** @description Name of the clientpack. */
+            name: string;
+            /** @description Default true. */
+            disconnect?: boolean;
+        };
+        ClientpackConnectionStatus: {
+            disconnecting?: string;
+            overlay_ipaddress?: string;
+        };
+        ClientsResetAllResult: {
+            /** @description Overlay addresses of the clients being reset. */
+            resetting: string[];
+        };
+        ClientpackDisconnectRequest: {
+            disconnect: boolean;
+        };
+        ClientpackTagRequest: {
+            /** @description Letters, digits, `_` and `-` (snake_case or kebab-case). */
+            key: string;
+            value: string;
+        };
+        ClientpackTags: {
+            name: string;
+            tags: components["schemas"]["ClientpackTagMap"];
+        };
+        ClientpackTagKeyRequest: {
+            key: string;
+        };
+        RemoteSupportConfig: {
+            /** @description Whether Cohesive support may reach the controller. */
+            enabled: boolean;
+        };
+        RemoteSupportUpdateRequest: {
+            enabled?: boolean;
+            /** @description Revoke the current support keypair. */
+            revoke_credential?: boolean;
+        };
+        RemoteSupportStatus: {
+            enabled?: boolean;
+            revoke_credential?: boolean;
+        };
+        /** @description The encrypted passphrase file Cohesive support sent (text). */
+        RemoteSupportPassphrase: string;
+        /**
+         * @description A one-time SSH key (`.pem`) for Cohesive support: not JSON, not in the `response` envelope. The
+         *     reference answers it with 201. With the typed client, `client.post('/remote_support/keypair',
+         *     { body: passphraseText })` resolves with the key's text. A secret: never log it.
+         */
+        RemoteSupportKey: string;
+        ServerActionRequest: {
+            /** @description `true` reboots the controller once the reply is sent (the only action there is). */
+            reboot?: boolean;
+        };
+        ServerActionResult: {
+            /** @description `rebooting`. */
+            status: string;
+        };
+        /** @description A connected overlay client. */
+        RuntimeStatusClient: {
+            managerid?: number;
+            overlay_ipaddress?: string;
+            ipaddress?: string;
+            tags?: {
+                [key: string]: string;
+            };
+        };
+        /** @description One IPsec tunnel as the runtime status shows it (the reference's IpsecTunnel). */
+        RuntimeStatusIpsecTunnel: {
+            id?: number;
+            endpoint_id?: number;
+            /** @description Older spelling of `endpoint_id`; controllers send both. */
+            endpointid?: number;
+            endpoint_name?: string;
+            local_subnet?: string;
+            remote_subnet?: string;
+            enabled?: boolean;
+            active?: boolean;
+            connected?: boolean;
+            /** @description The tunnel was just bounced. */
+            bounce?: boolean;
+            description?: string | null;
+            ping_interface?: string;
+            /** @description Seconds. */
+            ping_interval?: number | null;
+            ping_ipaddress?: string;
+            /** @description IKE/ESP state (`phase1`, `phase2`, `bytes_in`, `ike_version`, …), all strings. */
+            tunnel_params?: {
+                [key: string]: string | null;
+            };
+        };
+        /**
+         * @description What the controller is doing now: connected overlay clients, the subnets it reaches (its own,
+         *     its peers' overlay addresses and advertised networks, IPsec remote subnets) and its IPsec
+         *     tunnels.
+         */
+        RuntimeStatus: {
+            /** @description Connected overlay clients keyed by overlay address. */
+            connected_clients: {
+                [key: string]: components["schemas"]["RuntimeStatusClient"];
+            };
+            /** @description Each `[network, netmask]`, e.g. `["10.1.1.0", "255.255.255.0"]`. */
+            connected_subnets: string[][];
+            /** @description IPsec tunnels keyed by tunnel id. */
+            ipsec: {
+                [key: string]: components["schemas"]["RuntimeStatusIpsecTunnel"];
+            };
+        };
+        TaskStatusRequest: {
+            /** @description The task token an asynchronous call answered. */
+            token: string;
+        };
+        TaskStatus: {
+            /** @description `running`, `done` or `failed` (free text on some versions). */
+            task_status: string;
         };
     };
     responses: {
@@ -8099,6 +9322,1516 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    getInterfaces: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The interfaces. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["InterfaceList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postInterfacesAction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InterfacesActionRequest"];
+            };
+        };
+        responses: {
+            /** @description The interfaces after the action. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["InterfaceList"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getSystemInterfaces: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The system interfaces. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["InterfaceList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postCreateSystemInterface: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InterfaceCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The new interface. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["Interface"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getSystemInterfaceDetails: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id (or name) of the interface, e.g. `1` or `eth0`. */
+                interface_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The interface. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["Interface"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putUpdateSystemInterface: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id (or name) of the interface, e.g. `1` or `eth0`. */
+                interface_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["InterfaceUpdateRequest"];
+            };
+        };
+        responses: {
+            /** @description The interface as changed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["Interface"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteSystemInterface: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id (or name) of the interface, e.g. `1` or `eth0`. */
+                interface_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The deleted interface. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["Interface"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getInterfaceAddresses: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id (or name) of the interface, e.g. `1` or `eth0`. */
+                interface_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The addresses. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["InterfaceAddressList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createInterfaceAddress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id (or name) of the interface, e.g. `1` or `eth0`. */
+                interface_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InterfaceAddressCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The new address. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["InterfaceAddress"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getInterfaceAddress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id (or name) of the interface, e.g. `1` or `eth0`. */
+                interface_id: string;
+                /** @description Id of the address. */
+                address_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The address. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["InterfaceAddress"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putUpdateInterfaceAddress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id (or name) of the interface, e.g. `1` or `eth0`. */
+                interface_id: string;
+                /** @description Id of the address. */
+                address_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["InterfaceAddressUpdateRequest"];
+            };
+        };
+        responses: {
+            /** @description The address as changed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["InterfaceAddress"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteInterfaceAddress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id (or name) of the interface, e.g. `1` or `eth0`. */
+                interface_id: string;
+                /** @description Id of the address. */
+                address_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The removed address. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["InterfaceAddress"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getGreInterfaces: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The GRE interfaces. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["InterfaceGreList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postCreateGreInterface: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InterfaceGreRequest"];
+            };
+        };
+        responses: {
+            /** @description The new GRE interface. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["InterfaceGre"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getGreInterfaceDetails: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id (or name) of the GRE interface. */
+                interface_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The GRE interface. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["InterfaceGre"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putUpdateGreInterface: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id (or name) of the GRE interface. */
+                interface_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InterfaceGreRequest"];
+            };
+        };
+        responses: {
+            /** @description The GRE interface as changed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["InterfaceGre"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteGreInterface: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id (or name) of the GRE interface. */
+                interface_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The deleted GRE interface. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["InterfaceGre"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhooks. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringWebhookList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postCreateWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MonitoringWebhookCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The new webhook. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringWebhook"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the webhook. */
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhook. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringWebhook"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putUpdateWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the webhook. */
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MonitoringWebhookRequest"];
+            };
+        };
+        responses: {
+            /** @description The webhook as changed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringWebhook"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the webhook. */
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The deleted webhook. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringWebhook"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getAlerts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The alerts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringAlertList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getAlertEvents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event names. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringAlertEventList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postCreateAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MonitoringAlertCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The new alert. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringAlert"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the alert. */
+                alert_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The alert. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringAlert"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putUpdateAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the alert. */
+                alert_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MonitoringAlertRequest"];
+            };
+        };
+        responses: {
+            /** @description The alert as changed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringAlert"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the alert. */
+                alert_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The deleted alert. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringAlert"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postToggleEnableAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the alert. */
+                alert_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The alert as toggled. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringAlert"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postTestAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the alert. */
+                alert_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What the webhook answered. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringAlertTestResult"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPacketMonitors: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The packet monitors. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringPacketMonitorList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createPacketMonitor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MonitoringPacketMonitorCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The new packet monitor. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringPacketMonitor"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPacketMonitor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Name of the packet monitor. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The packet monitor. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringPacketMonitor"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deletePacketMonitor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Name of the packet monitor. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The outcome. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringCommandOutput"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putStartPacketMonitor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Name of the packet monitor. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The outcome. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringCommandOutput"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putStopPacketMonitor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Name of the packet monitor. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The outcome. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringCommandOutput"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    downloadPacketMonitorData: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Name of the packet monitor. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The captured data. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": components["schemas"]["MonitoringPacketData"];
+                    "text/plain": components["schemas"]["MonitoringPacketData"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getClientsStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Connected clients keyed by overlay address. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["OverlayClientMap"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getClientpacks: {
+        parameters: {
+            query?: {
+                /** @description Sort by address. */
+                sorted?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Clientpacks keyed by name. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["ClientpackMap"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putUpdateAllClientpacks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClientpacksUpdateRequest"];
+            };
+        };
+        responses: {
+            /** @description The values applied. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["ClientpacksUpdateResult"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postAddClientpacks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClientpacksAddRequest"];
+            };
+        };
+        responses: {
+            /** @description Confirmation. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["OverlaySimpleString"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postCheckoutNextClientpack: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ClientpackNextRequest"];
+            };
+        };
+        responses: {
+            /** @description The clientpack now checked out (or a task token). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["ClientpackOrTask"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getClientpack: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Name of the clientpack: its overlay address with underscores (`100_127_255_193`). */
+                clientpack_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The clientpack. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["ClientpackDetail"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getDownloadClientpack: {
+        parameters: {
+            query: {
+                /** @description Name of the clientpack (`100_127_255_193`). */
+                name: string;
+                /** @description One of `tarball`, `tar.gz`, `zip`, `conf`, `ovpn`. */
+                fileformat: "tarball" | "tar.gz" | "zip" | "conf" | "ovpn";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The clientpack file. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": components["schemas"]["ClientpackFile"];
+                    "text/plain": components["schemas"]["ClientpackFile"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putUpdateClientpack: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClientpackUpdateRequest"];
+            };
+        };
+        responses: {
+            /** @description The clientpack as changed (a task token with `regenerate`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["ClientpackOrTask"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postResetClient: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClientResetRequest"];
+            };
+        };
+        responses: {
+            /** @description The client being reset. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["ClientpackConnectionStatus"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postResetAllClients: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The clients being reset. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["ClientsResetAllResult"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getDownloadNamedClientpack: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Name of the clientpack: its overlay address with underscores (`100_127_255_193`). */
+                clientpack_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The clientpack file. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": components["schemas"]["ClientpackFile"];
+                    "text/plain": components["schemas"]["ClientpackFile"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putDisconnectClientpack: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Name of the clientpack: its overlay address with underscores (`100_127_255_193`). */
+                clientpack_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClientpackDisconnectRequest"];
+            };
+        };
+        responses: {
+            /** @description The client being disconnected. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["ClientpackConnectionStatus"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postCreateClientpackTag: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Name of the clientpack: its overlay address with underscores (`100_127_255_193`). */
+                clientpack_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClientpackTagRequest"];
+            };
+        };
+        responses: {
+            /** @description The clientpack's tags after the change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["ClientpackTags"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteClientpackTag: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Name of the clientpack: its overlay address with underscores (`100_127_255_193`). */
+                clientpack_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClientpackTagKeyRequest"];
+            };
+        };
+        responses: {
+            /** @description The clientpack's tags after the change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["ClientpackTags"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     getCloudData: {
         parameters: {
             query?: never;
@@ -8127,6 +10860,177 @@ export interface operations {
         requestBody?: never;
         responses: {
             200: components["responses"]["SystemStatusOk"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getRemoteSupportDetails: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Remote support settings. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["RemoteSupportConfig"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putUpdateRemoteSupport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RemoteSupportUpdateRequest"];
+            };
+        };
+        responses: {
+            /** @description The settings now in force. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["RemoteSupportStatus"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postGenerateSupportKeypair: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "text/plain": components["schemas"]["RemoteSupportPassphrase"];
+            };
+        };
+        responses: {
+            /** @description The support key (`.pem`). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": components["schemas"]["RemoteSupportKey"];
+                    "text/plain": components["schemas"]["RemoteSupportKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putServerAction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ServerActionRequest"];
+            };
+        };
+        responses: {
+            /** @description The action started. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["ServerActionResult"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getRuntimeStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The runtime status. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["RuntimeStatus"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getTaskStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskStatusRequest"];
+            };
+        };
+        responses: {
+            /** @description The task state. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["TaskStatus"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             502: components["responses"]["BadGateway"];

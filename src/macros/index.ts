@@ -104,3 +104,4 @@ export {
   type RestoreSnapshotOptions,
   type RestoreResult,
 } from './snapshots.js';
+export { segmentOverlayClients, groupSizes, type SegmentOverlayClientsOptions, type OverlaySegmentation } from './overlay.js';

@@ -6,6 +6,8 @@ import { FirewallState } from './firewall-state.js';
 import type { ControllerIdentity } from './identity.js';
 import type { LicenseTerms } from './license.js';
 import { SnapshotStore } from './snapshot-store.js';
+import { OverlayState } from './operations/overlay-state.js';
+import { SystemAdminState } from './operations/status-state.js';
 import type { SimTimings } from './timings.js';
 
 export interface RouteEntry {
@@ -177,6 +179,10 @@ export class SimController implements FabricNode {
   readonly access = new AccessState();
   /** Snapshot files kept on the controller (operations/snapshots.ts). */
   readonly snapshots = new SnapshotStore();
+  /** Clientpacks and their tags (operations/overlay.ts). */
+  readonly overlay = new OverlayState();
+  /** Remote support and background tasks (operations/status.ts). */
+  readonly sysadmin = new SystemAdminState();
   faults: FaultSettings = emptyFaults();
   readonly requestLog: RequestLogEntry[] = [];
   /** A fetched keyset's license, applied by the reboot that follows the fetch. */

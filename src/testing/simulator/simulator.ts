@@ -12,11 +12,14 @@ import { containerOperations } from './operations/containers.js';
 import { firewallOperations } from './operations/firewall.js';
 import { firewallObjectOperations } from './operations/firewall-objects.js';
 import { firewallV2Operations } from './operations/firewall-v2.js';
+import { interfaceOperations } from './operations/interfaces.js';
 import { keysetOperations } from './operations/keyset.js';
 import { licenseOperations } from './operations/license.js';
+import { overlayOperations } from './operations/overlay.js';
 import { peeringOperations } from './operations/peering.js';
 import { routeOperations } from './operations/routes.js';
 import { snapshotOperations } from './operations/snapshots.js';
+import { statusOperations } from './operations/status.js';
 import { systemOperations } from './operations/system.js';
 import { attachServer } from './server.js';
 import { type SimTimings, type TimingProfile, resolveTimings } from './timings.js';
@@ -131,6 +134,9 @@ const OPERATIONS = {
   ...containerOperations,
   ...accessOperations,
   ...snapshotOperations,
+  ...interfaceOperations,
+  ...overlayOperations,
+  ...statusOperations,
 };
 
 /**
