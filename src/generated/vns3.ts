@@ -4472,6 +4472,7 @@ export interface components {
             output?: string;
         };
         /**
+         * Format: binary
          * @description The captured data archive: not JSON. With the typed client read it through
          *     `client.raw.GET('/packet_monitor/{name}/download', { params, parseAs: 'arrayBuffer' })`.
          */
@@ -4580,6 +4581,7 @@ export interface components {
             clientpack: components["schemas"]["Clientpack"];
         };
         /**
+         * Format: binary
          * @description A clientpack file (tarball, zip, or the text of a `.conf`/`.ovpn`). Not JSON and not in the
          *     `response` envelope: with the typed client, `client.get('/clientpack', { params: { query: { name,
          *     fileformat: 'conf' } } })` resolves with the text; binary formats are best read through
@@ -4644,6 +4646,7 @@ export interface components {
         /** @description The encrypted passphrase file Cohesive support sent (text). */
         RemoteSupportPassphrase: string;
         /**
+         * Format: binary
          * @description A one-time SSH key (`.pem`) for Cohesive support: not JSON, not in the `response` envelope. The
          *     reference answers it with 201. With the typed client, `client.post('/remote_support/keypair',
          *     { body: passphraseText })` resolves with the key's text. A secret: never log it.
