@@ -4,6 +4,53 @@
  */
 
 export interface paths {
+    "/ipsec/endpoints/{endpoint_id}/ebgp_peers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add an eBGP peer reached through the endpoint */
+        post: operations["createBgpPeer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ipsec/endpoints/{endpoint_id}/ebgp_peers/{bgp_peer_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+                /** @description Id of the eBGP peer (a key of the endpoint's `bgp_peers`). */
+                bgp_peer_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * Get one eBGP peer
+         * @description Ours: the reference lists no error for an unknown id here; the controller answers 400 as for DELETE (`bgp_peer does not exist`).
+         */
+        get: operations["getBgpPeer"];
+        /** Change an eBGP peer */
+        put: operations["updateBgpPeer"];
+        post?: never;
+        /** Delete an eBGP peer */
+        delete: operations["deleteBgpPeer"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/config": {
         parameters: {
             query?: never;
@@ -164,6 +211,269 @@ export interface paths {
         post?: never;
         /** Delete the rule at a position */
         delete: operations["deleteFirewallRuleByPositionV1"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/status/ipsec": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Status of every IPsec tunnel, keyed by tunnel id
+         * @description `connected` is true while the tunnel's IKE and IPsec SAs are up; `tunnel_params.phase1` says why it is not (as the controller's IPsec log would).
+         */
+        get: operations["getIpsecStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/status/link_history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Up/down history of a tunnel or subnet pair
+         * @description Filter by `remote` and/or `local` subnet (CIDR) or by `tunnelid`; a malformed CIDR is a 400 (`bad or invalid remote`).
+         */
+        get: operations["getIpsecLinkHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/status/connected_subnets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Subnets reachable through connected tunnels (and the mesh)
+         * @description Without `extended_output`, a list of `[network, netmask]` pairs; with it, objects naming the origin.
+         */
+        get: operations["getConnectedSubnets"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ipsec": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** This controller as an IPsec endpoint, and every remote endpoint */
+        get: operations["getIpsecDetails"];
+        /**
+         * Set the IPsec local address (device wide)
+         * @description Must be set before any remote endpoint exists; with endpoints defined the controller refuses the change.
+         */
+        put: operations["putUpdateIpsecConfig"];
+        /** Restart the IPsec subsystem (every tunnel renegotiates) */
+        post: operations["postRestartIpsecAction"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ipsec/endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a remote IPsec endpoint
+         * @description A route-based endpoint (`vpn_type: vti`) gets its one tunnel at once (the VTI); a policy-based one gets tunnels through POST .../tunnels. String booleans (`"False"`) are read as booleans.
+         */
+        post: operations["postCreateIpsecEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ipsec/endpoints/{endpoint_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * Get one remote endpoint with its tunnels, traffic pairs and eBGP peers
+         * @description Ours: the reference lists no error for an unknown id here; the controller answers 400 as for DELETE (`endpoint_id does not exist`).
+         */
+        get: operations["getIpsecEndpoint"];
+        /** Change a remote endpoint (its tunnels renegotiate) */
+        put: operations["putUpdateIpsecEndpoint"];
+        post?: never;
+        /** Delete a remote endpoint with its tunnels */
+        delete: operations["deleteIpsecEndpoint"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ipsec/endpoints/{endpoint_id}/tunnels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add a policy-based tunnel (local/remote subnet) to an endpoint */
+        post: operations["postCreateIpsecEndpointTunnel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ipsec/endpoints/{endpoint_id}/tunnels/{tunnel_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+                /** @description Id of the tunnel (a key of the endpoint's `tunnels`). */
+                tunnel_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /** Change a tunnel (subnets, enabled, bounce) */
+        put: operations["putUpdateIpsecEndpointTunnel"];
+        post?: never;
+        /** Delete a tunnel */
+        delete: operations["deleteIpsecEndpointTunnel"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ipsec/endpoints/{endpoint_id}/traffic_pairs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add a traffic pair (local/remote subnet) to an endpoint
+         * @description An unknown endpoint is a 404 here (the reference), unlike the tunnel operations (400). Ours: the reference lists no 400 here; an invalid CIDR is refused with one, as for tunnels.
+         */
+        post: operations["postCreateIpsecTrafficPair"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ipsec/endpoints/{endpoint_id}/traffic_pairs/{pair_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+                /** @description Id of the traffic pair (a key of the endpoint's `traffic_pairs`). */
+                pair_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change a traffic pair
+         * @description Ours: the reference lists no 400 here; an invalid CIDR is refused with one, as for tunnels.
+         */
+        put: operations["putUpdateIpsecTrafficPair"];
+        post?: never;
+        /** Delete a traffic pair */
+        delete: operations["deleteIpsecTrafficPair"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ipsec/endpoints/{endpoint_id}/traffic_pairs/{pair_id}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+                /** @description Id of the traffic pair (a key of the endpoint's `traffic_pairs`). */
+                pair_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /** Enable a traffic pair */
+        put: operations["enableIpsecTrafficPair"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ipsec/endpoints/{endpoint_id}/traffic_pairs/{pair_id}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+                /** @description Id of the traffic pair (a key of the endpoint's `traffic_pairs`). */
+                pair_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /** Disable a traffic pair */
+        put: operations["disableIpsecTrafficPair"];
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -853,8 +1163,8 @@ export interface components {
             metric?: number;
             /** @description Routing table (default `main`). */
             table?: string;
-            /** @description GRE endpoint id (instead of interface). */
-            tunnel?: number;
+            /** @description Id of the IPsec (VTI) or GRE tunnel the route uses, instead of an interface. The official Python SDK sends it as a string (a key of the endpoint's `tunnels` map), so a string of digits is read as the number. */
+            tunnel?: number | string;
         };
         /** @description The rules in order, each as a `[rule, position]` pair. */
         FirewallRuleList: components["schemas"]["FirewallRuleEntry"][];
@@ -1071,6 +1381,312 @@ export interface components {
         ContainerLogs: {
             uuid?: string;
             logs: string[];
+        };
+        BgpPeerCreateRequest: {
+            /** @description Address of the BGP neighbour (usually the remote VTI address). */
+            ipaddress: string;
+            /** @description The neighbour's autonomous system number. */
+            asn: number;
+            /** @description Local ASN the neighbour expects instead of ours. */
+            local_asn_alias?: number;
+            /** @description Lines of `in permit CIDR` / `out permit CIDR`, separated by "\n". */
+            access_list?: string;
+            bgp_password?: string;
+            add_network_distance?: boolean;
+            /** @enum {string} */
+            add_network_distance_direction?: "in" | "out";
+            add_network_distance_hops?: number;
+            hold_time?: number;
+            /** @description Seconds between keepalives (the reference's description repeats the hops one by mistake). */
+            keepalive_interval?: number;
+        };
+        /** @description Negotiated parameters, as strings. While the tunnel is down `phase1` carries the last IKE outcome (e.g. `authentication failed`), as the controller's IPsec log would. */
+        IpsecTunnelParams: {
+            phase1?: string;
+            phase2?: string;
+            outbound_spi?: string;
+            inbound_spi?: string;
+            bytes_in?: string;
+            bytes_out?: string;
+            esp_time_remaining?: string;
+            esp_port?: string;
+            phase2_algo?: string;
+            phase2_hash?: string;
+            nat_t?: string;
+            dpd?: string;
+            pfs_dh_group?: string | null;
+            isakmp_port?: string;
+            isakmp_time_remaining?: string;
+            last_dpd?: string;
+            phase1_cipher?: string | null;
+            phase1_prf?: string | null;
+            phase1_dh_group?: string | null;
+            ike_version?: string;
+        };
+        /** @description A tunnel and its state. The reference limits `ping_interface` to `eth0`/`tun0` while it accepts any interface name on creation; ours takes any string. For a route-based (VTI) endpoint the one tunnel's subnets are the endpoint's traffic selectors. */
+        IpsecTunnelStatus: {
+            id: number;
+            local_subnet?: string;
+            remote_subnet?: string;
+            endpointid?: number;
+            endpoint_id?: number;
+            endpoint_name?: string;
+            enabled: boolean;
+            active?: boolean;
+            description?: string | null;
+            /** @description True right after the tunnel was bounced. */
+            bounce?: boolean;
+            connected: boolean;
+            ping_interface?: string;
+            ping_interval?: number | null;
+            ping_ipaddress?: string | null;
+            tunnel_params?: components["schemas"]["IpsecTunnelParams"];
+        };
+        IpsecTrafficPair: {
+            id: number;
+            remote_subnet: string;
+            local_subnet: string;
+            ping_ipaddress?: string | null;
+            ping_interface?: string | null;
+            ping_interval?: number | null;
+            enabled: boolean;
+            description?: string | null;
+            ipsec_endpoint_id?: number;
+            endpoint_id?: number;
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            updated_at?: string;
+        };
+        BgpPeer: {
+            id: number;
+            ipaddress: string;
+            asn: number;
+            local_asn_alias?: number | null;
+            access_list?: string;
+            bgp_password?: string;
+            add_network_distance?: boolean;
+            add_network_distance_direction?: string;
+            add_network_distance_hops?: number;
+            keepalive_interval?: number;
+            hold_time?: number;
+            /** @description The session's state (e.g. `Established`, `Active`). */
+            connection_detail?: string;
+        };
+        /** @description A remote gateway with its tunnels, traffic pairs and eBGP peers. `psk` is the pre-shared key as the controller shows it to an authenticated API user; our macros read it only to compare and never repeat it. `extra_config` is a list (one entry per option) although it is sent as one string. */
+        IpsecRemoteEndpoint: {
+            id: number;
+            name: string;
+            description?: string | null;
+            ipaddress: string;
+            pfs?: boolean;
+            ike_version?: number;
+            nat_t_enabled?: boolean;
+            private_ipaddress?: string | null;
+            extra_config?: string[];
+            /** @description `ipsec`, or `gre` for GRE over IPsec. */
+            type?: string;
+            /** @description `policy`, `gre` or `vti`. */
+            vpn_type?: string;
+            gre_interface_address?: string | null;
+            route_based_int_address?: string | null;
+            route_based_local?: string | null;
+            route_based_remote?: string | null;
+            psk?: string;
+            /** @description Tunnels keyed by id. */
+            tunnels: {
+                [key: string]: components["schemas"]["IpsecTunnelStatus"];
+            };
+            traffic_pairs?: {
+                [key: string]: components["schemas"]["IpsecTrafficPair"];
+            };
+            bgp_peers?: {
+                [key: string]: components["schemas"]["BgpPeer"];
+            };
+        };
+        /** @description As for creation; the reference requires `ipaddress` and `asn` here too. */
+        BgpPeerUpdateRequest: {
+            ipaddress: string;
+            asn: number;
+            local_asn_alias?: number;
+            access_list?: string;
+            bgp_password?: string;
+            add_network_distance?: boolean;
+            /** @enum {string} */
+            add_network_distance_direction?: "in" | "out";
+            add_network_distance_hops?: number;
+            hold_time?: number;
+            keepalive_interval?: number;
+        };
+        /** @description Tunnels keyed by id. */
+        IpsecTunnelStatusMap: {
+            [key: string]: components["schemas"]["IpsecTunnelStatus"];
+        };
+        IpsecLinkEvent: {
+            /** @description `up` or `down`, with the reason after a colon when down. */
+            event: string;
+            timestamp: string;
+            timestamp_i: number;
+        };
+        IpsecLinkHistory: {
+            remote?: string;
+            local?: string;
+            tunnelid?: number;
+            history: components["schemas"]["IpsecLinkEvent"][];
+        };
+        IpsecConnectedSubnet: {
+            subnet?: string;
+            network?: string;
+            cidr_mask?: string;
+            netmask?: string;
+            managerid?: number;
+            /** @description `ipsec`, `local_no_encryption`, `remote_manager` or `ebgp`. */
+            origin?: string;
+        };
+        /** @description Without `extended_output`, `[network, netmask]` pairs; with it, objects. The reference puts the two forms in a `oneOf`, which no empty list can satisfy (it matches both): ours is an `anyOf`. */
+        IpsecConnectedSubnets: string[][] | components["schemas"]["IpsecConnectedSubnet"][];
+        IpsecLocalEndpoint: {
+            /** @description This controller's public address (what remote gateways dial). */
+            ipaddress?: string;
+            private_ipaddress?: string;
+            ipsec_local_ipaddress?: string;
+            overlay_subnet?: string | null;
+            nat_traversal?: boolean;
+            asn?: number | null;
+        };
+        IpsecSystemDetail: {
+            this_endpoint: components["schemas"]["IpsecLocalEndpoint"];
+            /** @description Remote endpoints keyed by id. */
+            remote_endpoints: {
+                [key: string]: components["schemas"]["IpsecRemoteEndpoint"];
+            };
+        };
+        IpsecConfigUpdateRequest: {
+            /** @description The address remote gateways see as this controller's IKE id behind the cloud's NAT (an IPsec "loopback"); device wide. */
+            ipsec_local_ipaddress: string;
+            /**
+             * @description Answer at once instead of when the change is applied.
+             * @default false
+             */
+            async: boolean;
+        };
+        IpsecRestartRequest: {
+            restart: boolean;
+        };
+        IpsecRestartResult: {
+            restart: boolean;
+        };
+        /** @description A remote IPsec gateway. `vpn_type` `policy` (default) carries the subnets of its tunnels; `vti` is route-based: one tunnel over a virtual tunnel interface whose address is `route_based_int_address` (a /30, usually link-local 169.254.x.y/30), with traffic selectors `route_based_local`/`route_based_remote` (usually 0.0.0.0/0) and routes sent to the tunnel. Booleans may come as the strings "true"/"false" in any case (the official Python SDK sends `"nat_t_enabled": "False"`). */
+        IpsecEndpointCreateRequest: {
+            /** @description Name of the connection. */
+            name: string;
+            description?: string;
+            /** @description Public address of the remote gateway. */
+            ipaddress: string;
+            /** @description Pre-shared key (never shown in our events or errors). */
+            secret: string;
+            /**
+             * @description Perfect forward secrecy.
+             * @default true
+             */
+            pfs: boolean;
+            /**
+             * @default 1
+             * @enum {integer}
+             */
+            ike_version: 1 | 2;
+            /**
+             * @description NAT traversal (UDP encapsulation).
+             * @default true
+             */
+            nat_t_enabled: boolean;
+            /** @description Extra options, whitespace separated, e.g. `phase1=aes256-sha2_256-dh14 phase2=aes256` or `local-peer-id=…`. */
+            extra_config?: string;
+            /** @description The remote gateway's address behind its NAT (its IKE id). */
+            private_ipaddress?: string;
+            gre?: boolean;
+            /** @description GRE interface address (a /30). */
+            gre_interface_address?: string;
+            /**
+             * @default policy
+             * @enum {string}
+             */
+            vpn_type: "policy" | "gre" | "vti";
+            /** @description VTI address with prefix, e.g. `169.254.0.1/30`. */
+            route_based_int_address?: string;
+            /** @description Local traffic selector of a VTI, e.g. `0.0.0.0/0`. */
+            route_based_local?: string;
+            /** @description Remote traffic selector of a VTI, e.g. `0.0.0.0/0`. */
+            route_based_remote?: string;
+        };
+        /** @description Any field of IpsecEndpointCreateRequest; the ones sent replace the endpoint's. */
+        IpsecEndpointUpdateRequest: {
+            name?: string;
+            description?: string;
+            ipaddress?: string;
+            secret?: string;
+            pfs?: boolean;
+            /** @enum {integer} */
+            ike_version?: 1 | 2;
+            nat_t_enabled?: boolean;
+            extra_config?: string;
+            private_ipaddress?: string;
+            gre?: boolean;
+            gre_interface_address?: string;
+            /** @enum {string} */
+            vpn_type?: "policy" | "gre" | "vti";
+            route_based_int_address?: string;
+            route_based_local?: string;
+            route_based_remote?: string;
+        };
+        /** @description A policy-based tunnel. The reference requires only `remote_subnet`; `local_subnet` defaults to this controller's overlay subnet. */
+        IpsecTunnelCreateRequest: {
+            /** @description Remote subnet (CIDR). */
+            remote_subnet: string;
+            /** @description Local subnet (CIDR). */
+            local_subnet?: string;
+            /** @description Exo Ping target behind the remote gateway. */
+            ping_ipaddress?: string;
+            /** @description Seconds between Exo Pings. */
+            ping_interval?: number;
+            /** @description Interface the Exo Ping leaves by (`eth0`, `tun0`). */
+            ping_interface?: string;
+            /** @default true */
+            enabled: boolean;
+            description?: string;
+        };
+        IpsecTunnelUpdateRequest: {
+            /**
+             * @description Renegotiate this tunnel now.
+             * @default false
+             */
+            bounce: boolean;
+            description?: string;
+            remote_subnet?: string;
+            local_subnet?: string;
+            ping_ipaddress?: string;
+            ping_interval?: number;
+            ping_interface?: string;
+            enabled?: boolean;
+        };
+        IpsecTrafficPairCreateRequest: {
+            remote_subnet: string;
+            local_subnet: string;
+            ping_ipaddress?: string;
+            ping_interval?: number;
+            ping_interface?: string;
+            /** @default true */
+            enabled: boolean;
+            description?: string;
+        };
+        IpsecTrafficPairUpdateRequest: {
+            remote_subnet?: string;
+            local_subnet?: string;
+            ping_ipaddress?: string;
+            ping_interval?: number;
+            ping_interface?: string;
+            enabled?: boolean;
+            description?: string;
         };
     };
     responses: {
@@ -1429,6 +2045,139 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    createBgpPeer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BgpPeerCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The endpoint with the new peer. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecRemoteEndpoint"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getBgpPeer: {
+        parameters: {
+            query?: {
+                /** @description Verbose output (default true). */
+                verbose?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+                /** @description Id of the eBGP peer (a key of the endpoint's `bgp_peers`). */
+                bgp_peer_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The peer. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["BgpPeer"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateBgpPeer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+                /** @description Id of the eBGP peer (a key of the endpoint's `bgp_peers`). */
+                bgp_peer_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BgpPeerUpdateRequest"];
+            };
+        };
+        responses: {
+            /** @description The endpoint with the changed peer. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecRemoteEndpoint"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteBgpPeer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+                /** @description Id of the eBGP peer (a key of the endpoint's `bgp_peers`). */
+                bgp_peer_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint without the peer. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecRemoteEndpoint"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     getConfig: {
         parameters: {
             query?: never;
@@ -1671,6 +2420,570 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getIpsecStatus: {
+        parameters: {
+            query?: {
+                /** @description Only the up/down state (faster, less detail). Default false. */
+                up_down_status_only?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Tunnels keyed by id. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecTunnelStatusMap"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getIpsecLinkHistory: {
+        parameters: {
+            query?: {
+                /** @description Remote subnet (CIDR). */
+                remote?: string;
+                /** @description Local subnet (CIDR). */
+                local?: string;
+                /** @description Only this tunnel. */
+                tunnelid?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The link history. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecLinkHistory"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getConnectedSubnets: {
+        parameters: {
+            query?: {
+                /** @description Objects with the origin of each subnet instead of pairs. Default false. */
+                extended_output?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Connected subnets. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecConnectedSubnets"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getIpsecDetails: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description IPsec configuration. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecSystemDetail"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putUpdateIpsecConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IpsecConfigUpdateRequest"];
+            };
+        };
+        responses: {
+            /** @description The new IPsec configuration. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecSystemDetail"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postRestartIpsecAction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IpsecRestartRequest"];
+            };
+        };
+        responses: {
+            /** @description Restart accepted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecRestartResult"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postCreateIpsecEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IpsecEndpointCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The new endpoint. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecRemoteEndpoint"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getIpsecEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecRemoteEndpoint"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putUpdateIpsecEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IpsecEndpointUpdateRequest"];
+            };
+        };
+        responses: {
+            /** @description The changed endpoint. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecRemoteEndpoint"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteIpsecEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What remains. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecSystemDetail"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postCreateIpsecEndpointTunnel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IpsecTunnelCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The endpoint with the new tunnel. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecRemoteEndpoint"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putUpdateIpsecEndpointTunnel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+                /** @description Id of the tunnel (a key of the endpoint's `tunnels`). */
+                tunnel_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IpsecTunnelUpdateRequest"];
+            };
+        };
+        responses: {
+            /** @description The changed tunnel. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecTunnelStatus"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteIpsecEndpointTunnel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+                /** @description Id of the tunnel (a key of the endpoint's `tunnels`). */
+                tunnel_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint without the tunnel. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecRemoteEndpoint"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postCreateIpsecTrafficPair: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IpsecTrafficPairCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The new traffic pair. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecTrafficPair"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putUpdateIpsecTrafficPair: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+                /** @description Id of the traffic pair (a key of the endpoint's `traffic_pairs`). */
+                pair_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IpsecTrafficPairUpdateRequest"];
+            };
+        };
+        responses: {
+            /** @description The traffic pair. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecTrafficPair"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteIpsecTrafficPair: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+                /** @description Id of the traffic pair (a key of the endpoint's `traffic_pairs`). */
+                pair_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The deleted traffic pair. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecTrafficPair"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    enableIpsecTrafficPair: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+                /** @description Id of the traffic pair (a key of the endpoint's `traffic_pairs`). */
+                pair_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The traffic pair. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecTrafficPair"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    disableIpsecTrafficPair: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+                /** @description Id of the traffic pair (a key of the endpoint's `traffic_pairs`). */
+                pair_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The traffic pair. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecTrafficPair"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
         };

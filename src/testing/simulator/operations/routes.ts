@@ -94,7 +94,7 @@ export const routeOperations: OperationTable = {
       metric: b.metric ?? 0,
       enabled: true,
       table,
-      tunnel: b.tunnel,
+      tunnel: b.tunnel === undefined ? undefined : Number(b.tunnel),
     });
     return routeMap(ctl);
   },
