@@ -1564,11 +1564,8 @@ export interface components {
         IpsecConfigUpdateRequest: {
             /** @description The address remote gateways see as this controller's IKE id behind the cloud's NAT (an IPsec "loopback"); device wide. */
             ipsec_local_ipaddress: string;
-            /**
-             * @description Answer at once instead of when the change is applied.
-             * @default false
-             */
-            async: boolean;
+            /** @description Answer at once instead of when the change is applied. Default false. */
+            async?: boolean;
         };
         IpsecRestartRequest: {
             restart: boolean;
@@ -1585,21 +1582,15 @@ export interface components {
             ipaddress: string;
             /** @description Pre-shared key (never shown in our events or errors). */
             secret: string;
+            /** @description Perfect forward secrecy. Default true. */
+            pfs?: boolean;
             /**
-             * @description Perfect forward secrecy.
-             * @default true
-             */
-            pfs: boolean;
-            /**
-             * @default 1
+             * @description Default 1.
              * @enum {integer}
              */
-            ike_version: 1 | 2;
-            /**
-             * @description NAT traversal (UDP encapsulation).
-             * @default true
-             */
-            nat_t_enabled: boolean;
+            ike_version?: 1 | 2;
+            /** @description NAT traversal (UDP encapsulation). Default true. */
+            nat_t_enabled?: boolean;
             /** @description Extra options, whitespace separated, e.g. `phase1=aes256-sha2_256-dh14 phase2=aes256` or `local-peer-id=…`. */
             extra_config?: string;
             /** @description The remote gateway's address behind its NAT (its IKE id). */
@@ -1608,10 +1599,10 @@ export interface components {
             /** @description GRE interface address (a /30). */
             gre_interface_address?: string;
             /**
-             * @default policy
+             * @description Default policy.
              * @enum {string}
              */
-            vpn_type: "policy" | "gre" | "vti";
+            vpn_type?: "policy" | "gre" | "vti";
             /** @description VTI address with prefix, e.g. `169.254.0.1/30`. */
             route_based_int_address?: string;
             /** @description Local traffic selector of a VTI, e.g. `0.0.0.0/0`. */
@@ -1651,16 +1642,13 @@ export interface components {
             ping_interval?: number;
             /** @description Interface the Exo Ping leaves by (`eth0`, `tun0`). */
             ping_interface?: string;
-            /** @default true */
-            enabled: boolean;
+            /** @description Default true. */
+            enabled?: boolean;
             description?: string;
         };
         IpsecTunnelUpdateRequest: {
-            /**
-             * @description Renegotiate this tunnel now.
-             * @default false
-             */
-            bounce: boolean;
+            /** @description Renegotiate this tunnel now. Default false. */
+            bounce?: boolean;
             description?: string;
             remote_subnet?: string;
             local_subnet?: string;
@@ -1675,8 +1663,8 @@ export interface components {
             ping_ipaddress?: string;
             ping_interval?: number;
             ping_interface?: string;
-            /** @default true */
-            enabled: boolean;
+            /** @description Default true. */
+            enabled?: boolean;
             description?: string;
         };
         IpsecTrafficPairUpdateRequest: {

@@ -2,6 +2,7 @@ import { inspect } from 'node:util';
 import type { SimCertificate } from './certs.js';
 import type { Fabric, FabricNode } from './fabric.js';
 import type { ControllerIdentity } from './identity.js';
+import { IpsecState } from './ipsec-state.js';
 import type { LicenseTerms } from './license.js';
 import type { SimTimings } from './timings.js';
 
@@ -165,6 +166,8 @@ export class SimController implements FabricNode {
   readonly routes = new Map<number, RouteEntry>();
   nextRouteId = 1;
   firewall: string[] = [];
+  /** Endpoints, tunnels, traffic pairs and eBGP peers (operations/ipsec.ts). */
+  readonly ipsec = new IpsecState();
   containerSystem: { running: boolean; network: string; transition?: { to: boolean; until: number } };
   readonly images = new Map<string, ImageEntry>();
   readonly containers = new Map<string, ContainerEntry>();

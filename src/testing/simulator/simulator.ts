@@ -8,6 +8,7 @@ import { type ControllerIdentity, defaultIdentity } from './identity.js';
 import { issueLicense } from './license.js';
 import { containerOperations } from './operations/containers.js';
 import { firewallOperations } from './operations/firewall.js';
+import { ipsecOperations } from './operations/ipsec.js';
 import { keysetOperations } from './operations/keyset.js';
 import { licenseOperations } from './operations/license.js';
 import { peeringOperations } from './operations/peering.js';
@@ -122,6 +123,7 @@ const OPERATIONS = {
   ...routeOperations,
   ...firewallOperations,
   ...containerOperations,
+  ...ipsecOperations,
 };
 
 /** Timers the simulation owns: all cancelled on stop, none started after it. */
