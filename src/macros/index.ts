@@ -93,3 +93,21 @@ export {
   type ContainerLogsOptions,
 } from './containers.js';
 export { deployHaPlugin, DEFAULT_HA_CONTAINER_NAME, type DeployHaPluginInput, type DeployHaPluginResult, type HaControllerDeployment, type HaRoute } from './ha-plugin.js';
+export {
+  ensureIpsecEndpoint,
+  type IpsecEndpointSpec,
+  type IpsecSubnetPair,
+  type EnsureIpsecEndpointOptions,
+  type IpsecEndpointPlan,
+  type IpsecEndpointResult,
+} from './ipsec.js';
+export {
+  bridgeControllers,
+  waitForIpsecEndpoints,
+  allocateVti,
+  type BridgeSpec,
+  type BridgeSide,
+  type BridgeControllersOptions,
+  type BridgeSideResult,
+  type WaitForIpsecOptions,
+} from './bridge.js';
