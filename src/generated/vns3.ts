@@ -1453,9 +1453,9 @@ export interface components {
             description?: string | null;
             ipsec_endpoint_id?: number;
             endpoint_id?: number;
-            /** Format: date-time */
+            /** @description ISO 8601 time. */
             created_at?: string;
-            /** Format: date-time */
+            /** @description ISO 8601 time. */
             updated_at?: string;
         };
         BgpPeer: {

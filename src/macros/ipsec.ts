@@ -169,7 +169,7 @@ function endpointDifferences(have: RemoteEndpoint, want: EndpointBody): string[]
   if (have.ike_version !== want.ike_version) out.push('ike_version');
   if (have.pfs !== want.pfs) out.push('pfs');
   if (have.nat_t_enabled !== want.nat_t_enabled) out.push('nat_t_enabled');
-  if ((have.extra_config ?? []).join(' ') !== (want.extra_config ?? '').split(/\s+/).filter(Boolean).join(' ')) out.push('extra_config');
+  if (want.extra_config !== undefined && (have.extra_config ?? []).join(' ') !== want.extra_config.split(/\s+/).filter(Boolean).join(' ')) out.push('extra_config');
   if (want.private_ipaddress !== undefined && !same(have.private_ipaddress, want.private_ipaddress)) out.push('private_ipaddress');
   if (want.description !== undefined && !same(have.description, want.description)) out.push('description');
   if ((have.vpn_type ?? 'policy') !== want.vpn_type) out.push('vpn_type');

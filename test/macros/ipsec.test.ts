@@ -69,6 +69,26 @@ describe('IPsec macros', () => {
     await client(3).delete('/ipsec/endpoints/{endpoint_id}', { params: { path: { endpoint_id: replaced.endpointId! } } });
   });
 
+  it('ensureIpsecEndpoint on a VTI: a changed remote network moves the route into the tunnel, an unset extra option is left alone', async () => {
+    const spec = { name: 'vti-only', remoteIp: '203.0.113.20', psk: PSK, vtiAddress: '169.254.200.1/30', remoteNetworks: ['192.168.50.0/24'] };
+    const first = await ensureIpsecEndpoint(client(3), spec);
+    expect(first.plan.routes.create).toEqual(['192.168.50.0/24']);
+    const tunnel = first.tunnelIds[0];
+    // Someone adds an extra option by hand: a spec that does not name extraConfig leaves it.
+    await client(3).put('/ipsec/endpoints/{endpoint_id}', { params: { path: { endpoint_id: first.endpointId! } }, body: { extra_config: 'dpdaction=restart' } });
+    mesh.sim.resetCounters();
+    const moved = await ensureIpsecEndpoint(client(3), { ...spec, remoteNetworks: ['192.168.60.0/24'] });
+    expect(moved.plan).toMatchObject({ endpoint: 'unchanged', routes: { create: ['192.168.60.0/24'], remove: [{ cidr: '192.168.50.0/24' }] } });
+    expect(mesh.sim.totalWrites()).toBe(2);
+    const viaTunnel = Object.values(await client(3).get('/routes')).filter((r) => r.tunnel !== undefined && r.editable !== false);
+    expect(viaTunnel.map((r) => [r.cidr, typeof r.tunnel === 'object' ? r.tunnel?.id : r.tunnel])).toEqual([['192.168.60.0/24', tunnel]]);
+    mesh.sim.resetCounters();
+    expect((await ensureIpsecEndpoint(client(3), { ...spec, remoteNetworks: ['192.168.60.0/24'] })).writes).toBe(0);
+    expect(mesh.sim.totalWrites()).toBe(0);
+    await client(3).delete('/ipsec/endpoints/{endpoint_id}', { params: { path: { endpoint_id: first.endpointId! } } });
+    for (const r of viaTunnel) await client(3).delete('/routes/{route_id}', { params: { path: { route_id: r.id! } } });
+  });
+
   it('bridgeControllers builds both VTI ends, waits until connected, routes the other side, and a second run writes nothing', async () => {
     const a = { client: client(0), networks: ['10.1.0.0/16'] };
     const b = { client: client(1), networks: ['10.2.0.0/16'] };
