@@ -226,6 +226,53 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ipsec/endpoints/{endpoint_id}/ebgp_peers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add an eBGP peer reached through the endpoint */
+        post: operations["createBgpPeer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ipsec/endpoints/{endpoint_id}/ebgp_peers/{bgp_peer_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+                /** @description Id of the eBGP peer (a key of the endpoint's `bgp_peers`). */
+                bgp_peer_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * Get one eBGP peer
+         * @description Ours: the reference lists no error for an unknown id here; the controller answers 400 as for DELETE (`bgp_peer does not exist`).
+         */
+        get: operations["getBgpPeer"];
+        /** Change an eBGP peer */
+        put: operations["updateBgpPeer"];
+        post?: never;
+        /** Delete an eBGP peer */
+        delete: operations["deleteBgpPeer"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/config": {
         parameters: {
             query?: never;
@@ -974,6 +1021,721 @@ export interface paths {
         put?: never;
         /** V2: add a rule to a subtable */
         post: operations["addRuleToSubtable"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/interfaces": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get every interface, system and edge GRE */
+        get: operations["getInterfaces"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/interfaces/action": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Rediscover adapters, addresses or links (one action per request) */
+        post: operations["postInterfacesAction"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/interfaces/system": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get the system interfaces */
+        get: operations["getSystemInterfaces"];
+        put?: never;
+        /** Create a system (virtual) interface */
+        post: operations["postCreateSystemInterface"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/interfaces/system/{interface_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id (or name) of the interface, e.g. `1` or `eth0`. */
+                interface_id: string;
+            };
+            cookie?: never;
+        };
+        /** Get one system interface */
+        get: operations["getSystemInterfaceDetails"];
+        /** Change a system interface */
+        put: operations["putUpdateSystemInterface"];
+        post?: never;
+        /** Delete a system interface */
+        delete: operations["deleteSystemInterface"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/interfaces/system/{interface_id}/addresses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id (or name) of the interface, e.g. `1` or `eth0`. */
+                interface_id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Get an interface's addresses
+         * @description 404 for an unknown interface is ours: the reference lists no 404 here, but an unknown interface has no addresses to list.
+         */
+        get: operations["getInterfaceAddresses"];
+        put?: never;
+        /** Add an address to an interface */
+        post: operations["createInterfaceAddress"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/interfaces/system/{interface_id}/addresses/{address_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id (or name) of the interface, e.g. `1` or `eth0`. */
+                interface_id: string;
+                /** @description Id of the address. */
+                address_id: number;
+            };
+            cookie?: never;
+        };
+        /** Get one address of an interface */
+        get: operations["getInterfaceAddress"];
+        /** Change an address of an interface */
+        put: operations["putUpdateInterfaceAddress"];
+        post?: never;
+        /** Remove an address from an interface */
+        delete: operations["deleteInterfaceAddress"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/interfaces/edge_gre": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get the edge GRE interfaces */
+        get: operations["getGreInterfaces"];
+        put?: never;
+        /** Create an edge GRE interface */
+        post: operations["postCreateGreInterface"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/interfaces/edge_gre/{interface_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id (or name) of the GRE interface. */
+                interface_id: string;
+            };
+            cookie?: never;
+        };
+        /** Get one edge GRE interface */
+        get: operations["getGreInterfaceDetails"];
+        /** Change an edge GRE interface */
+        put: operations["putUpdateGreInterface"];
+        post?: never;
+        /** Delete an edge GRE interface */
+        delete: operations["deleteGreInterface"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/status/ipsec": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Status of every IPsec tunnel, keyed by tunnel id
+         * @description `connected` is true while the tunnel's IKE and IPsec SAs are up; `tunnel_params.phase1` says why it is not (as the controller's IPsec log would).
+         */
+        get: operations["getIpsecStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/status/link_history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Up/down history of a tunnel or subnet pair
+         * @description Filter by `remote` and/or `local` subnet (CIDR) or by `tunnelid`; a malformed CIDR is a 400 (`bad or invalid remote`).
+         */
+        get: operations["getIpsecLinkHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/status/connected_subnets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Subnets reachable through connected tunnels (and the mesh)
+         * @description Without `extended_output`, a list of `[network, netmask]` pairs; with it, objects naming the origin.
+         */
+        get: operations["getConnectedSubnets"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ipsec": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** This controller as an IPsec endpoint, and every remote endpoint */
+        get: operations["getIpsecDetails"];
+        /**
+         * Set the IPsec local address (device wide)
+         * @description Must be set before any remote endpoint exists; with endpoints defined the controller refuses the change.
+         */
+        put: operations["putUpdateIpsecConfig"];
+        /** Restart the IPsec subsystem (every tunnel renegotiates) */
+        post: operations["postRestartIpsecAction"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ipsec/endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a remote IPsec endpoint
+         * @description A route-based endpoint (`vpn_type: vti`) gets its one tunnel at once (the VTI); a policy-based one gets tunnels through POST .../tunnels. String booleans (`"False"`) are read as booleans.
+         */
+        post: operations["postCreateIpsecEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ipsec/endpoints/{endpoint_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * Get one remote endpoint with its tunnels, traffic pairs and eBGP peers
+         * @description Ours: the reference lists no error for an unknown id here; the controller answers 400 as for DELETE (`endpoint_id does not exist`).
+         */
+        get: operations["getIpsecEndpoint"];
+        /** Change a remote endpoint (its tunnels renegotiate) */
+        put: operations["putUpdateIpsecEndpoint"];
+        post?: never;
+        /** Delete a remote endpoint with its tunnels */
+        delete: operations["deleteIpsecEndpoint"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ipsec/endpoints/{endpoint_id}/tunnels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add a policy-based tunnel (local/remote subnet) to an endpoint */
+        post: operations["postCreateIpsecEndpointTunnel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ipsec/endpoints/{endpoint_id}/tunnels/{tunnel_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+                /** @description Id of the tunnel (a key of the endpoint's `tunnels`). */
+                tunnel_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /** Change a tunnel (subnets, enabled, bounce) */
+        put: operations["putUpdateIpsecEndpointTunnel"];
+        post?: never;
+        /** Delete a tunnel */
+        delete: operations["deleteIpsecEndpointTunnel"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ipsec/endpoints/{endpoint_id}/traffic_pairs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add a traffic pair (local/remote subnet) to an endpoint
+         * @description An unknown endpoint is a 404 here (the reference), unlike the tunnel operations (400). Ours: the reference lists no 400 here; an invalid CIDR is refused with one, as for tunnels.
+         */
+        post: operations["postCreateIpsecTrafficPair"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ipsec/endpoints/{endpoint_id}/traffic_pairs/{pair_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+                /** @description Id of the traffic pair (a key of the endpoint's `traffic_pairs`). */
+                pair_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change a traffic pair
+         * @description Ours: the reference lists no 400 here; an invalid CIDR is refused with one, as for tunnels.
+         */
+        put: operations["putUpdateIpsecTrafficPair"];
+        post?: never;
+        /** Delete a traffic pair */
+        delete: operations["deleteIpsecTrafficPair"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ipsec/endpoints/{endpoint_id}/traffic_pairs/{pair_id}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+                /** @description Id of the traffic pair (a key of the endpoint's `traffic_pairs`). */
+                pair_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /** Enable a traffic pair */
+        put: operations["enableIpsecTrafficPair"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ipsec/endpoints/{endpoint_id}/traffic_pairs/{pair_id}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+                /** @description Id of the traffic pair (a key of the endpoint's `traffic_pairs`). */
+                pair_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /** Disable a traffic pair */
+        put: operations["disableIpsecTrafficPair"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get every webhook */
+        get: operations["getWebhooks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Create a webhook */
+        post: operations["postCreateWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhook/{webhook_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the webhook. */
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        /** Get one webhook */
+        get: operations["getWebhook"];
+        /** Change a webhook */
+        put: operations["putUpdateWebhook"];
+        post?: never;
+        /** Delete a webhook */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get every alert */
+        get: operations["getAlerts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/alert_events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get the event names alerts may subscribe to */
+        get: operations["getAlertEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/alert": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Create an alert */
+        post: operations["postCreateAlert"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/alert/{alert_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the alert. */
+                alert_id: number;
+            };
+            cookie?: never;
+        };
+        /** Get one alert */
+        get: operations["getAlert"];
+        /** Change an alert */
+        put: operations["putUpdateAlert"];
+        post?: never;
+        /** Delete an alert */
+        delete: operations["deleteAlert"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/alert/{alert_id}/toggle_enabled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the alert. */
+                alert_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Enable a disabled alert or disable an enabled one
+         * @description A toggle: not idempotent. Read the alert first and toggle only when `enabled` is not what you want.
+         */
+        post: operations["postToggleEnableAlert"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/alert/{alert_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the alert. */
+                alert_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a test alert to the alert's webhook */
+        post: operations["postTestAlert"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/packet_monitors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get every packet monitor (beta) */
+        get: operations["getPacketMonitors"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/packet_monitor": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Create a packet monitor (conntrack, netflow or pcap; beta) */
+        post: operations["createPacketMonitor"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/packet_monitor/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Name of the packet monitor. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        /** Get one packet monitor (beta) */
+        get: operations["getPacketMonitor"];
+        put?: never;
+        post?: never;
+        /** Delete a packet monitor (beta) */
+        delete: operations["deletePacketMonitor"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/packet_monitor/{name}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Name of the packet monitor. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /** Start a packet monitor (beta) */
+        put: operations["putStartPacketMonitor"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/packet_monitor/{name}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Name of the packet monitor. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /** Stop a packet monitor (beta) */
+        put: operations["putStopPacketMonitor"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/packet_monitor/{name}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Name of the packet monitor. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Download a packet monitor's data (beta)
+         * @description Not JSON: see the MonitoringPacketData schema.
+         */
+        get: operations["downloadPacketMonitorData"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1747,6 +2509,191 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/status/clients": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get the connected overlay clients */
+        get: operations["getClientsStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/clientpacks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get every clientpack of the topology
+         * @description Peered controllers answer the same set. `sorted=true` asks for the keys in address order; clients should not rely on the order of a JSON object either way.
+         */
+        get: operations["getClientpacks"];
+        /** Change every clientpack at once (enable, check out, compression) */
+        put: operations["putUpdateAllClientpacks"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/clientpacks/add_clientpacks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add clientpacks for more overlay addresses
+         * @description 400 is ours (the reference lists none): an address outside the overlay subnet, or one that has a clientpack already.
+         */
+        post: operations["postAddClientpacks"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/clientpacks/next_available": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check out the next free clientpack
+         * @description Marks the lowest enabled clientpack that is neither checked out nor connected as checked out and answers it. Not atomic across peered controllers: check out from one controller only. 400 is ours (the reference lists none): no clientpack left to check out, or a bound that is not an address.
+         */
+        post: operations["postCheckoutNextClientpack"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/clientpacks/{clientpack_name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Name of the clientpack: its overlay address with underscores (`100_127_255_193`). */
+                clientpack_name: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Get one clientpack
+         * @description 404 for an unknown name is ours (the reference lists none).
+         */
+        get: operations["getClientpack"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/clientpack": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download a clientpack file by name and format
+         * @description Not JSON: see the ClientpackFile schema for how to read it with the typed client. 400 (a file format outside the list) and 404 (an unknown name) are ours: the reference lists neither.
+         */
+        get: operations["getDownloadClientpack"];
+        /** Enable, disable, check in or out, or regenerate one clientpack */
+        put: operations["putUpdateClientpack"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/client/reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reset one client's connection */
+        post: operations["postResetClient"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/clients/reset_all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reset every connected client */
+        post: operations["postResetAllClients"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/clientpack/{clientpack_name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Name of the clientpack: its overlay address with underscores (`100_127_255_193`). */
+                clientpack_name: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Download a clientpack file by name
+         * @description Not JSON: see the ClientpackFile schema for how to read it with the typed client. 404 for an unknown name is ours (the reference lists none).
+         */
+        get: operations["getDownloadNamedClientpack"];
+        /** Force the client of a clientpack to disconnect */
+        put: operations["putDisconnectClientpack"];
+        /**
+         * Set a tag on a clientpack
+         * @description Setting a key that exists replaces its value.
+         */
+        post: operations["postCreateClientpackTag"];
+        /** Remove a tag from a clientpack */
+        delete: operations["deleteClientpackTag"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/peering": {
         parameters: {
             query?: never;
@@ -1981,643 +2928,6 @@ export interface paths {
         put: operations["putImportSnapshot"];
         post?: never;
         delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/interfaces": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Get every interface, system and edge GRE */
-        get: operations["getInterfaces"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/interfaces/action": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Rediscover adapters, addresses or links (one action per request) */
-        post: operations["postInterfacesAction"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/interfaces/system": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Get the system interfaces */
-        get: operations["getSystemInterfaces"];
-        put?: never;
-        /** Create a system (virtual) interface */
-        post: operations["postCreateSystemInterface"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/interfaces/system/{interface_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Id (or name) of the interface, e.g. `1` or `eth0`. */
-                interface_id: string;
-            };
-            cookie?: never;
-        };
-        /** Get one system interface */
-        get: operations["getSystemInterfaceDetails"];
-        /** Change a system interface */
-        put: operations["putUpdateSystemInterface"];
-        post?: never;
-        /** Delete a system interface */
-        delete: operations["deleteSystemInterface"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/interfaces/system/{interface_id}/addresses": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Id (or name) of the interface, e.g. `1` or `eth0`. */
-                interface_id: string;
-            };
-            cookie?: never;
-        };
-        /**
-         * Get an interface's addresses
-         * @description 404 for an unknown interface is ours: the reference lists no 404 here, but an unknown interface has no addresses to list.
-         */
-        get: operations["getInterfaceAddresses"];
-        put?: never;
-        /** Add an address to an interface */
-        post: operations["createInterfaceAddress"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/interfaces/system/{interface_id}/addresses/{address_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Id (or name) of the interface, e.g. `1` or `eth0`. */
-                interface_id: string;
-                /** @description Id of the address. */
-                address_id: number;
-            };
-            cookie?: never;
-        };
-        /** Get one address of an interface */
-        get: operations["getInterfaceAddress"];
-        /** Change an address of an interface */
-        put: operations["putUpdateInterfaceAddress"];
-        post?: never;
-        /** Remove an address from an interface */
-        delete: operations["deleteInterfaceAddress"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/interfaces/edge_gre": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Get the edge GRE interfaces */
-        get: operations["getGreInterfaces"];
-        put?: never;
-        /** Create an edge GRE interface */
-        post: operations["postCreateGreInterface"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/interfaces/edge_gre/{interface_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Id (or name) of the GRE interface. */
-                interface_id: string;
-            };
-            cookie?: never;
-        };
-        /** Get one edge GRE interface */
-        get: operations["getGreInterfaceDetails"];
-        /** Change an edge GRE interface */
-        put: operations["putUpdateGreInterface"];
-        post?: never;
-        /** Delete an edge GRE interface */
-        delete: operations["deleteGreInterface"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/webhooks": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Get every webhook */
-        get: operations["getWebhooks"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/webhook": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Create a webhook */
-        post: operations["postCreateWebhook"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/webhook/{webhook_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Id of the webhook. */
-                webhook_id: number;
-            };
-            cookie?: never;
-        };
-        /** Get one webhook */
-        get: operations["getWebhook"];
-        /** Change a webhook */
-        put: operations["putUpdateWebhook"];
-        post?: never;
-        /** Delete a webhook */
-        delete: operations["deleteWebhook"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/alerts": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Get every alert */
-        get: operations["getAlerts"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/alert_events": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Get the event names alerts may subscribe to */
-        get: operations["getAlertEvents"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/alert": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Create an alert */
-        post: operations["postCreateAlert"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/alert/{alert_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Id of the alert. */
-                alert_id: number;
-            };
-            cookie?: never;
-        };
-        /** Get one alert */
-        get: operations["getAlert"];
-        /** Change an alert */
-        put: operations["putUpdateAlert"];
-        post?: never;
-        /** Delete an alert */
-        delete: operations["deleteAlert"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/alert/{alert_id}/toggle_enabled": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Id of the alert. */
-                alert_id: number;
-            };
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Enable a disabled alert or disable an enabled one
-         * @description A toggle: not idempotent. Read the alert first and toggle only when `enabled` is not what you want.
-         */
-        post: operations["postToggleEnableAlert"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/alert/{alert_id}/test": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Id of the alert. */
-                alert_id: number;
-            };
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Send a test alert to the alert's webhook */
-        post: operations["postTestAlert"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/packet_monitors": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Get every packet monitor (beta) */
-        get: operations["getPacketMonitors"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/packet_monitor": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Create a packet monitor (conntrack, netflow or pcap; beta) */
-        post: operations["createPacketMonitor"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/packet_monitor/{name}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Name of the packet monitor. */
-                name: string;
-            };
-            cookie?: never;
-        };
-        /** Get one packet monitor (beta) */
-        get: operations["getPacketMonitor"];
-        put?: never;
-        post?: never;
-        /** Delete a packet monitor (beta) */
-        delete: operations["deletePacketMonitor"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/packet_monitor/{name}/start": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Name of the packet monitor. */
-                name: string;
-            };
-            cookie?: never;
-        };
-        get?: never;
-        /** Start a packet monitor (beta) */
-        put: operations["putStartPacketMonitor"];
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/packet_monitor/{name}/stop": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Name of the packet monitor. */
-                name: string;
-            };
-            cookie?: never;
-        };
-        get?: never;
-        /** Stop a packet monitor (beta) */
-        put: operations["putStopPacketMonitor"];
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/packet_monitor/{name}/download": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Name of the packet monitor. */
-                name: string;
-            };
-            cookie?: never;
-        };
-        /**
-         * Download a packet monitor's data (beta)
-         * @description Not JSON: see the MonitoringPacketData schema.
-         */
-        get: operations["downloadPacketMonitorData"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/status/clients": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Get the connected overlay clients */
-        get: operations["getClientsStatus"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/clientpacks": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get every clientpack of the topology
-         * @description Peered controllers answer the same set. `sorted=true` asks for the keys in address order; clients should not rely on the order of a JSON object either way.
-         */
-        get: operations["getClientpacks"];
-        /** Change every clientpack at once (enable, check out, compression) */
-        put: operations["putUpdateAllClientpacks"];
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/clientpacks/add_clientpacks": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Add clientpacks for more overlay addresses
-         * @description 400 is ours (the reference lists none): an address outside the overlay subnet, or one that has a clientpack already.
-         */
-        post: operations["postAddClientpacks"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/clientpacks/next_available": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Check out the next free clientpack
-         * @description Marks the lowest enabled clientpack that is neither checked out nor connected as checked out and answers it. Not atomic across peered controllers: check out from one controller only. 400 is ours (the reference lists none): no clientpack left to check out, or a bound that is not an address.
-         */
-        post: operations["postCheckoutNextClientpack"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/clientpacks/{clientpack_name}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Name of the clientpack: its overlay address with underscores (`100_127_255_193`). */
-                clientpack_name: string;
-            };
-            cookie?: never;
-        };
-        /**
-         * Get one clientpack
-         * @description 404 for an unknown name is ours (the reference lists none).
-         */
-        get: operations["getClientpack"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/clientpack": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Download a clientpack file by name and format
-         * @description Not JSON: see the ClientpackFile schema for how to read it with the typed client. 400 (a file format outside the list) and 404 (an unknown name) are ours: the reference lists neither.
-         */
-        get: operations["getDownloadClientpack"];
-        /** Enable, disable, check in or out, or regenerate one clientpack */
-        put: operations["putUpdateClientpack"];
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/client/reset": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Reset one client's connection */
-        post: operations["postResetClient"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/clients/reset_all": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Reset every connected client */
-        post: operations["postResetAllClients"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/clientpack/{clientpack_name}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Name of the clientpack: its overlay address with underscores (`100_127_255_193`). */
-                clientpack_name: string;
-            };
-            cookie?: never;
-        };
-        /**
-         * Download a clientpack file by name
-         * @description Not JSON: see the ClientpackFile schema for how to read it with the typed client. 404 for an unknown name is ours (the reference lists none).
-         */
-        get: operations["getDownloadNamedClientpack"];
-        /** Force the client of a clientpack to disconnect */
-        put: operations["putDisconnectClientpack"];
-        /**
-         * Set a tag on a clientpack
-         * @description Setting a key that exists replaces its value.
-         */
-        post: operations["postCreateClientpackTag"];
-        /** Remove a tag from a clientpack */
-        delete: operations["deleteClientpackTag"];
         options?: never;
         head?: never;
         patch?: never;
@@ -3078,8 +3388,8 @@ export interface components {
             metric?: number;
             /** @description Routing table (default `main`). */
             table?: string;
-            /** @description GRE endpoint id (instead of interface). */
-            tunnel?: number;
+            /** @description Id of the IPsec (VTI) or GRE tunnel the route uses, instead of an interface. The official Python SDK sends it as a string (a key of the endpoint's `tunnels` map), so a string of digits is read as the number. */
+            tunnel?: number | string;
         };
         /** @description The rules in order, each as a `[rule, position]` pair. */
         FirewallRuleList: components["schemas"]["FirewallRuleEntry"][];
@@ -3498,6 +3808,142 @@ export interface components {
         };
         /** @description How the controller's own (web UI) users sign in; LDAP or OIDC only, told apart by `provider`. */
         IdentityControllerSettings: components["schemas"]["IdentityLdapSettings"] | components["schemas"]["IdentityOidcSettings"];
+        BgpPeerCreateRequest: {
+            /** @description Address of the BGP neighbour (usually the remote VTI address). */
+            ipaddress: string;
+            /** @description The neighbour's autonomous system number. */
+            asn: number;
+            /** @description Local ASN the neighbour expects instead of ours. */
+            local_asn_alias?: number;
+            /** @description Lines of `in permit CIDR` / `out permit CIDR`, separated by "\n". */
+            access_list?: string;
+            bgp_password?: string;
+            add_network_distance?: boolean;
+            /** @enum {string} */
+            add_network_distance_direction?: "in" | "out";
+            add_network_distance_hops?: number;
+            hold_time?: number;
+            /** @description Seconds between keepalives (the reference's description repeats the hops one by mistake). */
+            keepalive_interval?: number;
+        };
+        /** @description Negotiated parameters, as strings. While the tunnel is down `phase1` carries the last IKE outcome (e.g. `authentication failed`), as the controller's IPsec log would. */
+        IpsecTunnelParams: {
+            phase1?: string;
+            phase2?: string;
+            outbound_spi?: string;
+            inbound_spi?: string;
+            bytes_in?: string;
+            bytes_out?: string;
+            esp_time_remaining?: string;
+            esp_port?: string;
+            phase2_algo?: string;
+            phase2_hash?: string;
+            nat_t?: string;
+            dpd?: string;
+            pfs_dh_group?: string | null;
+            isakmp_port?: string;
+            isakmp_time_remaining?: string;
+            last_dpd?: string;
+            phase1_cipher?: string | null;
+            phase1_prf?: string | null;
+            phase1_dh_group?: string | null;
+            ike_version?: string;
+        };
+        /** @description A tunnel and its state. The reference limits `ping_interface` to `eth0`/`tun0` while it accepts any interface name on creation; ours takes any string. For a route-based (VTI) endpoint the one tunnel's subnets are the endpoint's traffic selectors. */
+        IpsecTunnelStatus: {
+            id: number;
+            local_subnet?: string;
+            remote_subnet?: string;
+            endpointid?: number;
+            endpoint_id?: number;
+            endpoint_name?: string;
+            enabled: boolean;
+            active?: boolean;
+            description?: string | null;
+            /** @description True right after the tunnel was bounced. */
+            bounce?: boolean;
+            connected: boolean;
+            ping_interface?: string;
+            ping_interval?: number | null;
+            ping_ipaddress?: string | null;
+            tunnel_params?: components["schemas"]["IpsecTunnelParams"];
+        };
+        IpsecTrafficPair: {
+            id: number;
+            remote_subnet: string;
+            local_subnet: string;
+            ping_ipaddress?: string | null;
+            ping_interface?: string | null;
+            ping_interval?: number | null;
+            enabled: boolean;
+            description?: string | null;
+            ipsec_endpoint_id?: number;
+            endpoint_id?: number;
+            /** @description ISO 8601 time. */
+            created_at?: string;
+            /** @description ISO 8601 time. */
+            updated_at?: string;
+        };
+        BgpPeer: {
+            id: number;
+            ipaddress: string;
+            asn: number;
+            local_asn_alias?: number | null;
+            access_list?: string;
+            bgp_password?: string;
+            add_network_distance?: boolean;
+            add_network_distance_direction?: string;
+            add_network_distance_hops?: number;
+            keepalive_interval?: number;
+            hold_time?: number;
+            /** @description The session's state (e.g. `Established`, `Active`). */
+            connection_detail?: string;
+        };
+        /** @description A remote gateway with its tunnels, traffic pairs and eBGP peers. `psk` is the pre-shared key as the controller shows it to an authenticated API user; our macros read it only to compare and never repeat it. `extra_config` is a list (one entry per option) although it is sent as one string. */
+        IpsecRemoteEndpoint: {
+            id: number;
+            name: string;
+            description?: string | null;
+            ipaddress: string;
+            pfs?: boolean;
+            ike_version?: number;
+            nat_t_enabled?: boolean;
+            private_ipaddress?: string | null;
+            extra_config?: string[];
+            /** @description `ipsec`, or `gre` for GRE over IPsec. */
+            type?: string;
+            /** @description `policy`, `gre` or `vti`. */
+            vpn_type?: string;
+            gre_interface_address?: string | null;
+            route_based_int_address?: string | null;
+            route_based_local?: string | null;
+            route_based_remote?: string | null;
+            psk?: string;
+            /** @description Tunnels keyed by id. */
+            tunnels: {
+                [key: string]: components["schemas"]["IpsecTunnelStatus"];
+            };
+            traffic_pairs?: {
+                [key: string]: components["schemas"]["IpsecTrafficPair"];
+            };
+            bgp_peers?: {
+                [key: string]: components["schemas"]["BgpPeer"];
+            };
+        };
+        /** @description As for creation; the reference requires `ipaddress` and `asn` here too. */
+        BgpPeerUpdateRequest: {
+            ipaddress: string;
+            asn: number;
+            local_asn_alias?: number;
+            access_list?: string;
+            bgp_password?: string;
+            add_network_distance?: boolean;
+            /** @enum {string} */
+            add_network_distance_direction?: "in" | "out";
+            add_network_distance_hops?: number;
+            hold_time?: number;
+            keepalive_interval?: number;
+        };
         /** @description One certificate of the chain the controller's HTTPS front serves. */
         ConfigSslCert: {
             subject?: string;
@@ -3886,6 +4332,412 @@ export interface components {
             comment?: string;
             disabled?: boolean;
         };
+        /**
+         * @description A network interface of the controller: the cloud adapter (`eth0`), loopback (`lo`), the overlay
+         *     tunnel interface (`tun0`), the plugin bridge (`plugin0`), aliases (`eth0:0`, the IPsec loopback)
+         *     and interfaces made through the API. The reference calls the list "(BETA)".
+         */
+        Interface: {
+            id: number;
+            name: string;
+            /** @description `system`, `system_virtual` (made by the controller or through the API) or `edge_gre`; open-ended. */
+            interface_type: string;
+            description?: string | null;
+            ip_internal?: string | null;
+            /** @description Public address mapped to it (eth0 on a cloud), else null. */
+            ip_external?: string | null;
+            mtu?: number;
+            enabled: boolean;
+            /** @description `Up` or `Down`. */
+            status: string;
+            /** @description Prefix length as a string (`"24"`). */
+            mask_bits?: string | null;
+            gateway?: string | null;
+            /** @description Made by the controller (not through the API). */
+            system_default?: boolean;
+            tags?: string[];
+        };
+        InterfaceList: components["schemas"]["Interface"][];
+        /** @description One action per request. */
+        InterfacesActionRequest: {
+            /** @description Look for new cloud adapters. */
+            discover_new_primary_adapters?: boolean;
+            /** @description Look for new addresses on the adapters. */
+            discover_ips?: boolean;
+            manage_overlay_interfaces?: boolean;
+            discover_links?: boolean;
+        };
+        InterfaceCreateRequest: {
+            name: string;
+            description?: string;
+            ip_internal?: string;
+            ip_external?: string | null;
+            mtu?: number;
+            /** @description Default false. */
+            enabled?: boolean;
+            mask_bits?: string;
+            gateway?: string | null;
+        };
+        InterfaceUpdateRequest: {
+            name?: string;
+            description?: string;
+            ip_internal?: string;
+            ip_external?: string | null;
+            mtu?: number;
+            enabled?: boolean;
+            mask_bits?: string;
+            gateway?: string | null;
+        };
+        /**
+         * @description An address on a system interface. The reference lists no `id`, yet its address operations take
+         *     an integer `address_id`: ours carries the `id` (and the `label` a create takes). The reference
+         *     gives the create/read/update/delete answers an empty schema; ours is this one.
+         */
+        InterfaceAddress: {
+            id?: number;
+            label?: string | null;
+            ip_internal: string;
+            ip_external?: string | null;
+            description?: string | null;
+            gateway?: string | null;
+            mask_bits?: number;
+            /** @description ISO 8601 time. */
+            created_at?: string;
+            /** @description ISO 8601 time. */
+            updated_at?: string;
+        };
+        InterfaceAddressList: components["schemas"]["InterfaceAddress"][];
+        InterfaceAddressCreateRequest: {
+            label?: string;
+            description?: string;
+            ip_internal: string;
+            ip_external?: string | null;
+            /** @description Default 32. */
+            mask_bits?: number;
+            gateway?: string | null;
+        };
+        InterfaceAddressUpdateRequest: {
+            label?: string;
+            description?: string;
+            ip_internal?: string;
+            ip_external?: string | null;
+            mask_bits?: number;
+            gateway?: string | null;
+        };
+        /** @description An edge GRE tunnel interface (the reference's GREEndpoint). */
+        InterfaceGre: {
+            id: number;
+            interface_id?: number;
+            name: string;
+            endpoint_name?: string;
+            interface_type?: string;
+            /** @description `Up` or `Down`. */
+            status?: string;
+            description?: string | null;
+            ip_internal?: string | null;
+            ip_external?: string | null;
+            mtu?: number;
+            enabled?: boolean;
+            mask_bits?: string | null;
+            gateway?: string | null;
+            system_default?: boolean;
+            local_connection_ip?: string | null;
+            remote_connection_ip?: string | null;
+            ttl?: number;
+            tags?: string[];
+        };
+        InterfaceGreList: components["schemas"]["InterfaceGre"][];
+        /** @description Create or change an edge GRE interface (every field optional on a change). */
+        InterfaceGreRequest: {
+            endpoint_name?: string;
+            description?: string;
+            ip_internal?: string;
+            mtu?: number;
+            /** @description Default false. */
+            enabled?: boolean;
+            mask_bits?: string;
+            local_connection_ip?: string;
+            remote_connection_ip?: string;
+            /** @description Default 255. */
+            ttl?: number;
+        };
+        /** @description Tunnels keyed by id. */
+        IpsecTunnelStatusMap: {
+            [key: string]: components["schemas"]["IpsecTunnelStatus"];
+        };
+        IpsecLinkEvent: {
+            /** @description `up` or `down`, with the reason after a colon when down. */
+            event: string;
+            timestamp: string;
+            timestamp_i: number;
+        };
+        IpsecLinkHistory: {
+            remote?: string;
+            local?: string;
+            tunnelid?: number;
+            history: components["schemas"]["IpsecLinkEvent"][];
+        };
+        IpsecConnectedSubnet: {
+            subnet?: string;
+            network?: string;
+            cidr_mask?: string;
+            netmask?: string;
+            managerid?: number;
+            /** @description `ipsec`, `local_no_encryption`, `remote_manager` or `ebgp`. */
+            origin?: string;
+        };
+        /** @description Without `extended_output`, `[network, netmask]` pairs; with it, objects. The reference puts the two forms in a `oneOf`, which no empty list can satisfy (it matches both): ours is an `anyOf`. */
+        IpsecConnectedSubnets: string[][] | components["schemas"]["IpsecConnectedSubnet"][];
+        IpsecLocalEndpoint: {
+            /** @description This controller's public address (what remote gateways dial). */
+            ipaddress?: string;
+            private_ipaddress?: string;
+            ipsec_local_ipaddress?: string;
+            overlay_subnet?: string | null;
+            nat_traversal?: boolean;
+            asn?: number | null;
+        };
+        IpsecSystemDetail: {
+            this_endpoint: components["schemas"]["IpsecLocalEndpoint"];
+            /** @description Remote endpoints keyed by id. */
+            remote_endpoints: {
+                [key: string]: components["schemas"]["IpsecRemoteEndpoint"];
+            };
+        };
+        IpsecConfigUpdateRequest: {
+            /** @description The address remote gateways see as this controller's IKE id behind the cloud's NAT (an IPsec "loopback"); device wide. */
+            ipsec_local_ipaddress: string;
+            /** @description Answer at once instead of when the change is applied. Default false. */
+            async?: boolean;
+        };
+        IpsecRestartRequest: {
+            restart: boolean;
+        };
+        IpsecRestartResult: {
+            restart: boolean;
+        };
+        /** @description A remote IPsec gateway. `vpn_type` `policy` (default) carries the subnets of its tunnels; `vti` is route-based: one tunnel over a virtual tunnel interface whose address is `route_based_int_address` (a /30, usually link-local 169.254.x.y/30), with traffic selectors `route_based_local`/`route_based_remote` (usually 0.0.0.0/0) and routes sent to the tunnel. Booleans may come as the strings "true"/"false" in any case (the official Python SDK sends `"nat_t_enabled": "False"`). */
+        IpsecEndpointCreateRequest: {
+            /** @description Name of the connection. */
+            name: string;
+            description?: string;
+            /** @description Public address of the remote gateway. */
+            ipaddress: string;
+            /** @description Pre-shared key (never shown in our events or errors). */
+            secret: string;
+            /** @description Perfect forward secrecy. Default true. */
+            pfs?: boolean;
+            /**
+             * @description Default 1.
+             * @enum {integer}
+             */
+            ike_version?: 1 | 2;
+            /** @description NAT traversal (UDP encapsulation). Default true. */
+            nat_t_enabled?: boolean;
+            /** @description Extra options, whitespace separated, e.g. `phase1=aes256-sha2_256-dh14 phase2=aes256` or `local-peer-id=…`. */
+            extra_config?: string;
+            /** @description The remote gateway's address behind its NAT (its IKE id). */
+            private_ipaddress?: string;
+            gre?: boolean;
+            /** @description GRE interface address (a /30). */
+            gre_interface_address?: string;
+            /**
+             * @description Default policy.
+             * @enum {string}
+             */
+            vpn_type?: "policy" | "gre" | "vti";
+            /** @description VTI address with prefix, e.g. `169.254.0.1/30`. */
+            route_based_int_address?: string;
+            /** @description Local traffic selector of a VTI, e.g. `0.0.0.0/0`. */
+            route_based_local?: string;
+            /** @description Remote traffic selector of a VTI, e.g. `0.0.0.0/0`. */
+            route_based_remote?: string;
+        };
+        /** @description Any field of IpsecEndpointCreateRequest; the ones sent replace the endpoint's. */
+        IpsecEndpointUpdateRequest: {
+            name?: string;
+            description?: string;
+            ipaddress?: string;
+            secret?: string;
+            pfs?: boolean;
+            /** @enum {integer} */
+            ike_version?: 1 | 2;
+            nat_t_enabled?: boolean;
+            extra_config?: string;
+            private_ipaddress?: string;
+            gre?: boolean;
+            gre_interface_address?: string;
+            /** @enum {string} */
+            vpn_type?: "policy" | "gre" | "vti";
+            route_based_int_address?: string;
+            route_based_local?: string;
+            route_based_remote?: string;
+        };
+        /** @description A policy-based tunnel. The reference requires only `remote_subnet`; `local_subnet` defaults to this controller's overlay subnet. */
+        IpsecTunnelCreateRequest: {
+            /** @description Remote subnet (CIDR). */
+            remote_subnet: string;
+            /** @description Local subnet (CIDR). */
+            local_subnet?: string;
+            /** @description Exo Ping target behind the remote gateway. */
+            ping_ipaddress?: string;
+            /** @description Seconds between Exo Pings. */
+            ping_interval?: number;
+            /** @description Interface the Exo Ping leaves by (`eth0`, `tun0`). */
+            ping_interface?: string;
+            /** @description Default true. */
+            enabled?: boolean;
+            description?: string;
+        };
+        IpsecTunnelUpdateRequest: {
+            /** @description Renegotiate this tunnel now. Default false. */
+            bounce?: boolean;
+            description?: string;
+            remote_subnet?: string;
+            local_subnet?: string;
+            ping_ipaddress?: string;
+            ping_interval?: number;
+            ping_interface?: string;
+            enabled?: boolean;
+        };
+        IpsecTrafficPairCreateRequest: {
+            remote_subnet: string;
+            local_subnet: string;
+            ping_ipaddress?: string;
+            ping_interval?: number;
+            ping_interface?: string;
+            /** @description Default true. */
+            enabled?: boolean;
+            description?: string;
+        };
+        IpsecTrafficPairUpdateRequest: {
+            remote_subnet?: string;
+            local_subnet?: string;
+            ping_ipaddress?: string;
+            ping_interval?: number;
+            ping_interface?: string;
+            enabled?: boolean;
+            description?: string;
+        };
+        /**
+         * @description A custom property of a webhook or alert. The reference requires `name` and a field called
+         *     `required` (which no property has) on the alert's create request: ours requires `name` only.
+         */
+        MonitoringCustomProperty: {
+            name: string;
+            value?: string;
+            description?: string;
+        };
+        MonitoringNameValue: {
+            name: string;
+            value: string;
+        };
+        /** @description A webhook integration, an endpoint alerts are posted to. */
+        MonitoringWebhook: {
+            id: number;
+            name: string;
+            url?: string | null;
+            /** @description Template of the POST body. */
+            body?: string | null;
+            validate_cert?: boolean;
+            /** @description Made by the controller, not through the API. */
+            system?: boolean;
+            events?: string[];
+            custom_properties?: components["schemas"]["MonitoringCustomProperty"][];
+            headers?: components["schemas"]["MonitoringNameValue"][];
+            parameters?: components["schemas"]["MonitoringNameValue"][];
+            /** @description ISO 8601 time. */
+            created_at?: string;
+            /** @description ISO 8601 time. */
+            updated_at?: string;
+        };
+        MonitoringWebhookList: components["schemas"]["MonitoringWebhook"][];
+        /** @description Create (`name` required) or change (every field optional) a webhook. */
+        MonitoringWebhookRequest: {
+            name?: string;
+            url?: string;
+            /** @description Events posted to it; default `tunnel_up`, `tunnel_down` (see `GET /alert_events`). */
+            events?: string[];
+            /** @description Template of the POST body. */
+            body?: string;
+            validate_cert?: boolean;
+            custom_properties?: components["schemas"]["MonitoringCustomProperty"][];
+            headers?: components["schemas"]["MonitoringNameValue"][];
+            parameters?: components["schemas"]["MonitoringNameValue"][];
+        };
+        MonitoringWebhookCreateRequest: components["schemas"]["MonitoringWebhookRequest"] & Record<string, never>;
+        /** @description An alert definition; its events are posted to its webhook. */
+        MonitoringAlert: {
+            id: number;
+            name: string;
+            url?: string | null;
+            enabled?: boolean;
+            webhook_id?: number;
+            events?: string[];
+            custom_properties?: components["schemas"]["MonitoringCustomProperty"][];
+            /** @description ISO 8601 time. */
+            created_at?: string;
+            /** @description ISO 8601 time. */
+            updated_at?: string;
+        };
+        MonitoringAlertList: components["schemas"]["MonitoringAlert"][];
+        /** @description Names of the events an alert or webhook may subscribe to (`tunnel_up`, `tunnel_down`, …). */
+        MonitoringAlertEventList: string[];
+        /** @description Change an alert (every field optional). */
+        MonitoringAlertRequest: {
+            name?: string;
+            url?: string;
+            webhook_id?: number;
+            webhook_name?: string;
+            events?: string[];
+            custom_properties?: components["schemas"]["MonitoringCustomProperty"][];
+            /** @description Default true. */
+            enabled?: boolean;
+        };
+        MonitoringAlertCreateRequest: components["schemas"]["MonitoringAlertRequest"] & Record<string, never>;
+        MonitoringAlertTestResult: {
+            /** @description `success` or `failed`. */
+            status?: string;
+            /** @description HTTP status the webhook answered. */
+            code?: string;
+            message?: string;
+        };
+        /** @description A packet monitor (beta). */
+        MonitoringPacketMonitor: {
+            name: string;
+            /** @enum {string} */
+            type: "conntrack" | "netflow" | "pcap";
+            interface?: string;
+            filter?: string | null;
+            /** @description `forever` or a duration the Linux `date` command reads. */
+            duration?: string;
+            /** @description `file` for pcap and conntrack; `host:<ip>:<port>` for netflow. */
+            destination?: string;
+            /** @description Whether it runs (not in the reference; controllers send it). */
+            status?: string;
+        };
+        MonitoringPacketMonitorList: components["schemas"]["MonitoringPacketMonitor"][];
+        MonitoringPacketMonitorCreateRequest: {
+            /** @description Must be `conntrack` for a conntrack monitor (only one runs at a time). */
+            name: string;
+            /** @enum {string} */
+            type: "conntrack" | "netflow" | "pcap";
+            interface: string;
+            /** @description Type-specific (`-p 8000` for pcap); may be empty. */
+            filter: string | null;
+            duration: string;
+            destination: string;
+        };
+        MonitoringCommandOutput: {
+            success?: boolean;
+            output?: string;
+        };
+        /**
+         * Format: binary
+         * @description The captured data archive: not JSON. With the typed client read it through
+         *     `client.raw.GET('/packet_monitor/{name}/download', { params, parseAs: 'arrayBuffer' })`.
+         */
+        MonitoringPacketData: string;
         ContainerImageExportRequest: {
             /** @description File name of the export. */
             name: string;
@@ -4190,293 +5042,6 @@ export interface components {
             public_key?: string;
             require_public_key?: boolean;
         };
-        /** @description One snapshot file on the controller. */
-        Snapshot: {
-            /** @description SHA-1 of the file, hex. */
-            sha1_checksum: string;
-            /** @description Creation time as text. The reference shows two spellings (`2014/01/17 01:20:58 -0600` in the list, ISO 8601 in the create reply); read `created_at_i` to compare times. */
-            created_at: string;
-            /** @description Creation time, epoch seconds. */
-            created_at_i: number;
-            /** @description Bytes of the file. */
-            size: number;
-            /** @description `pending`, `finished_ok`, `finished_failed` or `invalid` (an asynchronous snapshot). */
-            status?: string;
-            /** @description Task token to poll while `status` is `pending`. */
-            token?: string;
-        };
-        SnapshotList: {
-            /** @description Name of the newest snapshot; absent when there is none. */
-            latest_snapshot?: string;
-            /** @description The snapshots keyed by name. */
-            snapshots: {
-                [key: string]: components["schemas"]["Snapshot"];
-            };
-        };
-        SnapshotCreateRequest: {
-            /** @description File name; default `snapshot_<YYYYMMDD>_<epoch seconds>_<public IP>` (the reference's example `snapshot_20140117_1389943258_50.240.142.209`). Ours: letters, digits, `_`, `.`, `-`. */
-            name?: string;
-            /** @description Answer at once with a task token instead of waiting for the file. */
-            async?: boolean;
-        };
-        /** @description The new snapshot, keyed by its name (one key). */
-        SnapshotCreated: {
-            [key: string]: components["schemas"]["Snapshot"];
-        };
-        SnapshotImportStatus: {
-            /** @description What became of the import. Ours (the reference names no values): `imported` — the controller reboots next with the snapshot's configuration —, or `failed` with the reasons in `log_lines` (a file that is not a snapshot), and nothing changes. */
-            snapshot: string;
-            /** @description What the import did or why it failed. */
-            log_lines?: string[];
-        };
-        /**
-         * @description A network interface of the controller: the cloud adapter (`eth0`), loopback (`lo`), the overlay
-         *     tunnel interface (`tun0`), the plugin bridge (`plugin0`), aliases (`eth0:0`, the IPsec loopback)
-         *     and interfaces made through the API. The reference calls the list "(BETA)".
-         */
-        Interface: {
-            id: number;
-            name: string;
-            /** @description `system`, `system_virtual` (made by the controller or through the API) or `edge_gre`; open-ended. */
-            interface_type: string;
-            description?: string | null;
-            ip_internal?: string | null;
-            /** @description Public address mapped to it (eth0 on a cloud), else null. */
-            ip_external?: string | null;
-            mtu?: number;
-            enabled: boolean;
-            /** @description `Up` or `Down`. */
-            status: string;
-            /** @description Prefix length as a string (`"24"`). */
-            mask_bits?: string | null;
-            gateway?: string | null;
-            /** @description Made by the controller (not through the API). */
-            system_default?: boolean;
-            tags?: string[];
-        };
-        InterfaceList: components["schemas"]["Interface"][];
-        /** @description One action per request. */
-        InterfacesActionRequest: {
-            /** @description Look for new cloud adapters. */
-            discover_new_primary_adapters?: boolean;
-            /** @description Look for new addresses on the adapters. */
-            discover_ips?: boolean;
-            manage_overlay_interfaces?: boolean;
-            discover_links?: boolean;
-        };
-        InterfaceCreateRequest: {
-            name: string;
-            description?: string;
-            ip_internal?: string;
-            ip_external?: string | null;
-            mtu?: number;
-            /** @description Default false. */
-            enabled?: boolean;
-            mask_bits?: string;
-            gateway?: string | null;
-        };
-        InterfaceUpdateRequest: {
-            name?: string;
-            description?: string;
-            ip_internal?: string;
-            ip_external?: string | null;
-            mtu?: number;
-            enabled?: boolean;
-            mask_bits?: string;
-            gateway?: string | null;
-        };
-        /**
-         * @description An address on a system interface. The reference lists no `id`, yet its address operations take
-         *     an integer `address_id`: ours carries the `id` (and the `label` a create takes). The reference
-         *     gives the create/read/update/delete answers an empty schema; ours is this one.
-         */
-        InterfaceAddress: {
-            id?: number;
-            label?: string | null;
-            ip_internal: string;
-            ip_external?: string | null;
-            description?: string | null;
-            gateway?: string | null;
-            mask_bits?: number;
-            /** @description ISO 8601 time. */
-            created_at?: string;
-            /** @description ISO 8601 time. */
-            updated_at?: string;
-        };
-        InterfaceAddressList: components["schemas"]["InterfaceAddress"][];
-        InterfaceAddressCreateRequest: {
-            label?: string;
-            description?: string;
-            ip_internal: string;
-            ip_external?: string | null;
-            /** @description Default 32. */
-            mask_bits?: number;
-            gateway?: string | null;
-        };
-        InterfaceAddressUpdateRequest: {
-            label?: string;
-            description?: string;
-            ip_internal?: string;
-            ip_external?: string | null;
-            mask_bits?: number;
-            gateway?: string | null;
-        };
-        /** @description An edge GRE tunnel interface (the reference's GREEndpoint). */
-        InterfaceGre: {
-            id: number;
-            interface_id?: number;
-            name: string;
-            endpoint_name?: string;
-            interface_type?: string;
-            /** @description `Up` or `Down`. */
-            status?: string;
-            description?: string | null;
-            ip_internal?: string | null;
-            ip_external?: string | null;
-            mtu?: number;
-            enabled?: boolean;
-            mask_bits?: string | null;
-            gateway?: string | null;
-            system_default?: boolean;
-            local_connection_ip?: string | null;
-            remote_connection_ip?: string | null;
-            ttl?: number;
-            tags?: string[];
-        };
-        InterfaceGreList: components["schemas"]["InterfaceGre"][];
-        /** @description Create or change an edge GRE interface (every field optional on a change). */
-        InterfaceGreRequest: {
-            endpoint_name?: string;
-            description?: string;
-            ip_internal?: string;
-            mtu?: number;
-            /** @description Default false. */
-            enabled?: boolean;
-            mask_bits?: string;
-            local_connection_ip?: string;
-            remote_connection_ip?: string;
-            /** @description Default 255. */
-            ttl?: number;
-        };
-        /**
-         * @description A custom property of a webhook or alert. The reference requires `name` and a field called
-         *     `required` (which no property has) on the alert's create request: ours requires `name` only.
-         */
-        MonitoringCustomProperty: {
-            name: string;
-            value?: string;
-            description?: string;
-        };
-        MonitoringNameValue: {
-            name: string;
-            value: string;
-        };
-        /** @description A webhook integration, an endpoint alerts are posted to. */
-        MonitoringWebhook: {
-            id: number;
-            name: string;
-            url?: string | null;
-            /** @description Template of the POST body. */
-            body?: string | null;
-            validate_cert?: boolean;
-            /** @description Made by the controller, not through the API. */
-            system?: boolean;
-            events?: string[];
-            custom_properties?: components["schemas"]["MonitoringCustomProperty"][];
-            headers?: components["schemas"]["MonitoringNameValue"][];
-            parameters?: components["schemas"]["MonitoringNameValue"][];
-            /** @description ISO 8601 time. */
-            created_at?: string;
-            /** @description ISO 8601 time. */
-            updated_at?: string;
-        };
-        MonitoringWebhookList: components["schemas"]["MonitoringWebhook"][];
-        /** @description Create (`name` required) or change (every field optional) a webhook. */
-        MonitoringWebhookRequest: {
-            name?: string;
-            url?: string;
-            /** @description Events posted to it; default `tunnel_up`, `tunnel_down` (see `GET /alert_events`). */
-            events?: string[];
-            /** @description Template of the POST body. */
-            body?: string;
-            validate_cert?: boolean;
-            custom_properties?: components["schemas"]["MonitoringCustomProperty"][];
-            headers?: components["schemas"]["MonitoringNameValue"][];
-            parameters?: components["schemas"]["MonitoringNameValue"][];
-        };
-        MonitoringWebhookCreateRequest: components["schemas"]["MonitoringWebhookRequest"] & Record<string, never>;
-        /** @description An alert definition; its events are posted to its webhook. */
-        MonitoringAlert: {
-            id: number;
-            name: string;
-            url?: string | null;
-            enabled?: boolean;
-            webhook_id?: number;
-            events?: string[];
-            custom_properties?: components["schemas"]["MonitoringCustomProperty"][];
-            /** @description ISO 8601 time. */
-            created_at?: string;
-            /** @description ISO 8601 time. */
-            updated_at?: string;
-        };
-        MonitoringAlertList: components["schemas"]["MonitoringAlert"][];
-        /** @description Names of the events an alert or webhook may subscribe to (`tunnel_up`, `tunnel_down`, …). */
-        MonitoringAlertEventList: string[];
-        /** @description Change an alert (every field optional). */
-        MonitoringAlertRequest: {
-            name?: string;
-            url?: string;
-            webhook_id?: number;
-            webhook_name?: string;
-            events?: string[];
-            custom_properties?: components["schemas"]["MonitoringCustomProperty"][];
-            /** @description Default true. */
-            enabled?: boolean;
-        };
-        MonitoringAlertCreateRequest: components["schemas"]["MonitoringAlertRequest"] & Record<string, never>;
-        MonitoringAlertTestResult: {
-            /** @description `success` or `failed`. */
-            status?: string;
-            /** @description HTTP status the webhook answered. */
-            code?: string;
-            message?: string;
-        };
-        /** @description A packet monitor (beta). */
-        MonitoringPacketMonitor: {
-            name: string;
-            /** @enum {string} */
-            type: "conntrack" | "netflow" | "pcap";
-            interface?: string;
-            filter?: string | null;
-            /** @description `forever` or a duration the Linux `date` command reads. */
-            duration?: string;
-            /** @description `file` for pcap and conntrack; `host:<ip>:<port>` for netflow. */
-            destination?: string;
-            /** @description Whether it runs (not in the reference; controllers send it). */
-            status?: string;
-        };
-        MonitoringPacketMonitorList: components["schemas"]["MonitoringPacketMonitor"][];
-        MonitoringPacketMonitorCreateRequest: {
-            /** @description Must be `conntrack` for a conntrack monitor (only one runs at a time). */
-            name: string;
-            /** @enum {string} */
-            type: "conntrack" | "netflow" | "pcap";
-            interface: string;
-            /** @description Type-specific (`-p 8000` for pcap); may be empty. */
-            filter: string | null;
-            duration: string;
-            destination: string;
-        };
-        MonitoringCommandOutput: {
-            success?: boolean;
-            output?: string;
-        };
-        /**
-         * Format: binary
-         * @description The captured data archive: not JSON. With the typed client read it through
-         *     `client.raw.GET('/packet_monitor/{name}/download', { params, parseAs: 'arrayBuffer' })`.
-         */
-        MonitoringPacketData: string;
         /** @description Tags of a clientpack, key to value. */
         ClientpackTagMap: {
             [key: string]: string;
@@ -4629,6 +5194,45 @@ export interface components {
         };
         ClientpackTagKeyRequest: {
             key: string;
+        };
+        /** @description One snapshot file on the controller. */
+        Snapshot: {
+            /** @description SHA-1 of the file, hex. */
+            sha1_checksum: string;
+            /** @description Creation time as text. The reference shows two spellings (`2014/01/17 01:20:58 -0600` in the list, ISO 8601 in the create reply); read `created_at_i` to compare times. */
+            created_at: string;
+            /** @description Creation time, epoch seconds. */
+            created_at_i: number;
+            /** @description Bytes of the file. */
+            size: number;
+            /** @description `pending`, `finished_ok`, `finished_failed` or `invalid` (an asynchronous snapshot). */
+            status?: string;
+            /** @description Task token to poll while `status` is `pending`. */
+            token?: string;
+        };
+        SnapshotList: {
+            /** @description Name of the newest snapshot; absent when there is none. */
+            latest_snapshot?: string;
+            /** @description The snapshots keyed by name. */
+            snapshots: {
+                [key: string]: components["schemas"]["Snapshot"];
+            };
+        };
+        SnapshotCreateRequest: {
+            /** @description File name; default `snapshot_<YYYYMMDD>_<epoch seconds>_<public IP>` (the reference's example `snapshot_20140117_1389943258_50.240.142.209`). Ours: letters, digits, `_`, `.`, `-`. */
+            name?: string;
+            /** @description Answer at once with a task token instead of waiting for the file. */
+            async?: boolean;
+        };
+        /** @description The new snapshot, keyed by its name (one key). */
+        SnapshotCreated: {
+            [key: string]: components["schemas"]["Snapshot"];
+        };
+        SnapshotImportStatus: {
+            /** @description What became of the import. Ours (the reference names no values): `imported` — the controller reboots next with the snapshot's configuration —, or `failed` with the reasons in `log_lines` (a file that is not a snapshot), and nothing changes. */
+            snapshot: string;
+            /** @description What the import did or why it failed. */
+            log_lines?: string[];
         };
         RemoteSupportConfig: {
             /** @description Whether Cohesive support may reach the controller. */
@@ -5558,6 +6162,139 @@ export interface operations {
                     };
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createBgpPeer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BgpPeerCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The endpoint with the new peer. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecRemoteEndpoint"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getBgpPeer: {
+        parameters: {
+            query?: {
+                /** @description Verbose output (default true). */
+                verbose?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+                /** @description Id of the eBGP peer (a key of the endpoint's `bgp_peers`). */
+                bgp_peer_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The peer. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["BgpPeer"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateBgpPeer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+                /** @description Id of the eBGP peer (a key of the endpoint's `bgp_peers`). */
+                bgp_peer_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BgpPeerUpdateRequest"];
+            };
+        };
+        responses: {
+            /** @description The endpoint with the changed peer. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecRemoteEndpoint"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteBgpPeer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+                /** @description Id of the eBGP peer (a key of the endpoint's `bgp_peers`). */
+                bgp_peer_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint without the peer. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecRemoteEndpoint"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
@@ -7402,6 +8139,1652 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    getInterfaces: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The interfaces. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["InterfaceList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postInterfacesAction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InterfacesActionRequest"];
+            };
+        };
+        responses: {
+            /** @description The interfaces after the action. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["InterfaceList"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getSystemInterfaces: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The system interfaces. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["InterfaceList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postCreateSystemInterface: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InterfaceCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The new interface. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["Interface"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getSystemInterfaceDetails: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id (or name) of the interface, e.g. `1` or `eth0`. */
+                interface_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The interface. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["Interface"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putUpdateSystemInterface: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id (or name) of the interface, e.g. `1` or `eth0`. */
+                interface_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["InterfaceUpdateRequest"];
+            };
+        };
+        responses: {
+            /** @description The interface as changed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["Interface"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteSystemInterface: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id (or name) of the interface, e.g. `1` or `eth0`. */
+                interface_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The deleted interface. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["Interface"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getInterfaceAddresses: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id (or name) of the interface, e.g. `1` or `eth0`. */
+                interface_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The addresses. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["InterfaceAddressList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createInterfaceAddress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id (or name) of the interface, e.g. `1` or `eth0`. */
+                interface_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InterfaceAddressCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The new address. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["InterfaceAddress"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getInterfaceAddress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id (or name) of the interface, e.g. `1` or `eth0`. */
+                interface_id: string;
+                /** @description Id of the address. */
+                address_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The address. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["InterfaceAddress"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putUpdateInterfaceAddress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id (or name) of the interface, e.g. `1` or `eth0`. */
+                interface_id: string;
+                /** @description Id of the address. */
+                address_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["InterfaceAddressUpdateRequest"];
+            };
+        };
+        responses: {
+            /** @description The address as changed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["InterfaceAddress"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteInterfaceAddress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id (or name) of the interface, e.g. `1` or `eth0`. */
+                interface_id: string;
+                /** @description Id of the address. */
+                address_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The removed address. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["InterfaceAddress"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getGreInterfaces: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The GRE interfaces. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["InterfaceGreList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postCreateGreInterface: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InterfaceGreRequest"];
+            };
+        };
+        responses: {
+            /** @description The new GRE interface. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["InterfaceGre"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getGreInterfaceDetails: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id (or name) of the GRE interface. */
+                interface_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The GRE interface. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["InterfaceGre"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putUpdateGreInterface: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id (or name) of the GRE interface. */
+                interface_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InterfaceGreRequest"];
+            };
+        };
+        responses: {
+            /** @description The GRE interface as changed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["InterfaceGre"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteGreInterface: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id (or name) of the GRE interface. */
+                interface_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The deleted GRE interface. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["InterfaceGre"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getIpsecStatus: {
+        parameters: {
+            query?: {
+                /** @description Only the up/down state (faster, less detail). Default false. */
+                up_down_status_only?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Tunnels keyed by id. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecTunnelStatusMap"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getIpsecLinkHistory: {
+        parameters: {
+            query?: {
+                /** @description Remote subnet (CIDR). */
+                remote?: string;
+                /** @description Local subnet (CIDR). */
+                local?: string;
+                /** @description Only this tunnel. */
+                tunnelid?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The link history. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecLinkHistory"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getConnectedSubnets: {
+        parameters: {
+            query?: {
+                /** @description Objects with the origin of each subnet instead of pairs. Default false. */
+                extended_output?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Connected subnets. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecConnectedSubnets"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getIpsecDetails: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description IPsec configuration. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecSystemDetail"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putUpdateIpsecConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IpsecConfigUpdateRequest"];
+            };
+        };
+        responses: {
+            /** @description The new IPsec configuration. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecSystemDetail"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postRestartIpsecAction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IpsecRestartRequest"];
+            };
+        };
+        responses: {
+            /** @description Restart accepted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecRestartResult"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postCreateIpsecEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IpsecEndpointCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The new endpoint. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecRemoteEndpoint"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getIpsecEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecRemoteEndpoint"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putUpdateIpsecEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IpsecEndpointUpdateRequest"];
+            };
+        };
+        responses: {
+            /** @description The changed endpoint. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecRemoteEndpoint"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteIpsecEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What remains. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecSystemDetail"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postCreateIpsecEndpointTunnel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IpsecTunnelCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The endpoint with the new tunnel. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecRemoteEndpoint"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putUpdateIpsecEndpointTunnel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+                /** @description Id of the tunnel (a key of the endpoint's `tunnels`). */
+                tunnel_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IpsecTunnelUpdateRequest"];
+            };
+        };
+        responses: {
+            /** @description The changed tunnel. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecTunnelStatus"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteIpsecEndpointTunnel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+                /** @description Id of the tunnel (a key of the endpoint's `tunnels`). */
+                tunnel_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint without the tunnel. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecRemoteEndpoint"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postCreateIpsecTrafficPair: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IpsecTrafficPairCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The new traffic pair. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecTrafficPair"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putUpdateIpsecTrafficPair: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+                /** @description Id of the traffic pair (a key of the endpoint's `traffic_pairs`). */
+                pair_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IpsecTrafficPairUpdateRequest"];
+            };
+        };
+        responses: {
+            /** @description The traffic pair. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecTrafficPair"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteIpsecTrafficPair: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+                /** @description Id of the traffic pair (a key of the endpoint's `traffic_pairs`). */
+                pair_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The deleted traffic pair. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecTrafficPair"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    enableIpsecTrafficPair: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+                /** @description Id of the traffic pair (a key of the endpoint's `traffic_pairs`). */
+                pair_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The traffic pair. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecTrafficPair"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    disableIpsecTrafficPair: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the IPsec endpoint (a key of `remote_endpoints`). */
+                endpoint_id: number;
+                /** @description Id of the traffic pair (a key of the endpoint's `traffic_pairs`). */
+                pair_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The traffic pair. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["IpsecTrafficPair"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhooks. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringWebhookList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postCreateWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MonitoringWebhookCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The new webhook. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringWebhook"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the webhook. */
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhook. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringWebhook"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putUpdateWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the webhook. */
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MonitoringWebhookRequest"];
+            };
+        };
+        responses: {
+            /** @description The webhook as changed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringWebhook"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the webhook. */
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The deleted webhook. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringWebhook"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getAlerts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The alerts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringAlertList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getAlertEvents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event names. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringAlertEventList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postCreateAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MonitoringAlertCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The new alert. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringAlert"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the alert. */
+                alert_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The alert. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringAlert"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putUpdateAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the alert. */
+                alert_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MonitoringAlertRequest"];
+            };
+        };
+        responses: {
+            /** @description The alert as changed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringAlert"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the alert. */
+                alert_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The deleted alert. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringAlert"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postToggleEnableAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the alert. */
+                alert_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The alert as toggled. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringAlert"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postTestAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the alert. */
+                alert_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What the webhook answered. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringAlertTestResult"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPacketMonitors: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The packet monitors. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringPacketMonitorList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createPacketMonitor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MonitoringPacketMonitorCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The new packet monitor. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringPacketMonitor"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPacketMonitor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Name of the packet monitor. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The packet monitor. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringPacketMonitor"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deletePacketMonitor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Name of the packet monitor. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The outcome. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringCommandOutput"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putStartPacketMonitor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Name of the packet monitor. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The outcome. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringCommandOutput"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putStopPacketMonitor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Name of the packet monitor. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The outcome. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["MonitoringCommandOutput"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    downloadPacketMonitorData: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Name of the packet monitor. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The captured data. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": components["schemas"]["MonitoringPacketData"];
+                    "text/plain": components["schemas"]["MonitoringPacketData"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     getContainerSystemStatus: {
         parameters: {
             query?: never;
@@ -8976,1437 +11359,6 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    getPeeringStatus: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: components["responses"]["PeeringOk"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    putSelfPeeringId: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["PeeringSelfRequest"];
-            };
-        };
-        responses: {
-            200: components["responses"]["PeeringOk"];
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    postCreatePeer: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["PeerCreateRequest"];
-            };
-        };
-        responses: {
-            200: components["responses"]["PeeringOk"];
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    putUpdatePeer: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Controller id of the peer (1 … licensed number of controllers). */
-                peer_id: components["parameters"]["PeerId"];
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["PeerUpdateRequest"];
-            };
-        };
-        responses: {
-            200: components["responses"]["PeeringOk"];
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    deletePeer: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Controller id of the peer (1 … licensed number of controllers). */
-                peer_id: components["parameters"]["PeerId"];
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: components["responses"]["PeeringOk"];
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    getRoutes: {
-        parameters: {
-            query?: {
-                /** @description Name of the routing table (default `main`). */
-                table?: string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: components["responses"]["RouteMapOk"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    postCreateRoute: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["RouteCreateRequest"];
-            };
-        };
-        responses: {
-            200: components["responses"]["RouteMapOk"];
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    deleteRoute: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Id of the route, a key of the route map. */
-                route_id: components["parameters"]["RouteId"];
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: components["responses"]["RouteMapOk"];
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    enableRoute: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Id of the route, a key of the route map. */
-                route_id: components["parameters"]["RouteId"];
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: components["responses"]["RouteOk"];
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    disableRoute: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Id of the route, a key of the route map. */
-                route_id: components["parameters"]["RouteId"];
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: components["responses"]["RouteOk"];
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    getSnapshots: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The snapshots by name. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["SnapshotList"];
-                    };
-                };
-            };
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    postCreateSnapshot: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": components["schemas"]["SnapshotCreateRequest"];
-            };
-        };
-        responses: {
-            /** @description The new snapshot. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["SnapshotCreated"];
-                    };
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    getDownloadSnapshot: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Name of the snapshot (a key of `GET /snapshots`). */
-                snapshot_name: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The snapshot file (a gzip archive on the simulator). */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/octet-stream": string;
-                    "text/plain": string;
-                };
-            };
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    deleteSnapshot: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Name of the snapshot (a key of `GET /snapshots`). */
-                snapshot_name: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The remaining snapshots. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["SnapshotList"];
-                    };
-                };
-            };
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    putImportSnapshot: {
-        parameters: {
-            query?: {
-                /** @description Answer with a task token instead of waiting (ours, in the simulator the import is immediate either way). */
-                async?: boolean;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** @description The snapshot file. */
-        requestBody: {
-            content: {
-                "text/plain": string;
-            };
-        };
-        responses: {
-            /** @description What became of the import. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["SnapshotImportStatus"];
-                    };
-                };
-            };
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    getInterfaces: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The interfaces. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["InterfaceList"];
-                    };
-                };
-            };
-            401: components["responses"]["Unauthorized"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    postInterfacesAction: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["InterfacesActionRequest"];
-            };
-        };
-        responses: {
-            /** @description The interfaces after the action. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["InterfaceList"];
-                    };
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    getSystemInterfaces: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The system interfaces. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["InterfaceList"];
-                    };
-                };
-            };
-            401: components["responses"]["Unauthorized"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    postCreateSystemInterface: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["InterfaceCreateRequest"];
-            };
-        };
-        responses: {
-            /** @description The new interface. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["Interface"];
-                    };
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    getSystemInterfaceDetails: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Id (or name) of the interface, e.g. `1` or `eth0`. */
-                interface_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The interface. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["Interface"];
-                    };
-                };
-            };
-            401: components["responses"]["Unauthorized"];
-            404: components["responses"]["NotFound"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    putUpdateSystemInterface: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Id (or name) of the interface, e.g. `1` or `eth0`. */
-                interface_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": components["schemas"]["InterfaceUpdateRequest"];
-            };
-        };
-        responses: {
-            /** @description The interface as changed. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["Interface"];
-                    };
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    deleteSystemInterface: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Id (or name) of the interface, e.g. `1` or `eth0`. */
-                interface_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The deleted interface. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["Interface"];
-                    };
-                };
-            };
-            401: components["responses"]["Unauthorized"];
-            404: components["responses"]["NotFound"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    getInterfaceAddresses: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Id (or name) of the interface, e.g. `1` or `eth0`. */
-                interface_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The addresses. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["InterfaceAddressList"];
-                    };
-                };
-            };
-            401: components["responses"]["Unauthorized"];
-            404: components["responses"]["NotFound"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    createInterfaceAddress: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Id (or name) of the interface, e.g. `1` or `eth0`. */
-                interface_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["InterfaceAddressCreateRequest"];
-            };
-        };
-        responses: {
-            /** @description The new address. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["InterfaceAddress"];
-                    };
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    getInterfaceAddress: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Id (or name) of the interface, e.g. `1` or `eth0`. */
-                interface_id: string;
-                /** @description Id of the address. */
-                address_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The address. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["InterfaceAddress"];
-                    };
-                };
-            };
-            401: components["responses"]["Unauthorized"];
-            404: components["responses"]["NotFound"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    putUpdateInterfaceAddress: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Id (or name) of the interface, e.g. `1` or `eth0`. */
-                interface_id: string;
-                /** @description Id of the address. */
-                address_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": components["schemas"]["InterfaceAddressUpdateRequest"];
-            };
-        };
-        responses: {
-            /** @description The address as changed. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["InterfaceAddress"];
-                    };
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    deleteInterfaceAddress: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Id (or name) of the interface, e.g. `1` or `eth0`. */
-                interface_id: string;
-                /** @description Id of the address. */
-                address_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The removed address. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["InterfaceAddress"];
-                    };
-                };
-            };
-            401: components["responses"]["Unauthorized"];
-            404: components["responses"]["NotFound"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    getGreInterfaces: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The GRE interfaces. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["InterfaceGreList"];
-                    };
-                };
-            };
-            401: components["responses"]["Unauthorized"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    postCreateGreInterface: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["InterfaceGreRequest"];
-            };
-        };
-        responses: {
-            /** @description The new GRE interface. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["InterfaceGre"];
-                    };
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    getGreInterfaceDetails: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Id (or name) of the GRE interface. */
-                interface_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The GRE interface. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["InterfaceGre"];
-                    };
-                };
-            };
-            401: components["responses"]["Unauthorized"];
-            404: components["responses"]["NotFound"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    putUpdateGreInterface: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Id (or name) of the GRE interface. */
-                interface_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["InterfaceGreRequest"];
-            };
-        };
-        responses: {
-            /** @description The GRE interface as changed. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["InterfaceGre"];
-                    };
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    deleteGreInterface: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Id (or name) of the GRE interface. */
-                interface_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The deleted GRE interface. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["InterfaceGre"];
-                    };
-                };
-            };
-            401: components["responses"]["Unauthorized"];
-            404: components["responses"]["NotFound"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    getWebhooks: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The webhooks. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["MonitoringWebhookList"];
-                    };
-                };
-            };
-            401: components["responses"]["Unauthorized"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    postCreateWebhook: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["MonitoringWebhookCreateRequest"];
-            };
-        };
-        responses: {
-            /** @description The new webhook. */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["MonitoringWebhook"];
-                    };
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    getWebhook: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Id of the webhook. */
-                webhook_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The webhook. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["MonitoringWebhook"];
-                    };
-                };
-            };
-            401: components["responses"]["Unauthorized"];
-            404: components["responses"]["NotFound"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    putUpdateWebhook: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Id of the webhook. */
-                webhook_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["MonitoringWebhookRequest"];
-            };
-        };
-        responses: {
-            /** @description The webhook as changed. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["MonitoringWebhook"];
-                    };
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            404: components["responses"]["NotFound"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    deleteWebhook: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Id of the webhook. */
-                webhook_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The deleted webhook. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["MonitoringWebhook"];
-                    };
-                };
-            };
-            401: components["responses"]["Unauthorized"];
-            404: components["responses"]["NotFound"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    getAlerts: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The alerts. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["MonitoringAlertList"];
-                    };
-                };
-            };
-            401: components["responses"]["Unauthorized"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    getAlertEvents: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The event names. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["MonitoringAlertEventList"];
-                    };
-                };
-            };
-            401: components["responses"]["Unauthorized"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    postCreateAlert: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["MonitoringAlertCreateRequest"];
-            };
-        };
-        responses: {
-            /** @description The new alert. */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["MonitoringAlert"];
-                    };
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    getAlert: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Id of the alert. */
-                alert_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The alert. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["MonitoringAlert"];
-                    };
-                };
-            };
-            401: components["responses"]["Unauthorized"];
-            404: components["responses"]["NotFound"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    putUpdateAlert: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Id of the alert. */
-                alert_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["MonitoringAlertRequest"];
-            };
-        };
-        responses: {
-            /** @description The alert as changed. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["MonitoringAlert"];
-                    };
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            404: components["responses"]["NotFound"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    deleteAlert: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Id of the alert. */
-                alert_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The deleted alert. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["MonitoringAlert"];
-                    };
-                };
-            };
-            401: components["responses"]["Unauthorized"];
-            404: components["responses"]["NotFound"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    postToggleEnableAlert: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Id of the alert. */
-                alert_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The alert as toggled. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["MonitoringAlert"];
-                    };
-                };
-            };
-            401: components["responses"]["Unauthorized"];
-            404: components["responses"]["NotFound"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    postTestAlert: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Id of the alert. */
-                alert_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description What the webhook answered. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["MonitoringAlertTestResult"];
-                    };
-                };
-            };
-            401: components["responses"]["Unauthorized"];
-            404: components["responses"]["NotFound"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    getPacketMonitors: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The packet monitors. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["MonitoringPacketMonitorList"];
-                    };
-                };
-            };
-            401: components["responses"]["Unauthorized"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    createPacketMonitor: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["MonitoringPacketMonitorCreateRequest"];
-            };
-        };
-        responses: {
-            /** @description The new packet monitor. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["MonitoringPacketMonitor"];
-                    };
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    getPacketMonitor: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Name of the packet monitor. */
-                name: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The packet monitor. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["MonitoringPacketMonitor"];
-                    };
-                };
-            };
-            401: components["responses"]["Unauthorized"];
-            404: components["responses"]["NotFound"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    deletePacketMonitor: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Name of the packet monitor. */
-                name: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The outcome. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["MonitoringCommandOutput"];
-                    };
-                };
-            };
-            401: components["responses"]["Unauthorized"];
-            404: components["responses"]["NotFound"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    putStartPacketMonitor: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Name of the packet monitor. */
-                name: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The outcome. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["MonitoringCommandOutput"];
-                    };
-                };
-            };
-            401: components["responses"]["Unauthorized"];
-            404: components["responses"]["NotFound"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    putStopPacketMonitor: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Name of the packet monitor. */
-                name: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The outcome. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        response: components["schemas"]["MonitoringCommandOutput"];
-                    };
-                };
-            };
-            401: components["responses"]["Unauthorized"];
-            404: components["responses"]["NotFound"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    downloadPacketMonitorData: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Name of the packet monitor. */
-                name: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The captured data. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/octet-stream": components["schemas"]["MonitoringPacketData"];
-                    "text/plain": components["schemas"]["MonitoringPacketData"];
-                };
-            };
-            401: components["responses"]["Unauthorized"];
-            404: components["responses"]["NotFound"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
     getClientsStatus: {
         parameters: {
             query?: never;
@@ -10829,6 +11781,355 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPeeringStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["PeeringOk"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putSelfPeeringId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PeeringSelfRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["PeeringOk"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postCreatePeer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PeerCreateRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["PeeringOk"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putUpdatePeer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Controller id of the peer (1 … licensed number of controllers). */
+                peer_id: components["parameters"]["PeerId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PeerUpdateRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["PeeringOk"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deletePeer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Controller id of the peer (1 … licensed number of controllers). */
+                peer_id: components["parameters"]["PeerId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["PeeringOk"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getRoutes: {
+        parameters: {
+            query?: {
+                /** @description Name of the routing table (default `main`). */
+                table?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["RouteMapOk"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postCreateRoute: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RouteCreateRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["RouteMapOk"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteRoute: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the route, a key of the route map. */
+                route_id: components["parameters"]["RouteId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["RouteMapOk"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    enableRoute: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the route, a key of the route map. */
+                route_id: components["parameters"]["RouteId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["RouteOk"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    disableRoute: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Id of the route, a key of the route map. */
+                route_id: components["parameters"]["RouteId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["RouteOk"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getSnapshots: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The snapshots by name. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["SnapshotList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postCreateSnapshot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["SnapshotCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The new snapshot. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["SnapshotCreated"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getDownloadSnapshot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Name of the snapshot (a key of `GET /snapshots`). */
+                snapshot_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The snapshot file (a gzip archive on the simulator). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                    "text/plain": string;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteSnapshot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Name of the snapshot (a key of `GET /snapshots`). */
+                snapshot_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The remaining snapshots. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["SnapshotList"];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putImportSnapshot: {
+        parameters: {
+            query?: {
+                /** @description Answer with a task token instead of waiting (ours, in the simulator the import is immediate either way). */
+                async?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The snapshot file. */
+        requestBody: {
+            content: {
+                "text/plain": string;
+            };
+        };
+        responses: {
+            /** @description What became of the import. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        response: components["schemas"]["SnapshotImportStatus"];
+                    };
+                };
+            };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             502: components["responses"]["BadGateway"];

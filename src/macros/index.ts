@@ -105,3 +105,21 @@ export {
   type RestoreResult,
 } from './snapshots.js';
 export { segmentOverlayClients, groupSizes, type SegmentOverlayClientsOptions, type OverlaySegmentation } from './overlay.js';
+export {
+  ensureIpsecEndpoint,
+  type IpsecEndpointSpec,
+  type IpsecSubnetPair,
+  type EnsureIpsecEndpointOptions,
+  type IpsecEndpointPlan,
+  type IpsecEndpointResult,
+} from './ipsec.js';
+export {
+  bridgeControllers,
+  waitForIpsecEndpoints,
+  allocateVti,
+  type BridgeSpec,
+  type BridgeSide,
+  type BridgeControllersOptions,
+  type BridgeSideResult,
+  type WaitForIpsecOptions,
+} from './bridge.js';

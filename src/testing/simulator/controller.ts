@@ -4,6 +4,7 @@ import type { SimCertificate } from './certs.js';
 import type { Fabric, FabricNode } from './fabric.js';
 import { FirewallState } from './firewall-state.js';
 import type { ControllerIdentity } from './identity.js';
+import { IpsecState } from './ipsec-state.js';
 import type { LicenseTerms } from './license.js';
 import { SnapshotStore } from './snapshot-store.js';
 import { OverlayState } from './operations/overlay-state.js';
@@ -171,6 +172,8 @@ export class SimController implements FabricNode {
   nextRouteId = 1;
   /** One rule list behind both firewall APIs (see firewall-state.ts). */
   readonly firewall = new FirewallState();
+  /** Endpoints, tunnels, traffic pairs and eBGP peers (operations/ipsec.ts). */
+  readonly ipsec = new IpsecState();
   containerSystem: { running: boolean; network: string; transition?: { to: boolean; until: number } };
   readonly images = new Map<string, ImageEntry>();
   readonly containers = new Map<string, ContainerEntry>();

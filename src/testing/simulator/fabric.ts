@@ -63,6 +63,11 @@ export class Fabric {
     return to;
   }
 
+  /** Whether the underlay between two nodes is open now: both up and no partition between them (IPsec's UDP 500/4500). */
+  underlayOpen(a: FabricNode, b: FabricNode): boolean {
+    return a.isUp() && b.isUp() && (a === b || !this.isPartitioned(a.name, b.name));
+  }
+
   /** The latest moment the path between the two nodes changed (partition healed, a side came up). */
   pathSince(a: FabricNode, b: FabricNode): number {
     return Math.max(this.changedAt.get(pairKey(a.name, b.name)) ?? 0, a.upSince(), b.upSince());

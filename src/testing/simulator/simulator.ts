@@ -13,6 +13,7 @@ import { firewallOperations } from './operations/firewall.js';
 import { firewallObjectOperations } from './operations/firewall-objects.js';
 import { firewallV2Operations } from './operations/firewall-v2.js';
 import { interfaceOperations } from './operations/interfaces.js';
+import { ipsecOperations } from './operations/ipsec.js';
 import { keysetOperations } from './operations/keyset.js';
 import { licenseOperations } from './operations/license.js';
 import { overlayOperations } from './operations/overlay.js';
@@ -137,6 +138,7 @@ const OPERATIONS = {
   ...interfaceOperations,
   ...overlayOperations,
   ...statusOperations,
+  ...ipsecOperations,
 };
 
 /**

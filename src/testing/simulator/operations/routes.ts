@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import type { RouteEntry, SimController } from '../controller.js';
 import { badRequest } from '../errors.js';
+import { ipsecRoutes } from '../ipsec-tunnels.js';
 import { overlayNeighbours } from './peering.js';
 import type { OperationTable } from './types.js';
 
@@ -46,6 +47,11 @@ export function routeMap(ctl: SimController, table?: string): Record<string, Rec
         false,
       );
     }
+  }
+  // Routes that exist while an IPsec tunnel is up (its remote subnet, a VTI's /30): not editable.
+  for (const r of ipsecRoutes(ctl)) {
+    if (table !== undefined && table !== 'main') continue;
+    map[String(r.id)] = routeView({ ...r, gateway: NOT_SET, advertise: false, metric: 0, enabled: true, table: 'main' }, false);
   }
   return map;
 }
@@ -94,7 +100,7 @@ export const routeOperations: OperationTable = {
       metric: b.metric ?? 0,
       enabled: true,
       table,
-      tunnel: b.tunnel,
+      tunnel: b.tunnel === undefined ? undefined : Number(b.tunnel),
     });
     return routeMap(ctl);
   },
