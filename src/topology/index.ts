@@ -17,3 +17,4 @@ export { planTopology, type TopologyPlan, type ControllerPlan, type PlannedChang
 export { formatPlan, planSummaryLine } from './format.js';
 export { applyTopology, type ApplyTopologyOptions, type ApplyTopologyResult } from './apply.js';
 export { readStatus, formatStatus, type TopologyStatus, type ControllerStatus, type LinkStatus } from './status.js';
+export { renderSvg } from './svg.js';
