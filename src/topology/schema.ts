@@ -25,6 +25,7 @@ function validator(): ValidateFunction {
 function describe(e: ErrorObject): string {
   const p = e.params as Record<string, unknown>;
   const schema = e.parentSchema as { description?: string } | undefined;
+  if (e.instancePath === '/ipsec') return 'IPsec bridges are not supported yet (their macros are being written): leave this list empty';
   switch (e.keyword) {
     case 'additionalProperties':
       return `unknown field "${String(p.additionalProperty)}"`;
@@ -45,7 +46,8 @@ function describe(e: ErrorObject): string {
 /** The errors worth showing: a oneOf/anyOf stands for its branches' errors, which are dropped. */
 function relevant(errors: readonly ErrorObject[]): ErrorObject[] {
   const alternatives = errors.filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf');
-  const inBranch = (e: ErrorObject): boolean => alternatives.some((a) => a !== e && e.schemaPath.startsWith(`${a.schemaPath}/`));
+  // A branch's errors sit at the alternative's own place or below it ($refs hide them from schemaPath).
+  const inBranch = (e: ErrorObject): boolean => alternatives.some((a) => a !== e && (e.instancePath === a.instancePath || e.instancePath.startsWith(`${a.instancePath}/`)));
   const seen = new Set<string>();
   return errors.filter((e) => {
     if (inBranch(e)) return false;
