@@ -199,7 +199,9 @@ export async function applyTopology(topology: Topology, options: ApplyTopologyOp
       await meshPhases(run);
       await extraPhases(run);
     }
-    await waitForLinks(run, Math.max(1, Math.min(5 * 60_000, deadline.remainingMs())));
+    // Ends a little before the deadline, so that the error names the links still down instead of a bare timeout.
+    const left = deadline.remainingMs();
+    await waitForLinks(run, Math.max(1, Math.min(5 * 60_000, left - Math.min(5_000, left / 10))));
     phase(run, 'reading the mesh back');
     const status = await statusFromObservations(topology, await observeTopology(topology, clients, { concurrency, signal }), signal);
     if (!status.ok) throw new Vns3TopologyNotReachedError(status.problems);
