@@ -89,7 +89,8 @@ function planLicenseAndKeyset(topology: Topology, o: Observation, rootObs: Obser
     }
     if (!s.licensed) {
       if (!o.licensePresent) plan.changes.push({ action: '+', kind: 'license', summary: 'license upload' });
-      plan.changes.push({ action: '~', kind: 'license', summary: 'license acceptance (parameters)' });
+      const params = topology.license.parameters;
+      plan.changes.push({ action: '~', kind: 'license', summary: `license acceptance (${params.default === true ? 'default parameters' : 'explicit parameters'})` });
       plan.waits.push({ kind: 'reboot', summary: 'the controller reboots after the license is accepted' });
     }
     if (!o.keysetPresent) {

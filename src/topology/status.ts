@@ -151,10 +151,11 @@ const mark = (l: LinkStatus | undefined, self: boolean): string => (self ? '-' :
 export function formatStatus(status: TopologyStatus): string {
   const names = status.controllers.map((c) => c.name);
   const width = Math.max(4, ...names.map((n) => n.length));
+  const first = Math.max('from \\ to'.length, ...names.map((n) => n.length));
   const cell = (s: string): string => s.padEnd(width);
-  const lines = [`links      ${names.map(cell).join(' ')}`];
+  const lines = [`${'from \\ to'.padEnd(first)}  ${names.map(cell).join(' ')}`.trimEnd()];
   for (const c of status.controllers) {
-    lines.push(`${c.name.padEnd(10)} ${names.map((n) => cell(mark(c.links.find((l) => l.to === n), n === c.name))).join(' ')}`);
+    lines.push(`${c.name.padEnd(first)}  ${names.map((n) => cell(mark(c.links.find((l) => l.to === n), n === c.name))).join(' ')}`.trimEnd());
   }
   lines.push('');
   for (const c of status.controllers) {

@@ -25,6 +25,9 @@ export interface Progress {
   onEvent: (event: Vns3Event) => void;
   /** Prints a line of the command's own (a phase, the plan) above the spinner. */
   line: (text: string) => void;
+  /** Stops the spinner and heartbeats until `resume()` (while a question is asked). */
+  pause: () => void;
+  resume: () => void;
   stop: () => void;
 }
 
@@ -88,14 +91,17 @@ export function createProgress(options: ProgressOptions): Progress {
       out(`${stamp()}  ${who.padEnd(10)} ${b.step.padEnd(20)} … still waiting (${seconds(now - b.since)} in this step)`);
     }
   };
-  const timer = json ? undefined : setInterval(tick, tty ? 100 : Math.max(100, Math.floor(heartbeatMs / 5)));
-  timer?.unref();
-  return {
-    onEvent,
-    line: (text) => (json ? undefined : out(text)),
-    stop: () => {
-      clearInterval(timer);
-      clearSpinner();
-    },
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const resume = (): void => {
+    if (json || timer) return;
+    timer = setInterval(tick, tty ? 100 : Math.max(100, Math.floor(heartbeatMs / 5)));
+    timer.unref();
   };
+  const pause = (): void => {
+    clearInterval(timer);
+    timer = undefined;
+    clearSpinner();
+  };
+  resume();
+  return { onEvent, line: (text) => (json ? undefined : out(text)), pause, resume, stop: pause };
 }

@@ -196,8 +196,10 @@ async function runApply(ctx: Context): Promise<number> {
           return false;
         }
         if (!ask) return true;
-        progress.stop();
-        return confirm(io, (t) => out(`${t}\n`));
+        progress.pause();
+        const yes = await confirm(io, (t) => out(`${t}\n`));
+        progress.resume();
+        return yes;
       },
     });
     progress.stop();
