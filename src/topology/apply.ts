@@ -25,7 +25,7 @@ import {
   setupController,
   waitForMesh,
 } from '../macros/index.js';
-import { Vns3TopologyNotReachedError } from './errors.js';
+import { Vns3TopologyNotReachedError, Vns3TopologyPlanError } from './errors.js';
 import { connectTopology, observeTopology, type Observation } from './observe.js';
 import { haInput, linkedNames, planFromObservations, type TopologyPlan } from './plan.js';
 import { statusFromObservations, type TopologyStatus } from './status.js';
@@ -41,7 +41,9 @@ export interface ApplyTopologyOptions {
   timeoutMs?: number;
   /** Controllers worked on at once; default 16. */
   concurrency?: number;
-  /** Called with the plan before anything is written; resolve false to stop without writing (a declined confirmation). */
+  /** Called with the plan as soon as it is made (before the problem check and `confirm`). */
+  onPlan?: (plan: TopologyPlan) => void;
+  /** Called with a plan that has changes, before anything is written; resolve false to stop without writing (a declined confirmation). */
   confirm?: (plan: TopologyPlan) => Promise<boolean> | boolean;
   /** Clients to use (one per controller, in order); default new ones, closed at the end. */
   clients?: readonly Vns3Client[];
@@ -173,7 +175,8 @@ async function waitForLinks(run: Run, timeoutMs: number): Promise<void> {
 /**
  * Brings the controllers to the topology: reads and plans (event `topology.plan`), asks `confirm`,
  * runs the macros phase by phase, waits for the links, then reads everything back. Resolves when
- * the mesh read back matches the file; throws Vns3TopologyNotReachedError (with every problem) when
+ * the mesh read back matches the file; throws Vns3TopologyPlanError before any write when the plan
+ * has problems (an unreadable controller, input a macro refused), Vns3TopologyNotReachedError (with every problem) when
  * it does not, Vns3BulkError naming each controller a step failed on, Vns3ValidationError for bad
  * input before any write, Vns3MeshNotReadyError when links stay down, and the abort reason (or a
  * TimeoutError after `timeoutMs`).
@@ -189,8 +192,9 @@ export async function applyTopology(topology: Topology, options: ApplyTopologyOp
     const observations = await observeTopology(topology, clients, { concurrency, signal });
     const plan = await planFromObservations(topology, observations, signal);
     emit(onEvent, { controller: '*', step: 'topology.plan', detail: `${plan.summary.add} to add, ${plan.summary.change} to change, ${plan.summary.remove} to remove`, data: { summary: plan.summary } });
-    const unreadable = observations.filter((o) => o.error);
-    if (unreadable.length > 0) throw new Vns3TopologyNotReachedError(unreadable.map((o) => `${o.controller.name}: cannot be read (${o.error!.message})`));
+    options.onPlan?.(plan);
+    const problems = plan.controllers.flatMap((c) => c.problems.map((p) => `${c.name}: ${p}`));
+    if (problems.length > 0) throw new Vns3TopologyPlanError(problems);
     if (plan.changed && options.confirm && !(await options.confirm(plan))) {
       return { plan, applied: false, status: await statusFromObservations(topology, observations, signal), elapsedMs: performance.now() - started };
     }

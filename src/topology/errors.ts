@@ -52,3 +52,18 @@ export class Vns3TopologyNotReachedError extends Vns3Error {
     this.problems = problems;
   }
 }
+
+/**
+ * Raised by `applyTopology` before its first write when the plan has problems: a controller that
+ * cannot be read, bad input a macro refused in its dry run (a firewall rule, an image spec), or a
+ * change the apply cannot make (a container that differs without `replace`). Nothing was written.
+ */
+export class Vns3TopologyPlanError extends Vns3Error {
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super(`the plan has ${problems.length} problem(s), nothing was written: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? '; …' : ''}`);
+    this.name = 'Vns3TopologyPlanError';
+    this.problems = problems;
+  }
+}

@@ -9,7 +9,7 @@
 export { loadTopology, type LoadTopologyOptions } from './load.js';
 export { readVarFile, ENV_VAR_PREFIX, type VariableSources, type VariableValue } from './variables.js';
 export { TOPOLOGY_SCHEMA_PATH } from './schema.js';
-export { Vns3TopologyError, Vns3TopologyNotReachedError, formatProblem, type TopologyProblem } from './errors.js';
+export { Vns3TopologyError, Vns3TopologyNotReachedError, Vns3TopologyPlanError, formatProblem, type TopologyProblem } from './errors.js';
 export { Secret, createRedactor } from './secret.js';
 export type { Topology, TopologyController, TopologyConnection, TopologyContainer, TopologyPeering, TopologyHaPair } from './types.js';
 export { connectTopology } from './observe.js';

@@ -6,7 +6,7 @@
  * plugin), its own plan is shown; the rest (license, keyset, peer ids, peers, advertisements) is
  * compared here from one read of each controller.
  */
-import type { Vns3Client } from '../client/index.js';
+import { Vns3ValidationError, type Vns3Client } from '../client/index.js';
 import { deployHaPlugin, ensureContainer, ensureFirewallPolicy, ensureImage, ensureRouteTable, type RouteSpec } from '../macros/index.js';
 import { hostCidr, normalizeCidr, subnetGateway } from '../net/index.js';
 import { connectTopology, observeTopology, peerAddress, type Observation } from './observe.js';
@@ -78,6 +78,21 @@ export function linkedNames(topology: Topology, name: string): string[] {
   return topology.peering.links.flatMap(([a, b]) => (a === name ? [b] : b === name ? [a] : []));
 }
 
+/**
+ * Runs a macro's dry run. Bad input (Vns3ValidationError) is a problem of the plan whatever the
+ * controller's state, so that apply stops before its first write; any other failure on a controller
+ * not yet licensed only means it cannot show that area yet: `projected` adds what would be created.
+ */
+async function dryRun<T>(o: Observation, plan: ControllerPlan, what: string, run: () => Promise<T>, projected: () => void): Promise<T | undefined> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof Vns3ValidationError || o.state?.licensed) plan.problems.push(`${what}: ${(error as Error).message}`);
+    else projected();
+    return undefined;
+  }
+}
+
 const routeLine = (r: RouteSpec): string =>
   `route ${r.cidr}${r.gateway && r.gateway !== '_notset' ? ` via ${r.gateway}` : ''}${r.interface && r.interface !== '_notset' ? ` (${r.interface})` : ''}${r.advertise ? ' advertised' : ''}`;
 
@@ -145,15 +160,15 @@ async function planRoutes(topology: Topology, observations: readonly Observation
   const o = observations[index]!;
   const desired = [...peerRouteSpecs(topology, index, observations), ...me.routes];
   const advertise = topology.peering.advertiseSubnets ? normalizeCidr(me.subnet) : undefined;
+  if (desired.length > 0) {
+    const projected = (): void => desired.forEach((r) => plan.changes.push({ action: '+', kind: 'route', summary: routeLine(r) }));
+    const routes = await dryRun(o, plan, 'routes', () => ensureRouteTable(o.client, desired, { dryRun: true, signal }), projected);
+    for (const r of routes?.removed ?? []) plan.changes.push({ action: '-', kind: 'route', summary: `${routeLine(r)} (replaced)` });
+    for (const r of routes?.created ?? []) plan.changes.push({ action: '+', kind: 'route', summary: routeLine(r) });
+  }
   if (!o.state?.licensed) {
-    for (const r of desired) plan.changes.push({ action: '+', kind: 'route', summary: routeLine(r) });
     if (advertise) plan.changes.push({ action: '+', kind: 'advertisement', summary: `advertise ${advertise}` });
     return;
-  }
-  if (desired.length > 0) {
-    const routes = await ensureRouteTable(o.client, desired, { dryRun: true, signal });
-    for (const r of routes.removed) plan.changes.push({ action: '-', kind: 'route', summary: `${routeLine(r)} (replaced)` });
-    for (const r of routes.created) plan.changes.push({ action: '+', kind: 'route', summary: routeLine(r) });
   }
   // createRouteAdvertisements knows an advertisement by what is advertised (a controller may fill in an interface).
   if (advertise && !o.routes?.some((r) => r.editable && r.advertise && r.table === 'main' && normalizeCidr(r.cidr) === advertise)) {
@@ -162,35 +177,29 @@ async function planRoutes(topology: Topology, observations: readonly Observation
 }
 
 async function planFirewallAndPlugins(me: TopologyController, o: Observation, plan: ControllerPlan, signal?: AbortSignal): Promise<void> {
-  const licensed = o.state?.licensed === true;
   if (me.firewall) {
-    if (!licensed) plan.changes.push({ action: '~', kind: 'firewall', summary: `firewall policy of ${me.firewall.length} rule(s)` });
-    else {
-      const fw = await ensureFirewallPolicy(o.client, me.firewall, { dryRun: true, signal });
-      for (const d of fw.deletes) plan.changes.push({ action: '-', kind: 'firewall', summary: `firewall rule ${d.position}: ${d.rule}` });
-      for (const i of fw.inserts) plan.changes.push({ action: '+', kind: 'firewall', summary: `firewall rule ${i.position}: ${i.rule}` });
-    }
+    const rules = me.firewall;
+    const projected = (): void => void plan.changes.push({ action: '~', kind: 'firewall', summary: `firewall policy of ${rules.length} rule(s)` });
+    const fw = await dryRun(o, plan, 'firewall', () => ensureFirewallPolicy(o.client, rules, { dryRun: true, signal }), projected);
+    for (const d of fw?.deletes ?? []) plan.changes.push({ action: '-', kind: 'firewall', summary: `firewall rule ${d.position}: ${d.rule}` });
+    for (const i of fw?.inserts ?? []) plan.changes.push({ action: '+', kind: 'firewall', summary: `firewall rule ${i.position}: ${i.rule}` });
   }
   for (const image of me.images) {
-    const action = licensed ? (await ensureImage(o.client, image, { dryRun: true, signal })).action : 'import';
-    if (action === 'none') continue;
+    let action: string | undefined;
+    const r = await dryRun(o, plan, `image ${image.name}`, () => ensureImage(o.client, image, { dryRun: true, signal }), () => (action = 'import'));
+    action = r?.action ?? action;
+    if (action === undefined || action === 'none') continue;
     plan.changes.push({ action: action === 'import' ? '+' : '~', kind: 'image', summary: `image ${image.name}${action === 'reimport' ? ' (import again: the last one failed)' : ''}` });
     plan.waits.push({ kind: 'image-import', summary: `image ${image.name} is imported in the background` });
   }
-  for (const container of me.containers) {
-    if (!licensed) {
-      plan.changes.push({ action: '+', kind: 'container', summary: `container ${container.name} from ${container.image}` });
-      continue;
-    }
-    try {
-      const r = await ensureContainer(o.client, container, { dryRun: true, replace: true, signal });
-      if (r.action === 'none') continue;
-      const why = r.differences.length > 0 ? ` (differs: ${r.differences.join(', ')})` : '';
-      plan.changes.push({ action: r.action === 'start' ? '+' : '~', kind: 'container', summary: `container ${container.name} ${r.action}${why}` });
-      if (r.action === 'replace' && !container.replace) plan.problems.push(`container ${container.name} differs (${r.differences.join(', ')}); set replace: true to replace it`);
-    } catch (error) {
-      plan.problems.push(`container ${container.name}: ${(error as Error).message}`);
-    }
+  for (const { replace, ...container } of me.containers) {
+    const projected = (): void => void plan.changes.push({ action: '+', kind: 'container', summary: `container ${container.name} from ${container.image}` });
+    // replace: true in the dry run, so that a differing container is shown (and refused below) rather than thrown.
+    const r = await dryRun(o, plan, `container ${container.name}`, () => ensureContainer(o.client, container, { dryRun: true, replace: true, signal }), projected);
+    if (!r || r.action === 'none') continue;
+    const why = r.differences.length > 0 ? ` (differs: ${r.differences.join(', ')})` : '';
+    plan.changes.push({ action: r.action === 'start' ? '+' : '~', kind: 'container', summary: `container ${container.name} ${r.action}${why}` });
+    if (r.action === 'replace' && !replace) plan.problems.push(`container ${container.name} differs (${r.differences.join(', ')}); set replace: true to replace it`);
   }
 }
 
@@ -199,21 +208,24 @@ async function planHa(topology: Topology, observations: readonly Observation[], 
   for (const pair of topology.ha) {
     const [p, s] = [byName(pair.primary), byName(pair.secondary)];
     const [po, so] = [observations[p]!, observations[s]!];
-    if (!po.state?.licensed || !so.state?.licensed) {
+    const licensed = po.state?.licensed === true && so.state?.licensed === true;
+    const projected = (): void => {
       plans[p]!.changes.push({ action: '+', kind: 'ha', summary: `HA plugin (primary of ${pair.secondary})` });
       plans[s]!.changes.push({ action: '+', kind: 'ha', summary: `HA plugin (secondary of ${pair.primary})` });
+    };
+    if (po.error || so.error) continue;
+    // The plugin's routes and rules rest on the mesh as it will be: before licensing, only its input is checked.
+    const r = await dryRun(licensed ? po : { ...po, state: undefined }, plans[p]!, `HA pair with ${pair.secondary}`, () => deployHaPlugin({ ...haInput(topology, pair, observations), dryRun: true }, { signal }), projected);
+    if (!r) continue;
+    if (!licensed) {
+      projected();
       continue;
     }
-    try {
-      const r = await deployHaPlugin({ ...haInput(topology, pair, observations), dryRun: true }, { signal });
-      for (const [i, d] of [[p, r.primary], [s, r.secondary]] as const) {
-        for (const route of d.routesToAdd) plans[i]!.changes.push({ action: '+', kind: 'ha', summary: `HA ${routeLine(route)}` });
-        for (const rule of d.rulesToAdd) plans[i]!.changes.push({ action: '+', kind: 'ha', summary: `HA firewall rule: ${rule}` });
-        if (d.image !== 'none' && d.image !== 'skip') plans[i]!.changes.push({ action: '+', kind: 'ha', summary: `HA plugin image (${d.image})` });
-        if (d.container !== 'none' && d.container !== 'skip') plans[i]!.changes.push({ action: d.container === 'start' ? '+' : '~', kind: 'ha', summary: `HA plugin container (${d.container}, ${d.role})` });
-      }
-    } catch (error) {
-      plans[p]!.problems.push(`HA pair with ${pair.secondary}: ${(error as Error).message}`);
+    for (const [i, d] of [[p, r.primary], [s, r.secondary]] as const) {
+      for (const route of d.routesToAdd) plans[i]!.changes.push({ action: '+', kind: 'ha', summary: `HA ${routeLine(route)}` });
+      for (const rule of d.rulesToAdd) plans[i]!.changes.push({ action: '+', kind: 'ha', summary: `HA firewall rule: ${rule}` });
+      if (d.image !== 'none' && d.image !== 'skip') plans[i]!.changes.push({ action: '+', kind: 'ha', summary: `HA plugin image (${d.image})` });
+      if (d.container !== 'none' && d.container !== 'skip') plans[i]!.changes.push({ action: d.container === 'start' ? '+' : '~', kind: 'ha', summary: `HA plugin container (${d.container}, ${d.role})` });
     }
   }
 }

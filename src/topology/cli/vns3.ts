@@ -15,7 +15,7 @@ import { isatty } from 'node:tty';
 import { parseArgs } from 'node:util';
 import { Vns3Error } from '../../client/index.js';
 import { applyTopology } from '../apply.js';
-import { Vns3TopologyError, Vns3TopologyNotReachedError, formatProblem } from '../errors.js';
+import { Vns3TopologyError, Vns3TopologyNotReachedError, Vns3TopologyPlanError, formatProblem } from '../errors.js';
 import { formatPlan } from '../format.js';
 import { loadTopology } from '../load.js';
 import { planTopology, type TopologyPlan } from '../plan.js';
@@ -188,13 +188,11 @@ async function runApply(ctx: Context): Promise<number> {
       timeoutMs: args.timeoutMs,
       concurrency: args.concurrency,
       onEvent: progress.onEvent,
-      confirm: async (plan: TopologyPlan) => {
+      onPlan: (plan: TopologyPlan) => {
         if (args.json) out(`${JSON.stringify({ type: 'plan', ...plan })}\n`);
         else progress.line(`${colourPlan(formatPlan(plan), ctx.colour)}\n`);
-        if (plan.summary.problems > 0) {
-          progress.line('The plan has problems (lines with !): solve them, then apply again.');
-          return false;
-        }
+      },
+      confirm: async () => {
         if (!ask) return true;
         progress.pause();
         const yes = await confirm(io, (t) => out(`${t}\n`));
@@ -228,6 +226,9 @@ function explain(error: unknown, json: boolean): { text: string; json: Record<st
   if (error instanceof Vns3TopologyError) {
     const problems = error.problems.map(formatProblem);
     return { text: `vns3: the topology file has ${problems.length} problem(s):\n${problems.map((p) => `  ${p}`).join('\n')}\n`, json: { type: 'error', kind: 'topology', problems: error.problems } };
+  }
+  if (error instanceof Vns3TopologyPlanError) {
+    return { text: `vns3: the plan has problems (the lines with !), nothing was written:\n${error.problems.map((p) => `  ! ${p}`).join('\n')}\nFix the file (or the controller), then apply again.\n`, json: { type: 'error', kind: 'plan', problems: error.problems } };
   }
   if (error instanceof Vns3TopologyNotReachedError) {
     return { text: `vns3: the topology was not reached:\n${error.problems.map((p) => `  ! ${p}`).join('\n')}\nRun 'vns3 status' to look again; 'vns3 apply' again once the cause is fixed.\n`, json: { type: 'error', kind: 'not-reached', problems: error.problems } };
