@@ -1,0 +1,57 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Simulator } from '../../src/testing/index.js';
+
+/** A temporary folder removed by `cleanup()`. */
+export async function tempDir(): Promise<{ dir: string; file: (name: string, text: string) => Promise<string>; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'vns3-topology-'));
+  return {
+    dir,
+    file: async (name, text) => {
+      const path = join(dir, name);
+      await writeFile(path, text);
+      return path;
+    },
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/** The document `vns3-sim --json` prints, for a simulator started in-process; the license in `dir`. */
+export async function simVarFile(sim: Simulator, dir: string): Promise<string> {
+  const license = join(dir, 'license.txt');
+  await writeFile(license, sim.license());
+  const doc = {
+    profile: 'fast',
+    scale: 1,
+    dir,
+    license,
+    controllers: sim.controllers.map((c) => ({
+      name: c.name,
+      host: c.host,
+      url: c.url,
+      password: c.password,
+      privateIp: c.identity.privateIp,
+      publicIp: c.identity.publicIp,
+      subnet: c.identity.subnet,
+      fingerprint256: c.fingerprint256,
+    })),
+  };
+  const path = join(dir, 'sim.json');
+  await writeFile(path, JSON.stringify(doc, null, 2));
+  return path;
+}
+
+/** A topology file for the first `n` controllers of a var file shaped like `vns3-sim --json`. */
+export function meshYaml(n: number, extra = ''): string {
+  const controllers = Array.from({ length: n }, (_, i) =>
+    [
+      `  - name: ctl${i + 1}`,
+      `    host: \${var.controllers[${i}].host}`,
+      `    password: \${var.controllers[${i}].password}`,
+      `    fingerprint256: \${var.controllers[${i}].fingerprint256}`,
+      `    subnet: \${var.controllers[${i}].subnet}`,
+    ].join('\n'),
+  );
+  return ['version: 1', 'name: test-mesh', 'license:', '  file: ${var.license}', 'keyset:', '  token: { env: KEYSET_TOKEN }', 'controllers:', ...controllers, extra].join('\n');
+}
