@@ -138,9 +138,24 @@ export function renderTable(rows) {
       const tag = AREAS.find((a) => a.area === m.area)?.tag ?? m.area;
       return `\`${key}\` is counted under ${tag}: ${m.why}.`;
     }),
+    '',
+    ...notSimulatedDetails(rows),
     README_END,
   ];
   return lines.join('\n');
+}
+
+/** README's folded list of the typed operations vns3-sim answers 501 NotSimulated for. */
+function notSimulatedDetails(rows) {
+  const total = rows.reduce((n, r) => n + r.notSimulated.length, 0);
+  if (total === 0) return ['vns3-sim simulates every typed operation.'];
+  return [
+    `<details><summary>The ${total} typed operations vns3-sim answers 501 NotSimulated for</summary>`,
+    '',
+    ...rows.filter((r) => r.notSimulated.length > 0).map((r) => `- ${r.tag}: ${r.notSimulated.map((k) => `\`${k}\``).join(', ')}`),
+    '',
+    '</details>',
+  ];
 }
 
 /** The typed operations vns3-sim answers 501 NotSimulated for, by area. */
