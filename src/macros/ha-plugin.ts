@@ -337,9 +337,8 @@ async function apply(input: DeployHaPluginInput, w: Work, options: WaitingMacroO
     // Append-only: the policy handed over is the current list plus what is missing, so user rules stay.
     const current = (await client.get('/firewall/rules', { signal })).map((r) => normalizeRule(String(r[0])));
     const missing = d.rulesToAdd.filter((r) => !current.includes(r));
-    // ensureFirewallPolicy substitutes {variables}: keep any braces in the user's rules literal.
+    // Braces stay literal (the policy substitutes {variables}); v1 as read (v2 would drop disabled rules).
     const literal = current.map((r) => r.replace(/[{}]/g, (b) => b + b));
-    // v1, as read above: on 6.x a v2 policy built from the v1 view would drop the disabled v2 rules.
     await ensureFirewallPolicy(client, [...literal, ...missing], { signal, onEvent, api: 'v1' });
   }
   if (!d.agent || !w.container) return d;
