@@ -13,7 +13,8 @@ import { writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
 import { isatty } from 'node:tty';
 import { parseArgs } from 'node:util';
-import { Vns3Error } from '../../client/index.js';
+import { Deadline } from '../../abort.js';
+import { parseControllerAddress, Vns3Error } from '../../client/index.js';
 import { applyTopology } from '../apply.js';
 import { Vns3TopologyError, Vns3TopologyNotReachedError, Vns3TopologyPlanError, formatProblem } from '../errors.js';
 import { formatPlan } from '../format.js';
@@ -139,6 +140,19 @@ function parse(argv: string[]): Args | 'help' {
   };
 }
 
+/** host (as clients and events write it: `host:port`) → controller name. */
+function namesByHost(topology: Topology): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const c of topology.controllers) {
+    try {
+      names.set(parseControllerAddress(c.host).host, c.name);
+    } catch {
+      names.set(c.host, c.name);
+    }
+  }
+  return names;
+}
+
 /** Colours for plan lines at a terminal (NO_COLOR turns them off). */
 function colourPlan(text: string, on: boolean): string {
   if (!on) return text;
@@ -167,9 +181,19 @@ interface Context {
   colour: boolean;
 }
 
+/** Runs fn under the command's --timeout and the interrupt, through the SDK's one deadline type. */
+async function withTimeout<T>(ctx: Context, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const deadline = new Deadline(ctx.args.timeoutMs, { signal: ctx.signal });
+  try {
+    return await fn(deadline.signal);
+  } finally {
+    deadline.dispose();
+  }
+}
+
 async function runPlan(ctx: Context): Promise<number> {
-  const { args, topology, signal, out } = ctx;
-  const plan = await planTopology(topology, { concurrency: args.concurrency, signal: AbortSignal.any([signal, AbortSignal.timeout(args.timeoutMs)]) });
+  const { args, topology, out } = ctx;
+  const plan = await withTimeout(ctx, (signal) => planTopology(topology, { concurrency: args.concurrency, signal }));
   out(args.json ? `${JSON.stringify(plan, null, 2)}\n` : `${colourPlan(formatPlan(plan), ctx.colour)}\n`);
   if (plan.summary.problems > 0) return EXIT.error;
   return args.detailedExitcode && plan.changed ? EXIT.changes : EXIT.ok;
@@ -178,7 +202,7 @@ async function runPlan(ctx: Context): Promise<number> {
 async function runApply(ctx: Context): Promise<number> {
   const { args, io, topology, signal, out } = ctx;
   const tty = io.stdout.isTTY === true && !args.json;
-  const names = new Map(topology.controllers.map((c) => [c.host, c.name] as [string, string]));
+  const names = namesByHost(topology);
   const progress = createProgress({ write: out, tty, json: args.json, verbose: args.verbose, colour: ctx.colour, names });
   // Only a person at a terminal is asked; a pipeline without --yes goes ahead (as the issue asks).
   const ask = !args.yes && !args.json && (io.stdin ? io.stdin.isTTY === true : isatty(0));
@@ -214,15 +238,15 @@ async function runApply(ctx: Context): Promise<number> {
 }
 
 async function runStatus(ctx: Context): Promise<number> {
-  const { args, topology, signal, out } = ctx;
-  const status = await readStatus(topology, { concurrency: args.concurrency, signal: AbortSignal.any([signal, AbortSignal.timeout(args.timeoutMs)]) });
+  const { args, topology, out } = ctx;
+  const status = await withTimeout(ctx, (signal) => readStatus(topology, { concurrency: args.concurrency, signal }));
   if (args.svg) await writeFile(args.svg, createRedactor(topology.secrets)(renderSvg(status, topology.name ?? 'VNS3 mesh')));
   out(args.json ? `${JSON.stringify(status, null, 2)}\n` : `${formatStatus(status)}\n${args.svg ? `\nPicture written to ${args.svg}\n` : ''}`);
   return status.ok ? EXIT.ok : EXIT.mismatch;
 }
 
 /** An error as the user should read it: what happened, where, and what to do. */
-function explain(error: unknown, json: boolean): { text: string; json: Record<string, unknown> } {
+function explain(error: unknown, names: ReadonlyMap<string, string>): { text: string; json: Record<string, unknown> } {
   if (error instanceof Vns3TopologyError) {
     const problems = error.problems.map(formatProblem);
     return { text: `vns3: the topology file has ${problems.length} problem(s):\n${problems.map((p) => `  ${p}`).join('\n')}\n`, json: { type: 'error', kind: 'topology', problems: error.problems } };
@@ -234,10 +258,10 @@ function explain(error: unknown, json: boolean): { text: string; json: Record<st
     return { text: `vns3: the topology was not reached:\n${error.problems.map((p) => `  ! ${p}`).join('\n')}\nRun 'vns3 status' to look again; 'vns3 apply' again once the cause is fixed.\n`, json: { type: 'error', kind: 'not-reached', problems: error.problems } };
   }
   const message = error instanceof Error ? error.message : String(error);
-  const where = error instanceof Vns3Error && error.controller ? ` [controller ${error.controller}]` : '';
+  const host = error instanceof Vns3Error ? error.controller : undefined;
+  const where = host ? ` [controller ${names.has(host) ? `${names.get(host)} (${host})` : host}]` : '';
   const kind = error instanceof Error && error.name === 'TimeoutError' ? 'timeout' : 'failed';
   const hint = kind === 'timeout' ? '\nThe --timeout ran out; raise it, or look at the controllers with vns3 status.' : '\nEvery step is idempotent: once the cause is fixed, run apply again.';
-  void json;
   return { text: `vns3: ${message}${where}${hint}\n`, json: { type: 'error', kind, message, controller: error instanceof Vns3Error ? error.controller : undefined } };
 }
 
@@ -266,9 +290,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   const env = io.env ?? process.env;
   const colour = io.stdout.isTTY === true && !args.json && env.NO_COLOR === undefined;
   let redact = (text: string): string => text;
+  let names = new Map<string, string>();
   const stop = stopSignal(io);
   try {
     const topology = await loadTopology(args.file, { varFiles: args.varFiles, env });
+    names = namesByHost(topology);
     redact = createRedactor(topology.secrets);
     const ctx: Context = { args, io, topology, signal: stop.signal, colour, out: (text) => io.stdout.write(redact(text)) };
     if (args.command === 'validate') {
@@ -284,7 +310,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       io.stderr.write('vns3: interrupted; every step is idempotent, run the command again to go on.\n');
       return EXIT.interrupted;
     }
-    const e = explain(error, args.json);
+    const e = explain(error, names);
     if (args.json) io.stdout.write(redact(`${JSON.stringify(e.json)}\n`));
     io.stderr.write(redact(e.text));
     return EXIT.error;
