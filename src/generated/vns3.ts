@@ -3614,18 +3614,18 @@ export interface components {
             name: string;
             /** @description The secret, whole in the create reply only; masked (`****…`) afterwards. */
             token?: string;
-            /** Format: date-time */
+            /** @description ISO 8601 time. */
             created_at: string;
             /** @description Address the create request came from. */
             created_ip?: string;
-            /** Format: date-time */
+            /** @description ISO 8601 time. */
             expires_at: string;
             /** @description The lifetime in seconds, as text (e.g. `"3600"`); with `refreshes` each use restarts it. */
             lifetime: string;
             /** @description Each use pushes `expires_at` to now + lifetime. */
             refreshes: boolean;
             expired: boolean;
-            /** Format: date-time */
+            /** @description ISO 8601 time; null before the first use. */
             last_accessed_at?: string | null;
             last_accessed_ip?: string | null;
         };
@@ -3652,15 +3652,15 @@ export interface components {
             id: number;
             url: string;
             name: string;
-            /** Format: date-time */
+            /** @description ISO 8601 time. */
             created_at: string;
             created_ip?: string;
-            /** Format: date-time */
+            /** @description ISO 8601 time. */
             expires_at: string;
             /** @description The lifetime in seconds, as text. */
             lifetime: string;
             expired: boolean;
-            /** Format: date-time */
+            /** @description ISO 8601 time; null before the first use. */
             last_accessed_at?: string | null;
             last_accessed_ip?: string | null;
             /** @description `rs` (remote support) or `cp:<clientpack name>`, e.g. `cp:100_1_64_0`. */
@@ -3749,7 +3749,7 @@ export interface components {
                 keys?: {
                     [key: string]: unknown;
                 }[];
-                /** Format: date-time */
+                /** @description ISO 8601 time. */
                 keys_date?: string;
             };
         };
