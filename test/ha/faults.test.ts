@@ -139,22 +139,47 @@ describe('agents see each other (leases)', () => {
     expect(cloudHolders()).toEqual(['2', '2', '2']);
   });
 
-  it('two standbys where only one lists the other: the one that sees the mismatch refuses, loudly; exactly one fails over', async () => {
+  it('two standbys where only one lists the other: both see the mismatch (the unaware one through its observer) and refuse, loudly; nothing moves', async () => {
     bed = track.bed(await startHaBed({ controllers: 3, cloud: 'aws' }));
     const events: Vns3Event[] = [];
+    const unawareEvents: Vns3Event[] = [];
     const listing = createHaAgent(bed.standbyConfig(1, { priority: 200, standbys: [standbyEntry(2, 100)] }), bed.deps(events));
-    const unaware = createHaAgent(bed.standbyConfig(2, { priority: 100 }), bed.deps());
+    const unaware = createHaAgent(bed.standbyConfig(2, { priority: 100 }), bed.deps(unawareEvents));
     track.agents(listing, unaware);
     await bed.rounds([listing, unaware], 3);
     expect(listing.status().problems.join()).toMatch(/^standbys: standby sb2 is configured with a different standby list or priorities/);
-    expect(events.some((e) => e.step === 'ha.config.error' && e.level === 'error')).toBe(true);
+    expect(unaware.status().problems.join()).toMatch(/^standbys: observer observer1 runs a standby agent of the same primary that is not configured like this one/);
+    for (const list of [events, unawareEvents]) expect(list.some((e) => e.step === 'ha.config.error' && e.level === 'error')).toBe(true);
     await bed.crash(0, 'stopped');
     await bed.rounds([listing, unaware], 12);
-    expect(listing.status().counters.failovers + unaware.status().counters.failovers).toBe(1);
-    expect(listing.status().role).toBe('passive');
-    expect(cloudHolders()).toEqual(['2', '2', '2']);
-    // One failover's worth of writes: no route flips between the two.
-    expect(bed.ec2!.writes).toBe(3);
+    expect([listing.status().role, unaware.status().role]).toEqual(['passive', 'passive']);
+    expect(listing.status().counters.failovers + unaware.status().counters.failovers).toBe(0);
+    expect(unaware.status().reason).toMatch(/configuration mismatch: observer observer1/);
+    expect(bed.ec2!.writes).toBe(0);
+  });
+
+  it('a standby that cannot renew its own lease refuses to fail over (the others could not see it act), and acts once it can', async () => {
+    bed = track.bed(await startHaBed({ controllers: 3, cloud: 'aws' }));
+    const events: Vns3Event[] = [];
+    // A route the agent did not write squats on both lease addresses: every renewal is refused ("Route already exists").
+    for (const cidr of ['192.0.2.254/32', '192.0.2.253/32']) {
+      await bed.clients[1]!.post('/routes', { body: { cidr, description: 'not a lease', interface: '_notset', gateway: '_notset', advertise: false, metric: 0 } });
+    }
+    const standby = createHaAgent(bed.standbyConfig(1, { standbys: [standbyEntry(2, 100)] }), bed.deps(events));
+    track.agents(standby);
+    await bed.rounds([standby], 3);
+    expect(events.filter((e) => e.step === 'ha.lease' && e.level === 'warn')).toHaveLength(1);
+    await bed.crash(0, 'stopped');
+    await bed.rounds([standby], 8);
+    expect(standby.status()).toMatchObject({ role: 'passive', counters: { failovers: 0 } });
+    expect(standby.status().reason).toMatch(/cannot renew its lease/);
+    expect(bed.ec2!.writes).toBe(0);
+    const map = (await bed.clients[1]!.get('/routes')) as Record<string, { id: number; description: string | null }>;
+    for (const r of Object.values(map).filter((x) => x.description === 'not a lease')) await bed.clients[1]!.delete('/routes/{route_id}', { params: { path: { route_id: r.id } } });
+    await bed.rounds([standby], 10, () => standby.status().role === 'active');
+    expect(standby.status().role).toBe('active');
+    expect(events.some((e) => e.step === 'ha.lease' && /renewed again/.test(e.detail ?? ''))).toBe(true);
+    expect(cloudHolders()).toEqual(['1', '1', '1']);
   });
 
   it('standbys that disagree on priorities both refuse; equal priorities: exactly the lower address acts', async () => {
