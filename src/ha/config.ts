@@ -7,7 +7,7 @@
  * collected and reported at once, by the name the operator writes, because a
  * container that dies on the first bad variable takes a restart per typo.
  */
-import { apiUrlFor, bool, fingerprint, ip, ipv4, isAbsent, listSetting, nonEmpty, num, oneOf, tags, url } from './config-values.js';
+import { apiUrlFor, bool, fingerprint, ip, ipv4, isAbsent, listSetting, nonEmpty, num, oneOf, str, tags, url } from './config-values.js';
 import { MAX_TIMER_MS } from '../abort.js';
 import { parseObservers, type HaObserver } from './config-observers.js';
 import { BadValue, Vns3HaConfigError, type HaConfigProblem } from './errors.js';
@@ -83,6 +83,10 @@ export interface HaConfig {
   azureRouteTableTags: Record<string, string>;
   azureEndpoint?: string;
   azureCaFile?: string;
+  /** Serve `/healthz` and `/metrics` on this port (0: any free one); none by default (metrics.ts). */
+  metricsPort?: number;
+  /** The address the endpoint binds: loopback unless `metrics_host` names another. */
+  metricsHost: string;
   /** Unknown keys and risky settings; never fatal. */
   warnings: string[];
 }
@@ -96,6 +100,7 @@ export const HA_CONFIG_KEYS = [
   'ca_file', 'my_fingerprint256', 'peer_fingerprint256', 'insecure',
   'aws_region', 'aws_vpc_id', 'aws_route_table_tags', 'aws_endpoint',
   'azure_subscription_id', 'azure_resource_group', 'azure_route_table_tags', 'azure_endpoint', 'azure_ca_file',
+  'metrics_port', 'metrics_host',
 ] as const;
 /** One of {@link HA_CONFIG_KEYS}. */
 export type HaConfigKey = (typeof HA_CONFIG_KEYS)[number];
@@ -273,6 +278,9 @@ function readSettings(s: Settings): HaConfig {
     azureRouteTableTags: s.get('azure_route_table_tags', tags, {}),
     azureEndpoint: s.get('azure_endpoint', url),
     azureCaFile: s.get('azure_ca_file', nonEmpty),
+    metricsPort: s.get('metrics_port', num({ min: 0, max: 65535, integer: true })),
+    // Loopback unless named: the endpoint has no authentication (it shows no secret either).
+    metricsHost: s.get('metrics_host', (v) => (str(v) === 'localhost' ? 'localhost' : ip(v)), '127.0.0.1'),
     warnings: s.warnings,
   };
 }
