@@ -38,6 +38,10 @@ Runs the VNS3 HA agent (primary or secondary mode) configured by a YAML file
 (default ${DEFAULT_HA_CONFIG_FILE}, may be absent) and HAENV_* environment
 variables, which win over the file.
 
+In the plugin container (VNS3_HA_PLUGIN=1, set by the vns3-sdk image) the
+plugin's directory (VNS3_HA_PLUGIN_ROOT, default /opt/hacontainer) holds
+conf/vars.yml and, unless state_path says otherwise, state/vns3-ha-state.json.
+
   -c, --config FILE    read this vars.yml (it must exist)
       --dry-run        compute and print the plan; change nothing
       --once           run one check (and print the plan with --dry-run), then exit
@@ -97,9 +101,23 @@ function readArgs(argv: readonly string[]): Args {
 /** A raw JSON line, for what must be said when pino itself is missing. */
 const renderJson = (e: Vns3Event): string => `${JSON.stringify({ level: e.level ?? 'info', time: new Date().toISOString(), ...e })}\n`;
 
+/** The plugin's directory, where vars.yml lives; `VNS3_HA_PLUGIN_ROOT` re-roots it (a test, another mount). */
+export const PLUGIN_ROOT = '/opt/hacontainer';
+
+/**
+ * The plugin's conventions: its vars.yml under the plugin root, and in the plugin container
+ * (`VNS3_HA_PLUGIN=1`) a default `state_path` under it, so that a restarted container still knows
+ * the primary's routes.
+ */
+function pluginPaths(env: NodeJS.ProcessEnv): { file: string; defaults: Record<string, unknown> } {
+  const root = (env.VNS3_HA_PLUGIN_ROOT?.trim() || PLUGIN_ROOT).replace(/\/+$/, '');
+  const file = root === PLUGIN_ROOT ? DEFAULT_HA_CONFIG_FILE : `${root}/conf/vars.yml`;
+  return { file, defaults: env.VNS3_HA_PLUGIN === '1' ? { state_path: `${root}/state/vns3-ha-state.json` } : {} };
+}
+
 /** Where the settings came from, in words: names the file looked for even when it was absent. */
-function configSource(file: string | undefined): { text: string; file: string; found: boolean } {
-  const path = file ?? DEFAULT_HA_CONFIG_FILE;
+function configSource(file: string | undefined, defaultFile: string): { text: string; file: string; found: boolean } {
+  const path = file ?? defaultFile;
   const found = file !== undefined || existsSync(path);
   const text = found
     ? `settings from ${path} and HAENV_* variables`
@@ -144,7 +162,9 @@ export async function main(argv: readonly string[], streams: CliStreams, options
   const log = (e: Vns3Event): void => (e.level === 'error' && !json ? errLog : out).log(e);
   const fail = (e: unknown): void => errLog.log({ controller: '*', step: 'ha.error', level: 'error', detail: e instanceof Error ? e.message : String(e) });
 
-  const source = configSource(args.config);
+  const env = options.env ?? process.env;
+  const plugin = pluginPaths(env);
+  const source = configSource(args.config, plugin.file);
   let agent: HaAgent;
   let cfg: HaConfig;
   let metrics: HaMetrics | undefined;
@@ -152,7 +172,7 @@ export async function main(argv: readonly string[], streams: CliStreams, options
     const overrides: Record<string, unknown> = {};
     if (args.dryRun) overrides.dry_run = true;
     if (args.metricsPort !== undefined) overrides.metrics_port = args.metricsPort;
-    cfg = await loadHaConfig({ file: args.config, env: options.env ?? process.env, overrides });
+    cfg = await loadHaConfig({ file: args.config ?? (source.found ? source.file : null), env, overrides, defaults: plugin.defaults });
     for (const l of [out, errLog]) l.setLevel(cfg.logLevel);
     log({ controller: '*', step: 'ha.config', detail: source.text, data: { configFile: source.file, configFileFound: source.found } });
     for (const w of cfg.warnings) log({ controller: '*', step: 'ha.config.warning', detail: w, level: 'warn' });

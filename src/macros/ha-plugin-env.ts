@@ -33,8 +33,14 @@ export interface DeployHaPluginInput {
   primary: Vns3Client;
   secondary: Vns3Client;
   cloud: HaCloud;
-  /** The HA plugin image: name and one source (url, buildurl, …). */
-  image: ImageSpec;
+  /**
+   * The agent's image: an image spec (`{ name, url }`, `{ name, buildurl }`, … as the controller
+   * imports it), or the URL of an image archive (`docker save … | gzip`, e.g. of this SDK's
+   * `docker/ha` image), imported as `vns3-ha`. The controller imports images from URLs (archive or
+   * build context), not from a registry: publish the archive, or a Dockerfile `FROM <registry ref>`
+   * as `{ name, buildurl }`.
+   */
+  image: ImageSpec | string;
   /** Every controller of the mesh, for lock-down routes; default [primary, secondary]. */
   mesh?: readonly Vns3Client[];
   /**
@@ -117,8 +123,27 @@ function validateObservers(observers: unknown): void {
   });
 }
 
+/** The input with its image as the controller imports it. */
+export type ResolvedHaPluginInput = DeployHaPluginInput & { image: ImageSpec };
+
+/** The image name a URL alone (`image: 'https://…/vns3-ha.tar.gz'`) is imported as. */
+export const HA_PLUGIN_IMAGE_NAME = 'vns3-ha';
+
+/**
+ * The image spec of `image`: a spec as is; a URL as an archive to import under
+ * {@link HA_PLUGIN_IMAGE_NAME}. Throws Vns3ValidationError for any other string (a registry
+ * reference: the controller cannot pull one).
+ */
+export function resolveImage(image: ImageSpec | string): ImageSpec {
+  if (typeof image !== 'string') return image;
+  if (!/^https?:\/\/\S+$/.test(image) || !URL.canParse(image)) {
+    fail('image', image, 'must be an image spec or the http(s) URL of an image archive; a controller imports from URLs, not registries (use { name, buildurl } with a Dockerfile FROM the reference)');
+  }
+  return { name: HA_PLUGIN_IMAGE_NAME, url: image };
+}
+
 /** Checks `deployHaPlugin`'s input; throws Vns3ValidationError naming the field (secrets redacted). */
-export function validateInput(input: DeployHaPluginInput): void {
+export function validateInput(input: ResolvedHaPluginInput): void {
   if (!input || !input.primary || !input.secondary) fail('primary/secondary', undefined, 'both controllers are required');
   if (input.primary === input.secondary || input.primary.host === input.secondary.host) fail('secondary', input.secondary.host, 'must be another controller than the primary');
   if (!CLOUDS.includes(input.cloud)) fail('cloud', input.cloud, 'must be aws, azure or overlay');
@@ -153,7 +178,7 @@ function observersEnv(observers: readonly HaPluginObserver[]): string {
  * Throws Vns3ValidationError for a value the controllers cannot supply or the agent would refuse
  * (`observers` missing where a tie must be broken), Vns3HaConfigError for the rest.
  */
-export function agentEnv(input: DeployHaPluginInput, role: HaMode, me: Observed, peer: Observed): Record<string, string> {
+export function agentEnv(input: ResolvedHaPluginInput, role: HaMode, me: Observed, peer: Observed): Record<string, string> {
   const primaryObs = role === 'primary' ? me : peer;
   const myUnderlay = (role === 'primary' ? input.primaryUnderlayIp : input.secondaryUnderlayIp) ?? me.privateIp;
   const peerUnderlay = (role === 'primary' ? input.secondaryUnderlayIp : input.primaryUnderlayIp) ?? peer.privateIp;

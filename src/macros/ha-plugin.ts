@@ -22,11 +22,11 @@ import { readThenWrite, type Reading } from './core/read-then-write.js';
 import type { WaitingMacroOptions } from './core/types.js';
 import { ensureContainer, ensureContainerSystem, listContainers, type ContainerAction, type ContainerSpec } from './containers.js';
 import { ensureFirewallPolicy, normalizeRule } from './firewall.js';
-import { agentEnv, redactEnv, validateInput, type DeployHaPluginInput, type Observed } from './ha-plugin-env.js';
+import { agentEnv, redactEnv, resolveImage, validateInput, type DeployHaPluginInput, type Observed, type ResolvedHaPluginInput } from './ha-plugin-env.js';
 import { ensureImage, type ImageAction } from './images.js';
 import { ensureRouteTable } from './routes.js';
 
-export type { DeployHaPluginInput, HaPluginObserver } from './ha-plugin-env.js';
+export { HA_PLUGIN_IMAGE_NAME, type DeployHaPluginInput, type HaPluginObserver } from './ha-plugin-env.js';
 
 /** A lock-down route: a /32 through the controller's own subnet gateway. */
 export interface HaRoute {
@@ -162,7 +162,7 @@ interface Work {
   container?: ContainerSpec;
 }
 
-async function plan(input: DeployHaPluginInput, role: HaMode, me: Observed, peer: Observed, meshIps: MeshIp[], options: WaitingMacroOptions): Promise<Work> {
+async function plan(input: ResolvedHaPluginInput, role: HaMode, me: Observed, peer: Observed, meshIps: MeshIp[], options: WaitingMacroOptions): Promise<Work> {
   const notes: string[] = [];
   const agent = !(role === 'primary' && input.cloud === 'overlay');
   if (!agent) notes.push("cloud 'overlay': the primary mode needs aws or azure, so no agent runs on the primary (the secondary takes over VNS3 routes)");
@@ -205,7 +205,7 @@ async function plan(input: DeployHaPluginInput, role: HaMode, me: Observed, peer
   };
 }
 
-async function apply(input: DeployHaPluginInput, w: Work, options: WaitingMacroOptions): Promise<HaControllerDeployment> {
+async function apply(input: ResolvedHaPluginInput, w: Work, options: WaitingMacroOptions): Promise<HaControllerDeployment> {
   const { client } = w.o;
   const { signal, onEvent } = options;
   const d = w.deployment;
@@ -249,7 +249,8 @@ async function meshIpsOf(input: DeployHaPluginInput, primary: Observed, secondar
  * write, the client's error when a controller cannot be read, and Vns3BulkError (carrying both
  * controllers' outcomes) when applying fails.
  */
-export async function deployHaPlugin(input: DeployHaPluginInput, options: WaitingMacroOptions = {}): Promise<DeployHaPluginResult> {
+export async function deployHaPlugin(given: DeployHaPluginInput, options: WaitingMacroOptions = {}): Promise<DeployHaPluginResult> {
+  const input: ResolvedHaPluginInput = { ...given, image: resolveImage(given?.image) };
   validateInput(input);
   checkTiming(options);
   const { signal, onEvent } = options;

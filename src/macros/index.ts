@@ -92,4 +92,4 @@ export {
   type EnsureContainerOptions,
   type ContainerLogsOptions,
 } from './containers.js';
-export { deployHaPlugin, DEFAULT_HA_CONTAINER_NAME, type DeployHaPluginInput, type DeployHaPluginResult, type HaControllerDeployment, type HaPluginObserver, type HaRoute } from './ha-plugin.js';
+export { deployHaPlugin, DEFAULT_HA_CONTAINER_NAME, HA_PLUGIN_IMAGE_NAME, type DeployHaPluginInput, type DeployHaPluginResult, type HaControllerDeployment, type HaPluginObserver, type HaRoute } from './ha-plugin.js';

@@ -61,6 +61,7 @@ describe('deployHaPlugin on a 4-controller mesh', () => {
       [{ observers: [{ name: 'o1', underlayIp: '10.3.1.10', apiPassword: '' }] }, /observers\[0\]\.apiPassword/],
       [{ observers: [{ name: 'o1', underlayIp: '10.3.1.10', apiPassword: PW1 }, { name: 'o1', underlayIp: '10.4.1.10', apiPassword: PW1 }] }, /observers\[1\]\.name: "o1" \(is used by another observer/],
       [{ observers: 'o1' as never }, /observers: .*must be a list/],
+      [{ image: 'ghcr.io/example/vns3-ha:0.2.0' }, /image: "ghcr\.io\/example\/vns3-ha:0\.2\.0" \(.*not registries/],
     ];
     for (const [extra, message] of cases) {
       const err = await deployHaPlugin(input(mesh, extra), fast).catch((e: unknown) => e);
@@ -213,6 +214,9 @@ describe('deployHaPlugin failures', () => {
       { name: 'obs-b', api_url: 'https://10.9.2.10:8443', api_password: '[redacted]' },
     ]);
     expect(plan.primary.environment.HAENV_OBSERVERS).toBeUndefined();
+    // Our own image by its archive's URL alone: imported as vns3-ha.
+    const ours = await deployHaPlugin(input(mesh, { ...OVERLAY, image: 'https://images.example.com/vns3-sdk-ha.tar.gz', dryRun: true }), fast);
+    expect(ours.secondary).toMatchObject({ image: 'import', container: 'start' });
     expect(plan.secondary.routesToAdd.map((r) => r.cidr)).toContain('10.9.1.10/32');
     expect(JSON.stringify(plan)).not.toContain(OBSERVER_PW);
   });
