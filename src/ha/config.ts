@@ -58,6 +58,8 @@ export interface HaConfig {
   standbys: HaStandby[];
   /** Further controllers whose view of the primary breaks a tie (config-observers.ts). */
   observers: HaObserver[];
+  /** How often the agent renews its lease when nothing it says changed; default every check (lease.ts). */
+  leasePeriodMs?: number;
   /** Where a standby keeps what it learned of the primary's routes across restarts (none by default). */
   statePath?: string;
   dryRun: boolean;
@@ -95,7 +97,7 @@ export interface HaConfig {
 export const HA_CONFIG_KEYS = [
   'mode', 'cloud', 'peer_public_ip', 'my_underlay_ip', 'peer_underlay_ip', 'peer_overlay_ip',
   'my_api_password', 'peer_api_password', 'sleep_time', 'log_level',
-  'check_interval', 'fall', 'rise', 'preempt', 'preempt_delay', 'priority', 'standbys', 'observers', 'state_path', 'dry_run', 'cloud_veto',
+  'check_interval', 'fall', 'rise', 'preempt', 'preempt_delay', 'priority', 'standbys', 'observers', 'state_path', 'dry_run', 'cloud_veto', 'lease_period',
   'api_port', 'my_api_url', 'peer_api_url', 'peer_public_api_url',
   'ca_file', 'my_fingerprint256', 'peer_fingerprint256', 'insecure',
   'aws_region', 'aws_vpc_id', 'aws_route_table_tags', 'aws_endpoint',
@@ -106,6 +108,7 @@ export const HA_CONFIG_KEYS = [
 export type HaConfigKey = (typeof HA_CONFIG_KEYS)[number];
 
 const KNOWN = new Set<string>(HA_CONFIG_KEYS);
+const ms = (seconds: number | undefined): number | undefined => (seconds === undefined ? undefined : Math.round(seconds * 1000));
 /** The longest duration setting, in seconds: what one Node timer holds (2^31−1 ms, about 24.8 days). */
 const MAX_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
 const SECRET = new Set<string>(['my_api_password', 'peer_api_password']);
@@ -259,6 +262,7 @@ function readSettings(s: Settings): HaConfig {
     standbys,
     observers: parseObservers(s.values.get('observers'), apiPort, s.bad),
     statePath: s.get('state_path', nonEmpty),
+    leasePeriodMs: ms(s.get('lease_period', num({ min: 0.001, max: MAX_SECONDS, unit: 'seconds' }))),
     dryRun: s.get('dry_run', bool, false),
     cloudVeto: s.get('cloud_veto', bool, true),
     apiPort,

@@ -182,6 +182,32 @@ describe('agents see each other (leases)', () => {
     expect(cloudHolders()).toEqual(['1', '1', '1']);
   });
 
+  it('lease_period renews an unchanged lease less often (and says its period, which readers wait four of), a role change at once', async () => {
+    bed = track.bed(await startHaBed({ controllers: 3, cloud: 'overlay' }));
+    const writesOn1 = (): number => bed.sim.controllers[1]!.writes;
+    const every = createHaAgent(bed.standbyConfig(1), bed.deps());
+    track.agents(every);
+    await bed.rounds([every], 2);
+    let before = writesOn1();
+    await bed.rounds([every], 14);
+    expect(writesOn1() - before).toBe(28);
+    await every.stop();
+    // 0.15 s checks, a 1.05 s period: one renewal (two writes) every 7 checks.
+    const sparse = createHaAgent(bed.standbyConfig(1, { lease_period: 1.05 }), bed.deps());
+    track.agents(sparse);
+    await bed.rounds([sparse], 2);
+    before = writesOn1();
+    await bed.rounds([sparse], 14);
+    expect(writesOn1() - before).toBe(4);
+    const routes = (await bed.clients[1]!.get('/routes')) as Record<string, { cidr: string; description: string | null }>;
+    expect(Object.values(routes).find((r) => r.description?.startsWith('vns3-ha lease v1 '))?.description).toMatch(/ iv=1050 /);
+    // The failover's role change is published in the check that made it, not a period later.
+    await bed.crash(0);
+    await bed.rounds([sparse], 10, () => sparse.status().role === 'active');
+    const after = (await bed.clients[1]!.get('/routes')) as Record<string, { description: string | null }>;
+    expect(Object.values(after).find((r) => r.description?.startsWith('vns3-ha lease v1 '))?.description).toMatch(/ role=active /);
+  });
+
   it('standbys that disagree on priorities both refuse; equal priorities: exactly the lower address acts', async () => {
     bed = track.bed(await startHaBed({ controllers: 3, cloud: 'aws' }));
     const a = createHaAgent(bed.standbyConfig(1, { priority: 200, standbys: [standbyEntry(2, 100)] }), bed.deps());
