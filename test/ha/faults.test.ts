@@ -98,6 +98,52 @@ describe.each(['aws', 'azure'] as const)('%s: cloud faults during a failover', (
   });
 });
 
+describe.each(['aws', 'azure'] as const)('%s: cloud throttling and hangs', (cloud) => {
+  it('writes throttled during the failover (the SDK\'s own retries included): re-driven until moved, never a take-back', async () => {
+    bed = track.bed(await startHaBed({ controllers: 3, cloud }));
+    const standby = createHaAgent(bed.standbyConfig(1), { ...bed.deps(), cloudTimeoutMs: 600 });
+    const primary = createHaAgent(bed.primaryConfig(1), bed.deps());
+    track.agents(standby, primary);
+    await bed.rounds([standby, primary], 3);
+    await bed.crash(0, 'stopped');
+    setCloudFaults({ throttleRate: 1, operations: [...WRITES[cloud]] });
+    await bed.rounds([standby, primary], 10, () => standby.status().role === 'active');
+    await bed.rounds([standby, primary], 3);
+    expect(standby.status()).toMatchObject({ role: 'active', counters: { yields: 0, releases: 0 } });
+    expect(standby.status().lastFailover?.complete).toBe(false);
+    expect(standby.status().lastFailover?.errors.join(' ')).toMatch(/RequestLimitExceeded|TooManyRequests|throttl|no answer within/i);
+    expect(cloudHolders().every((h) => h === '0')).toBe(true);
+    setCloudFaults({});
+    await bed.rounds([standby, primary], 10, () => standby.status().lastFailover?.complete === true);
+    expect(cloudHolders().every((h) => h === '1')).toBe(true);
+  });
+
+  it('a cloud that hangs during the failback: checks go on, the primary takes the routes back once it answers, and the two never assert at once', async () => {
+    bed = track.bed(await startHaBed({ controllers: 3, cloud }));
+    const standby = createHaAgent(bed.standbyConfig(1), { ...bed.deps(), cloudTimeoutMs: 300 });
+    const primary = createHaAgent(bed.primaryConfig(1), { ...bed.deps(), cloudTimeoutMs: 300 });
+    track.agents(standby, primary);
+    await bed.rounds([standby, primary], 3);
+    await bed.crash(0, 'stopped');
+    await bed.rounds([standby, primary], 10, () => standby.status().lastFailover?.complete === true);
+    await bed.restore(0);
+    setCloudFaults({ hang: true, operations: [...WRITES[cloud]] });
+    let overlaps = 0;
+    const checksBefore = primary.status().counters.checks;
+    for (let r = 0; r < 12; r++) {
+      await bed.rounds([standby, primary], 1);
+      if (standby.status().role === 'active' && primary.status().role === 'active') overlaps++;
+    }
+    expect(primary.status().counters.checks - checksBefore).toBe(12);
+    expect(cloudHolders().every((h) => h === '1')).toBe(true);
+    setCloudFaults({});
+    await bed.rounds([standby, primary], 20, () => primary.status().role === 'active' && cloudHolders().every((h) => h === '0'));
+    expect(cloudHolders().every((h) => h === '0')).toBe(true);
+    expect(overlaps).toBe(0);
+    expect(standby.status().role).toBe('passive');
+  });
+});
+
 describe('agents see each other (leases)', () => {
   it.each([
     ['not running at all', false],
