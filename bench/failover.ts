@@ -1,13 +1,13 @@
 /**
  * HA failover: time from the primary's crash to the last route moved, for
- * aws, azure and overlay, at a 1 s interval with fall 3 and at the plugin's
- * default 15 s; and the number of false failovers in a bounded run with 20%
- * of probes lost. The agents run their real loop against the simulator and
+ * aws, azure and overlay, at a 0.25 s and a 1 s interval with fall 3 and at the
+ * plugin's default 15 s; and the number of false failovers in a bounded run with
+ * 20% of probes lost. The agents run their real loop against the simulator and
  * the cloud emulators; the crash lands at a random point of the check grid,
  * as a real one would. Prints figures only (never pass/fail).
  *
- * Options: --quick (1 s interval only), --runs N (crashes per setting, default 3),
- * --checks N (checks in the lossy run, default 200).
+ * Options: --quick (0.25 s and 1 s intervals only), --fast (0.25 s only), --runs N
+ * (crashes per setting, default 3), --checks N (checks in the lossy run, default 1000).
  */
 import { createHaAgent } from '../src/ha/index.js';
 import { startHaBed } from '../src/testing/index.js';
@@ -29,7 +29,7 @@ async function crashOnce(cloud: Cloud, intervalS: number): Promise<{ toLastRoute
   const standby = createHaAgent(bed.standbyConfig(1, { check_interval: intervalS, fall: 3, rise: 3 }), deps);
   try {
     await standby.start();
-    await bed.waitFor('standby sees a healthy primary', () => standby.status().health === 'healthy', intervalS * 1000 * 3 + 10_000);
+    await bed.waitFor('standby sees a healthy primary', () => standby.status().health === 'healthy', intervalS * 1000 * 3 + 30_000); // the first check loads the cloud SDK
     // A crash lands anywhere between two checks.
     await new Promise((r) => setTimeout(r, Math.random() * intervalS * 1000));
     const crashedAt = Date.now();
@@ -47,7 +47,7 @@ async function crashOnce(cloud: Cloud, intervalS: number): Promise<{ toLastRoute
 
 async function lossyRun(checks: number): Promise<{ checks: number; lossyChecks: number; falseFailovers: number }> {
   const bed = await startHaBed({ controllers: 3, cloud: 'overlay' });
-  const standby = createHaAgent(bed.standbyConfig(1, { check_interval: 0.2, fall: 3, rise: 3 }), bed.deps());
+  const standby = createHaAgent(bed.standbyConfig(1, { check_interval: 0.25, fall: 3, rise: 3 }), bed.deps());
   try {
     // Two checks to see the primary healthy before the probes start getting lost.
     for (let i = 0; i < 2; i++) await standby.checkOnce();
@@ -69,21 +69,27 @@ const fmt = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 
 export async function run(args: string[]): Promise<void> {
   const runs = arg(args, '--runs', 3);
-  const intervals = args.includes('--quick') ? [1] : [1, 15];
+  const intervals = args.includes('--fast') ? [0.25] : args.includes('--quick') ? [0.25, 1] : [0.25, 1, 15];
+  /** The goal per interval: < 1 s at 0.25 s, < 4 s at 1 s (issue 11). */
+  const goals: Record<number, number> = { 0.25: 1_000, 1: 4_000 };
   const rows: string[][] = [];
   for (const intervalS of intervals) {
-    // The clouds run side by side: each has its own simulator and emulator.
-    const results = await Promise.all(
-      (['aws', 'azure', 'overlay'] as const).map(async (cloud) => {
-        const samples = [];
-        for (let i = 0; i < (intervalS > 5 ? 1 : runs); i++) samples.push(await crashOnce(cloud, intervalS));
-        return { cloud, samples };
-      }),
-    );
+    const measure = async (cloud: Cloud) => {
+      const samples = [];
+      for (let i = 0; i < (intervalS > 5 ? 1 : runs); i++) samples.push(await crashOnce(cloud, intervalS));
+      return { cloud, samples };
+    };
+    const clouds = ['aws', 'azure', 'overlay'] as const;
+    // From 1 s up the clouds run side by side (each has its own simulator and emulator); below, one
+    // at a time: three beds on two cores would measure the CPU queue, not the agent, which in
+    // production runs alone in its container.
+    const results = intervalS < 1 ? await clouds.reduce(async (acc, c) => [...(await acc), await measure(c)], Promise.resolve([] as Awaited<ReturnType<typeof measure>>[])) : await Promise.all(clouds.map(measure));
     for (const { cloud, samples } of results) {
       const worst = samples.reduce((a, b) => (b.toLastRouteMs > a.toLastRouteMs ? b : a));
       const mean = samples.reduce((s, x) => s + x.toLastRouteMs, 0) / samples.length;
-      rows.push([cloud, `${intervalS} s / fall 3`, String(samples.length), fmt(mean), fmt(worst.toLastRouteMs), `${Math.round(worst.writeMs)} ms`, intervalS === 1 ? (worst.toLastRouteMs < 4000 ? 'met (< 4 s)' : 'MISSED (< 4 s)') : '-']);
+      const goal = goals[intervalS];
+      const verdict = goal === undefined ? '-' : `${worst.toLastRouteMs < goal ? 'met' : 'MISSED'} (< ${goal / 1000} s)`;
+      rows.push([cloud, `${intervalS} s / fall 3`, String(samples.length), fmt(mean), fmt(worst.toLastRouteMs), `${Math.round(worst.writeMs)} ms`, verdict]);
     }
   }
   const header = ['cloud', 'interval', 'runs', 'crash→last route (mean)', '(worst)', 'route writes', 'goal'];
@@ -93,7 +99,7 @@ export async function run(args: string[]): Promise<void> {
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of rows) console.log(line(r));
 
-  const lossy = await lossyRun(arg(args, '--checks', 200));
+  const lossy = await lossyRun(arg(args, '--checks', 1000));
   console.log('');
-  console.log(`20% probe loss: ${lossy.checks} checks, ${lossy.lossyChecks} with a lost probe, false failovers: ${lossy.falseFailovers} (goal 0)`);
+  console.log(`20% probe loss (0.25 s / fall 3): ${lossy.checks} checks, ${lossy.lossyChecks} with a lost probe, false failovers: ${lossy.falseFailovers} (goal 0)`);
 }

@@ -150,6 +150,9 @@ class Agent implements HaAgent {
   private leaseSeq = Date.now();
   private leasePublished = false;
   private leaseFailing = false;
+  /** What the last lease said (role, willingness), and the checks since it was renewed. */
+  private leaseSays: string | undefined;
+  private checksSinceLease = 0;
   private readonly publisher: LeasePublisher | undefined;
 
   constructor(
@@ -253,18 +256,31 @@ class Agent implements HaAgent {
     return record;
   }
 
-  /** Renews this agent's lease on its own controller (lease.ts); a failure is a warning, once per outage. */
+  /**
+   * Renews this agent's lease on its own controller (lease.ts) at once when what it says changes
+   * (role, willingness), else every `lease_period` (default: every check). Each renewal is two route
+   * writes: at a 0.25 s interval that is 8 writes a second on the controller, which `lease_period: 1`
+   * cuts to 2, at a price: the lease states the renewal period as its interval and readers wait
+   * four of them before they call the agent stopped (a dead higher-priority standby blocks the
+   * next one for about 4 s instead of 1). A failure is a warning, once per outage.
+   */
   private async publishLease(signal: AbortSignal | undefined): Promise<void> {
     const { ctx, publisher } = this;
     if (!publisher || ctx.dryRun) return;
     const { config } = ctx;
+    const every = Math.max(1, Math.round((config.leasePeriodMs ?? 0) / config.checkIntervalMs));
+    const willing = !ctx.problemList.some((p) => p.startsWith('standbys:'));
+    const says = `${ctx.role} ${willing}`;
+    if (says === this.leaseSays && !this.leaseFailing && ++this.checksSinceLease < every) return;
+    this.leaseSays = says;
+    this.checksSinceLease = 0;
     const lease = {
       mode: config.mode,
       role: ctx.role,
       priority: config.priority,
       seq: ++this.leaseSeq,
-      intervalMs: config.checkIntervalMs,
-      willing: !ctx.problemList.some((p) => p.startsWith('standbys:')),
+      intervalMs: every * config.checkIntervalMs,
+      willing,
       group: ctx.group,
       watch: (config.mode === 'secondary' ? config.peerUnderlayIp : config.myUnderlayIp) ?? '',
     };

@@ -11,8 +11,11 @@ import { Vns3Error } from '../client/index.js';
 import type { Vns3Event } from '../events.js';
 import { createHaAgent, type HaAgent, type HaAgentDeps } from './agent.js';
 import { loadHaConfig } from './config-file.js';
-import { DEFAULT_HA_CONFIG_FILE, type HaLogLevel } from './config.js';
+import { DEFAULT_HA_CONFIG_FILE, type HaConfig } from './config.js';
+import { startHaEndpoint, type HaEndpoint } from './endpoint.js';
 import { HaUsageError, Vns3HaConfigError } from './errors.js';
+import { createHaLogger, type HaLogger } from './log.js';
+import { createHaMetrics, type HaMetrics } from './metrics.js';
 
 /** Where the command writes: the log to stdout, problems to stderr. `isTTY` picks the format. */
 export interface CliStreams {
@@ -29,17 +32,25 @@ export interface CliOptions {
   deps?: HaAgentDeps | undefined;
 }
 
-const USAGE = `Usage: vns3-ha [--config FILE] [--dry-run] [--once] [--format text|json] [--help]
+const USAGE = `Usage: vns3-ha [--config FILE] [--dry-run] [--once] [--format text|json] [--metrics-port PORT] [--help]
 
 Runs the VNS3 HA agent (primary or secondary mode) configured by a YAML file
 (default ${DEFAULT_HA_CONFIG_FILE}, may be absent) and HAENV_* environment
 variables, which win over the file.
 
+In the plugin container (VNS3_HA_PLUGIN=1, set by the vns3-sdk image) the
+plugin's directory (VNS3_HA_PLUGIN_ROOT, default /opt/hacontainer) holds
+conf/vars.yml and, unless state_path says otherwise, state/vns3-ha-state.json.
+
   -c, --config FILE    read this vars.yml (it must exist)
       --dry-run        compute and print the plan; change nothing
       --once           run one check (and print the plan with --dry-run), then exit
       --format FORMAT  text (default at a terminal) or json (default otherwise:
-                       one JSON object per line, for log collectors)
+                       one JSON object per line, for log collectors; needs pino)
+      --metrics-port PORT
+                       serve /healthz and /metrics (Prometheus; needs prom-client)
+                       on PORT, at 127.0.0.1 unless metrics_host names another
+                       address (same as metrics_port)
   -h, --help           show this text
 
 Settings (vars.yml key / environment variable), enumerated ones with their values:
@@ -53,6 +64,7 @@ The log goes to stdout, problems to stderr. SIGTERM or SIGINT stops the agent cl
 
 interface Args {
   config?: string | undefined;
+  metricsPort?: string | undefined;
   dryRun: boolean;
   once: boolean;
   help: boolean;
@@ -60,7 +72,7 @@ interface Args {
 }
 
 function readArgs(argv: readonly string[]): Args {
-  let values: { config?: string; 'dry-run'?: boolean; once?: boolean; help?: boolean; format?: string };
+  let values: { config?: string; 'dry-run'?: boolean; once?: boolean; help?: boolean; format?: string; 'metrics-port'?: string };
   try {
     ({ values } = parseArgs({
       args: [...argv],
@@ -71,6 +83,7 @@ function readArgs(argv: readonly string[]): Args {
         'dry-run': { type: 'boolean' },
         once: { type: 'boolean' },
         format: { type: 'string' },
+        'metrics-port': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -82,27 +95,29 @@ function readArgs(argv: readonly string[]): Args {
   if (format !== undefined && format !== 'text' && format !== 'json') {
     throw new HaUsageError(`--format must be text or json, not ${JSON.stringify(format)}`);
   }
-  return { config: values.config, dryRun: values['dry-run'] === true, once: values.once === true, help: values.help === true, format };
+  return { config: values.config, dryRun: values['dry-run'] === true, once: values.once === true, help: values.help === true, format, metricsPort: values['metrics-port'] };
 }
 
-const LEVELS: Record<HaLogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+/** A raw JSON line, for what must be said when pino itself is missing. */
+const renderJson = (e: Vns3Event): string => `${JSON.stringify({ level: e.level ?? 'info', time: new Date().toISOString(), ...e })}\n`;
 
-/** One event as a line: JSON for machines, `time LEVEL step detail {data}` for people. */
-type Render = (event: Vns3Event) => string;
+/** The plugin's directory, where vars.yml lives; `VNS3_HA_PLUGIN_ROOT` re-roots it (a test, another mount). */
+export const PLUGIN_ROOT = '/opt/hacontainer';
 
-const renderJson: Render = (e) => `${JSON.stringify({ time: new Date().toISOString(), level: e.level ?? 'info', ...e })}\n`;
-
-const renderText: Render = (e) => {
-  const time = new Date().toISOString().slice(11, 19);
-  const level = (e.level ?? 'info').toUpperCase().padEnd(5);
-  const who = e.controller === '*' ? '' : ` [${e.controller}]`;
-  const data = e.data && Object.keys(e.data).length > 0 ? ` ${JSON.stringify(e.data)}` : '';
-  return `${time} ${level} ${e.step}${who}${e.detail ? `: ${e.detail}` : ''}${data}\n`;
-};
+/**
+ * The plugin's conventions: its vars.yml under the plugin root, and in the plugin container
+ * (`VNS3_HA_PLUGIN=1`) a default `state_path` under it, so that a restarted container still knows
+ * the primary's routes.
+ */
+function pluginPaths(env: NodeJS.ProcessEnv): { file: string; defaults: Record<string, unknown> } {
+  const root = (env.VNS3_HA_PLUGIN_ROOT?.trim() || PLUGIN_ROOT).replace(/\/+$/, '');
+  const file = root === PLUGIN_ROOT ? DEFAULT_HA_CONFIG_FILE : `${root}/conf/vars.yml`;
+  return { file, defaults: env.VNS3_HA_PLUGIN === '1' ? { state_path: `${root}/state/vns3-ha-state.json` } : {} };
+}
 
 /** Where the settings came from, in words: names the file looked for even when it was absent. */
-function configSource(file: string | undefined): { text: string; file: string; found: boolean } {
-  const path = file ?? DEFAULT_HA_CONFIG_FILE;
+function configSource(file: string | undefined, defaultFile: string): { text: string; file: string; found: boolean } {
+  const path = file ?? defaultFile;
   const found = file !== undefined || existsSync(path);
   const text = found
     ? `settings from ${path} and HAENV_* variables`
@@ -111,9 +126,9 @@ function configSource(file: string | undefined): { text: string; file: string; f
 }
 
 /** Every configuration problem and remark (unknown keys included) in one report on stderr. */
-function reportConfigError(e: Vns3HaConfigError, source: ReturnType<typeof configSource>, json: boolean, err: CliStreams['stderr']): void {
+function reportConfigError(e: Vns3HaConfigError, source: ReturnType<typeof configSource>, json: boolean, err: CliStreams['stderr'], errLog: HaLogger): void {
   if (json) {
-    err.write(renderJson({ controller: '*', step: 'ha.config', level: 'error', detail: e.message, data: { problems: e.problems, warnings: e.warnings, configFile: source.file, configFileFound: source.found } }));
+    errLog.log({ controller: '*', step: 'ha.config', level: 'error', detail: e.message, data: { problems: e.problems, warnings: e.warnings, configFile: source.file, configFileFound: source.found } });
     return;
   }
   const notes = e.warnings.map((w) => `  - note: ${w}\n`).join('');
@@ -134,37 +149,61 @@ export async function main(argv: readonly string[], streams: CliStreams, options
     return 0;
   }
   const json = args.format === undefined ? streams.stdout.isTTY !== true : args.format === 'json';
-  const render = json ? renderJson : renderText;
-  let minLevel = LEVELS.info;
-  const log = (e: Vns3Event): void => {
-    if (LEVELS[e.level ?? 'info'] < minLevel) return;
-    const stream = e.level === 'error' && !json ? streams.stderr : streams.stdout;
-    stream.write(render(e));
-  };
-  const fail = (e: unknown): void => void streams.stderr.write(render({ controller: '*', step: 'ha.error', level: 'error', detail: e instanceof Error ? e.message : String(e) }));
-
-  const source = configSource(args.config);
-  let agent: HaAgent;
+  let out: HaLogger;
+  let errLog: HaLogger;
   try {
-    const cfg = await loadHaConfig({
-      file: args.config,
-      env: options.env ?? process.env,
-      overrides: args.dryRun ? { dry_run: true } : undefined,
-    });
-    minLevel = LEVELS[cfg.logLevel];
+    out = createHaLogger({ json, write: (l) => void streams.stdout.write(l) });
+    errLog = createHaLogger({ json, write: (l) => void streams.stderr.write(l) });
+  } catch (e) {
+    // pino missing: said once, in the format asked for, without pino.
+    streams.stderr.write(renderJson({ controller: '*', step: 'ha.setup', level: 'error', detail: (e as Error).message }));
+    return 2;
+  }
+  const log = (e: Vns3Event): void => (e.level === 'error' && !json ? errLog : out).log(e);
+  const fail = (e: unknown): void => errLog.log({ controller: '*', step: 'ha.error', level: 'error', detail: e instanceof Error ? e.message : String(e) });
+
+  const env = options.env ?? process.env;
+  const plugin = pluginPaths(env);
+  const source = configSource(args.config, plugin.file);
+  let agent: HaAgent;
+  let cfg: HaConfig;
+  let metrics: HaMetrics | undefined;
+  try {
+    const overrides: Record<string, unknown> = {};
+    if (args.dryRun) overrides.dry_run = true;
+    if (args.metricsPort !== undefined) overrides.metrics_port = args.metricsPort;
+    cfg = await loadHaConfig({ file: args.config ?? (source.found ? source.file : null), env, overrides, defaults: plugin.defaults });
+    for (const l of [out, errLog]) l.setLevel(cfg.logLevel);
     log({ controller: '*', step: 'ha.config', detail: source.text, data: { configFile: source.file, configFileFound: source.found } });
     for (const w of cfg.warnings) log({ controller: '*', step: 'ha.config.warning', detail: w, level: 'warn' });
-    agent = createHaAgent(cfg, { ...options.deps, onEvent: log });
+    // A single check has nothing to serve: the endpoint is for a running agent.
+    if (cfg.metricsPort !== undefined && !args.once) metrics = createHaMetrics();
+    const m = metrics;
+    agent = createHaAgent(cfg, { ...options.deps, onEvent: m ? (e) => (log(e), m.onEvent(e)) : log });
   } catch (e) {
     if (e instanceof Vns3HaConfigError) {
-      reportConfigError(e, source, json, streams.stderr);
+      reportConfigError(e, source, json, streams.stderr, errLog);
       return 2;
     }
     fail(e instanceof Vns3Error ? e : String(e));
-    return 1;
+    // A missing optional package is a setup problem, like a bad setting.
+    return e instanceof Error && /needs the package/.test(e.message) ? 2 : 1;
   }
 
   if (args.once) return runOnce(agent, args.dryRun, fail);
+  let endpoint: HaEndpoint | undefined;
+  if (metrics) {
+    metrics.attach(agent);
+    try {
+      endpoint = await startHaEndpoint(agent, { host: cfg.metricsHost, port: cfg.metricsPort, intervalMs: cfg.checkIntervalMs, metrics, now: options.deps?.now });
+    } catch (e) {
+      fail(`cannot serve metrics on ${cfg.metricsHost}:${cfg.metricsPort}: ${(e as Error).message}`);
+      await agent.stop();
+      return 1;
+    }
+    log({ controller: '*', step: 'ha.endpoint', detail: `serving ${endpoint.url}/healthz and ${endpoint.url}/metrics`, data: { url: endpoint.url } });
+    if (endpoint.exposed) log({ controller: '*', step: 'ha.endpoint', level: 'warn', detail: `${endpoint.url} is reachable from other hosts (metrics_host ${cfg.metricsHost}); it has no authentication and shows no secrets` });
+  }
   const stopped = stopRequested(options.signal, log);
   await agent.start();
   if (args.dryRun) {
@@ -173,6 +212,7 @@ export async function main(argv: readonly string[], streams: CliStreams, options
   }
   await stopped;
   await agent.stop();
+  await endpoint?.close();
   return 0;
 }
 

@@ -15,6 +15,8 @@ export interface LoadHaConfigOptions {
   env?: NodeJS.ProcessEnv | undefined;
   /** Win over both file and environment; snake_case or camelCase keys. */
   overrides?: Record<string, unknown> | undefined;
+  /** Used where neither file nor environment nor overrides set a key (`vns3-ha`'s plugin defaults). */
+  defaults?: Record<string, unknown> | undefined;
 }
 
 function errCode(e: unknown): string | undefined {
@@ -54,9 +56,13 @@ async function readVarsFile(path: string, mustExist: boolean): Promise<Record<st
  * any bad setting, or a `ca_file` / `azure_ca_file` that cannot be read.
  */
 export async function loadHaConfig(options: LoadHaConfigOptions = {}): Promise<HaConfig> {
-  const { file = DEFAULT_HA_CONFIG_FILE, env = process.env, overrides = {} } = options;
+  const { file = DEFAULT_HA_CONFIG_FILE, env = process.env, overrides = {}, defaults = {} } = options;
   const raw: Record<string, unknown> = {};
   const origins: Record<string, string> = {};
+  for (const [k, v] of Object.entries(defaults)) {
+    raw[settingKey(k)] = v;
+    origins[settingKey(k)] = 'defaults';
+  }
   if (file !== null) {
     const fromFile = await readVarsFile(file, options.file !== undefined);
     for (const [k, v] of Object.entries(fromFile ?? {})) {

@@ -7,7 +7,7 @@
  * collected and reported at once, by the name the operator writes, because a
  * container that dies on the first bad variable takes a restart per typo.
  */
-import { apiUrlFor, bool, fingerprint, ip, ipv4, isAbsent, listSetting, nonEmpty, num, oneOf, tags, url } from './config-values.js';
+import { apiUrlFor, bool, fingerprint, ip, ipv4, isAbsent, listSetting, nonEmpty, num, oneOf, str, tags, url } from './config-values.js';
 import { MAX_TIMER_MS } from '../abort.js';
 import { parseObservers, type HaObserver } from './config-observers.js';
 import { BadValue, Vns3HaConfigError, type HaConfigProblem } from './errors.js';
@@ -58,6 +58,8 @@ export interface HaConfig {
   standbys: HaStandby[];
   /** Further controllers whose view of the primary breaks a tie (config-observers.ts). */
   observers: HaObserver[];
+  /** How often the agent renews its lease when nothing it says changed; default every check (lease.ts). */
+  leasePeriodMs?: number;
   /** Where a standby keeps what it learned of the primary's routes across restarts (none by default). */
   statePath?: string;
   dryRun: boolean;
@@ -83,6 +85,10 @@ export interface HaConfig {
   azureRouteTableTags: Record<string, string>;
   azureEndpoint?: string;
   azureCaFile?: string;
+  /** Serve `/healthz` and `/metrics` on this port (0: any free one); none by default (metrics.ts). */
+  metricsPort?: number;
+  /** The address the endpoint binds: loopback unless `metrics_host` names another. */
+  metricsHost: string;
   /** Unknown keys and risky settings; never fatal. */
   warnings: string[];
 }
@@ -91,16 +97,18 @@ export interface HaConfig {
 export const HA_CONFIG_KEYS = [
   'mode', 'cloud', 'peer_public_ip', 'my_underlay_ip', 'peer_underlay_ip', 'peer_overlay_ip',
   'my_api_password', 'peer_api_password', 'sleep_time', 'log_level',
-  'check_interval', 'fall', 'rise', 'preempt', 'preempt_delay', 'priority', 'standbys', 'observers', 'state_path', 'dry_run', 'cloud_veto',
+  'check_interval', 'fall', 'rise', 'preempt', 'preempt_delay', 'priority', 'standbys', 'observers', 'state_path', 'dry_run', 'cloud_veto', 'lease_period',
   'api_port', 'my_api_url', 'peer_api_url', 'peer_public_api_url',
   'ca_file', 'my_fingerprint256', 'peer_fingerprint256', 'insecure',
   'aws_region', 'aws_vpc_id', 'aws_route_table_tags', 'aws_endpoint',
   'azure_subscription_id', 'azure_resource_group', 'azure_route_table_tags', 'azure_endpoint', 'azure_ca_file',
+  'metrics_port', 'metrics_host',
 ] as const;
 /** One of {@link HA_CONFIG_KEYS}. */
 export type HaConfigKey = (typeof HA_CONFIG_KEYS)[number];
 
 const KNOWN = new Set<string>(HA_CONFIG_KEYS);
+const ms = (seconds: number | undefined): number | undefined => (seconds === undefined ? undefined : Math.round(seconds * 1000));
 /** The longest duration setting, in seconds: what one Node timer holds (2^31−1 ms, about 24.8 days). */
 const MAX_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
 const SECRET = new Set<string>(['my_api_password', 'peer_api_password']);
@@ -254,6 +262,7 @@ function readSettings(s: Settings): HaConfig {
     standbys,
     observers: parseObservers(s.values.get('observers'), apiPort, s.bad),
     statePath: s.get('state_path', nonEmpty),
+    leasePeriodMs: ms(s.get('lease_period', num({ min: 0.001, max: MAX_SECONDS, unit: 'seconds' }))),
     dryRun: s.get('dry_run', bool, false),
     cloudVeto: s.get('cloud_veto', bool, true),
     apiPort,
@@ -273,6 +282,9 @@ function readSettings(s: Settings): HaConfig {
     azureRouteTableTags: s.get('azure_route_table_tags', tags, {}),
     azureEndpoint: s.get('azure_endpoint', url),
     azureCaFile: s.get('azure_ca_file', nonEmpty),
+    metricsPort: s.get('metrics_port', num({ min: 0, max: 65535, integer: true })),
+    // Loopback unless named: the endpoint has no authentication (it shows no secret either).
+    metricsHost: s.get('metrics_host', (v) => (str(v) === 'localhost' ? 'localhost' : ip(v)), '127.0.0.1'),
     warnings: s.warnings,
   };
 }

@@ -15,32 +15,60 @@ export function authProblem(report: WitnessReport | undefined, who: string): str
   return status === 401 || status === 403 ? `${who} rejects this password (HTTP ${status}); fix it and restart the agent` : undefined;
 }
 
-/** Reads every listed standby's route map for its lease; a rejected password is a problem of that standby's entry. */
+/**
+ * The key of an observer's controller among the leases (a NUL first: never a standby's name, which
+ * keys the listed standbys' leases).
+ */
+export function observerLeaseKey(name: string): string {
+  return `\u0000observer ${name}`;
+}
+
+/**
+ * Reads the lease on every controller this agent can read: each listed standby's and each
+ * observer's. A standby reads the observers' too because a standby it does not list (a mismatch
+ * only the other side's list shows) can run on one of them; a rejected password is a problem of
+ * that standby's entry (the observers' are reported by their mesh probe).
+ */
 export async function readStandbyLeases(ctx: AgentContext, options: { signal: AbortSignal | undefined; timeoutMs: number }): Promise<void> {
   const { standbys } = ctx.config;
-  await Promise.all(
-    standbys.map(async (s, i) => {
-      const client = ctx.clients.standbys.get(s.name);
-      if (!client) return;
-      const { report, body } = await probeApi('standby', (o) => client.get('/routes', o), options);
-      ctx.leases.observe(s.name, body);
-      ctx.setProblem(`standbys[${i}].api_password`, authProblem(report, `standby ${s.name}`));
-    }),
-  );
+  const ofStandbys = standbys.map(async (s, i) => {
+    const client = ctx.clients.standbys.get(s.name);
+    if (!client) return;
+    const { report, body } = await probeApi('standby', (o) => client.get('/routes', o), options);
+    ctx.leases.observe(s.name, body);
+    ctx.setProblem(`standbys[${i}].api_password`, authProblem(report, `standby ${s.name}`));
+  });
+  const ofObservers = [...ctx.clients.observers].map(async ([name, client]) => {
+    const { body } = await probeApi('observers', (o) => client.get('/routes', o), options);
+    ctx.leases.observe(observerLeaseKey(name), body);
+  });
+  await Promise.all([...ofStandbys, ...ofObservers]);
 }
 
 /**
  * Why this standby's configuration disagrees with another running standby's (a different standby
  * list or priorities, another primary), or undefined when every running standby agrees. Two
- * standbys that disagree on who goes first would both fail over, so this one refuses to act.
+ * standbys that disagree on who goes first would both fail over, so this one refuses to act. Both
+ * sides see it: a listed standby by its lease, and a standby this one does not list by its lease
+ * on an observer's controller (a standby agent of the same primary whose group differs).
  */
 export function groupMismatch(ctx: AgentContext): string | undefined {
   const primary = ctx.config.peerUnderlayIp ?? '';
+  const { leases } = ctx;
   for (const s of ctx.config.standbys) {
-    const lease = ctx.leases.lease(s.name);
-    if (!lease || ctx.leases.state(s.name) !== 'alive') continue;
+    const lease = leases.lease(s.name);
+    if (!lease || leases.state(s.name) !== 'alive') continue;
     if (lease.mode !== 'secondary' || lease.watch !== primary) return `standby ${s.name} runs as ${lease.mode} watching ${lease.watch || 'nothing'}, not as a standby of ${primary}`;
     if (lease.group !== ctx.group) return `standby ${s.name} is configured with a different standby list or priorities (group ${lease.group}, ours ${ctx.group})`;
+  }
+  for (const o of ctx.config.observers) {
+    const key = observerLeaseKey(o.name);
+    const lease = leases.lease(key);
+    // Another pair's standby (another primary) or a primary's agent is none of our business.
+    if (!lease || leases.state(key) !== 'alive' || lease.mode !== 'secondary' || lease.watch !== primary) continue;
+    if (lease.group !== ctx.group) {
+      return `observer ${o.name} runs a standby agent of the same primary that is not configured like this one (not in our standbys list, or other priorities: group ${lease.group}, ours ${ctx.group})`;
+    }
   }
   return undefined;
 }

@@ -91,9 +91,7 @@ export class StandbyRole implements RoleLogic {
     return { cloud, vns3 };
   }
 
-  private call(signal: AbortSignal | undefined): { signal: AbortSignal | undefined; timeoutMs: number } {
-    return { signal, timeoutMs: this.ctx.probeTimeoutMs };
-  }
+  private call = (signal: AbortSignal | undefined): { signal: AbortSignal | undefined; timeoutMs: number } => ({ signal, timeoutMs: this.ctx.probeTimeoutMs });
 
   /** Asks the witnesses, judges, and moves the health tracker; learns what the primary advertises. */
   private async observe(signal: AbortSignal | undefined, record: CheckResult): Promise<void> {
@@ -232,7 +230,8 @@ export class StandbyRole implements RoleLogic {
   private async heldByStandby(signal: AbortSignal | undefined): Promise<string | undefined> {
     const { ctx } = this;
     const provider = await ctx.provider();
-    if (provider.cloud === 'overlay' || ctx.snapshot.size === 0) return undefined;
+    // Only a listed standby's hold counts below: without any, reading the tables would only cost time.
+    if (provider.cloud === 'overlay' || ctx.snapshot.size === 0 || ctx.config.standbys.length === 0) return undefined;
     const self = await ctx.ref(this.me, signal);
     if (!self) return undefined;
     const plan = await planCloudRoutes(provider, [...ctx.snapshot.values()], self, await this.claimants(signal, false), { signal });
@@ -303,23 +302,24 @@ export class StandbyRole implements RoleLogic {
     this.leaseBaseline = undefined;
     ctx.event('ha.failover.start', `primary ${this.primaryIp} failed; taking over its routes${ctx.dryRun ? ' (dry run)' : ''}`, { firstFailedCheckAt: this.firstFailedAt }, 'warn');
     const errors: string[] = [];
-    // Routes still pointing at the dead primary join the snapshot; a failing cloud read must not stop the VNS3 part.
-    await this.refreshCloudSnapshot(signal, true).catch((e) => errors.push(errorText(e)));
-    const routes = [...ctx.snapshot.values()];
     if (this.vns3Source === undefined) errors.push('the primary\'s VNS3 routes are unknown (never seen healthy, nothing learned from the mesh, no state_path file): no VNS3 route moved');
+    // The VNS3 part runs beside the cloud part: a failover's time is round trips, not work.
+    // Routes still pointing at the dead primary join the snapshot first; a failing cloud read must not stop the writes.
+    const movingCloud = this.refreshCloudSnapshot(signal, true)
+      .catch((e) => void errors.push(errorText(e)))
+      .then(() => this.moveCloud([...ctx.snapshot.values()], signal, errors));
     const [cloud, vns3] = await Promise.all([
-      this.moveCloud(routes, signal, errors).catch((e) => (errors.push(errorText(e)), [] as RouteChange[])),
+      movingCloud.catch((e) => (errors.push(errorText(e)), [] as RouteChange[])),
       this.assumeVns3(signal).catch((e) => (errors.push(errorText(e)), [] as Vns3RouteChange[])),
     ]);
+    const routes = [...ctx.snapshot.values()];
     const finishedAt = ctx.now();
     const failover = { firstFailedCheckAt: this.firstFailedAt, detectedAt, finishedAt, durationMs: finishedAt - detectedAt, cloudRoutes: cloud, vns3Routes: vns3, dryRun: ctx.dryRun, errors, complete: false };
     ctx.recordFailover(failover, { cloud: routes, vns3: this.vns3Snapshot.map((r) => r.cidr) });
     this.actedOnFailure = true;
     ctx.setRole('active', errors.length ? `failed over with ${errors.length} error(s); re-driving every check` : 'primary failed; holding its routes');
-    const moved = cloud.filter((c) => c.action !== 'unchanged').length;
-    const here = cloud.length;
-    record.actions.push(`failover: ${moved} cloud, ${vns3.length} VNS3 route(s)`);
-    const what = `${here} of ${routes.length} cloud route(s) and ${vns3.length} VNS3 route(s) created of ${this.vns3Snapshot.length}`;
+    record.actions.push(`failover: ${cloud.filter((c) => c.action !== 'unchanged').length} cloud, ${vns3.length} VNS3 route(s)`);
+    const what = `${cloud.length} of ${routes.length} cloud route(s) and ${vns3.length} VNS3 route(s) created of ${this.vns3Snapshot.length}`;
     if (errors.length > 0) {
       ctx.event('ha.failover.done', `partial failover: ${what} in ${finishedAt - detectedAt} ms; retrying every check: ${errors.join('; ')}`, { ...failover }, 'error');
     } else {

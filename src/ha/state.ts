@@ -6,7 +6,8 @@
  * mid-write leaves the previous version.
  */
 import { readFileSync } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { RouteAddress } from './cloud/types.js';
 import { errorText, type AgentContext } from './context.js';
 import { routeKey, type Vns3RouteSpec } from './failover.js';
@@ -38,6 +39,8 @@ export function loadStandbyState(path: string, primary: string): StandbyState | 
 /** Writes `state` to `path` (through a temporary file renamed into place). */
 export async function saveStandbyState(path: string, state: StandbyState): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
+  // The plugin container's default (<root>/state/) need not exist on a fresh container.
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
   await rename(tmp, path);
 }

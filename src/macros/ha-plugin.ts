@@ -14,53 +14,19 @@
  */
 import { Vns3ValidationError, type Vns3Client } from '../client/index.js';
 import { emit } from '../events.js';
-import { parseHaConfig, type HaCloud, type HaLogLevel, type HaMode } from '../ha/config.js';
-import { tieBreakProblem } from '../ha/config-observers.js';
+import type { HaMode } from '../ha/config.js';
 import { cidrContains, cloudDnsAddress, hostCidr, intToIp, ipToInt, isIPv4, normalizeCidr, parseCidr } from '../net/index.js';
 import { assertBulkOk } from './core/bulk.js';
 import { checkTiming } from './core/poller.js';
 import { readThenWrite, type Reading } from './core/read-then-write.js';
 import type { WaitingMacroOptions } from './core/types.js';
-import { encodeEnvironment, ensureContainer, ensureContainerSystem, listContainers, type ContainerAction, type ContainerInfo, type ContainerSpec } from './containers.js';
+import { ensureContainer, ensureContainerSystem, listContainers, type ContainerAction, type ContainerSpec } from './containers.js';
 import { ensureFirewallPolicy, normalizeRule } from './firewall.js';
-import { ensureImage, validateImageSpec, type ImageAction, type ImageSpec } from './images.js';
+import { agentEnv, redactEnv, resolveImage, validateInput, type DeployHaPluginInput, type Observed, type ResolvedHaPluginInput } from './ha-plugin-env.js';
+import { ensureImage, type ImageAction } from './images.js';
 import { ensureRouteTable } from './routes.js';
-import { checkFlags, hasControl, MAX_DURATION_MS } from './core/validate.js';
 
-/** The pair, the plugin image and the agent settings `deployHaPlugin` deploys. */
-export interface DeployHaPluginInput {
-  primary: Vns3Client;
-  secondary: Vns3Client;
-  cloud: HaCloud;
-  /** The HA plugin image: name and one source (url, buildurl, …). */
-  image: ImageSpec;
-  /** Every controller of the mesh, for lock-down routes; default [primary, secondary]. */
-  mesh?: readonly Vns3Client[];
-  /** VPC / VNet CIDR for the DNS route; else each controller's cloud data (`vpcCidr`, `vnetCidr`). */
-  vpcCidr?: string;
-  primaryApiPassword: string;
-  secondaryApiPassword: string;
-  /** Underlay (private) IPs when not the one `GET /config` reports, e.g. a secondary NIC address. */
-  primaryUnderlayIp?: string;
-  secondaryUnderlayIp?: string;
-  /** Public IPs when the controllers do not report them. */
-  primaryPublicIp?: string;
-  secondaryPublicIp?: string;
-  /** Seconds between checks (HAENV_SLEEP_TIME); default 15. */
-  sleepTime?: number;
-  logLevel?: HaLogLevel;
-  /** Default `vns3-ha`. */
-  containerName?: string;
-  /** Container command; default '' (the image's own). */
-  command?: string;
-  /** Plugin IP on both controllers; default: the existing container's, else the first free one. */
-  pluginIp?: string;
-  /** More variables for both agents (e.g. HAENV_AWS_REGION); may not override the derived HAENV_ ones. */
-  extraEnv?: Record<string, string>;
-  dryRun?: boolean;
-  /** Replace a differing container and re-import a failed image. */
-  replace?: boolean;
-}
+export { HA_PLUGIN_IMAGE_NAME, type DeployHaPluginInput, type HaPluginObserver } from './ha-plugin-env.js';
 
 /** A lock-down route: a /32 through the controller's own subnet gateway. */
 export interface HaRoute {
@@ -103,56 +69,9 @@ export interface DeployHaPluginResult {
 /** The container name of the HA plugin unless `containerName` says otherwise. */
 export const DEFAULT_HA_CONTAINER_NAME = 'vns3-ha';
 
-const CLOUDS: readonly HaCloud[] = ['aws', 'azure', 'overlay'];
-const LOG_LEVELS: readonly HaLogLevel[] = ['debug', 'info', 'warn', 'error'];
-const DERIVED_KEYS = ['MODE', 'CLOUD', 'PEER_PUBLIC_IP', 'MY_UNDERLAY_IP', 'PEER_UNDERLAY_IP', 'PEER_OVERLAY_IP', 'MY_API_PASSWORD', 'PEER_API_PASSWORD', 'SLEEP_TIME', 'LOG_LEVEL'].map((k) => `HAENV_${k}`);
-
-function validateInput(input: DeployHaPluginInput): void {
-  const v = (field: string, value: unknown, reason: string, secret = false): never => {
-    throw new Vns3ValidationError(field, value, reason, { secret });
-  };
-  if (!input || !input.primary || !input.secondary) v('primary/secondary', undefined, 'both controllers are required');
-  if (input.primary === input.secondary || input.primary.host === input.secondary.host) v('secondary', input.secondary.host, 'must be another controller than the primary');
-  if (!CLOUDS.includes(input.cloud)) v('cloud', input.cloud, 'must be aws, azure or overlay');
-  for (const f of ['primaryApiPassword', 'secondaryApiPassword'] as const) {
-    if (typeof input[f] !== 'string' || input[f].trim() === '' || hasControl(input[f])) v(f, input[f], 'must be a non-empty string without control characters', true);
-  }
-  if (input.sleepTime !== undefined && !(typeof input.sleepTime === 'number' && Number.isFinite(input.sleepTime) && input.sleepTime > 0 && input.sleepTime * 1000 <= MAX_DURATION_MS)) v('sleepTime', input.sleepTime, 'must be a positive number of seconds');
-  if (input.logLevel !== undefined && !LOG_LEVELS.includes(input.logLevel)) v('logLevel', input.logLevel, `must be one of ${LOG_LEVELS.join(', ')}`);
-  if (input.containerName !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(input.containerName)) v('containerName', input.containerName, 'letters, digits, _ . - only');
-  if (input.command !== undefined && (typeof input.command !== 'string' || hasControl(input.command))) v('command', input.command, 'must be a single-line string');
-  checkFlags(input, ['dryRun', 'replace']);
-  validateImageSpec(input.image);
-  for (const f of ['pluginIp', 'primaryUnderlayIp', 'secondaryUnderlayIp', 'primaryPublicIp', 'secondaryPublicIp'] as const) {
-    if (input[f] !== undefined && !isIPv4(input[f])) v(f, input[f], 'must be an IPv4 address');
-  }
-  if (input.vpcCidr !== undefined) parseCidr(input.vpcCidr, 'vpcCidr');
-  const extra = input.extraEnv ?? {};
-  encodeEnvironment(extra);
-  for (const k of Object.keys(extra)) if (DERIVED_KEYS.includes(k)) v(`extraEnv.${k}`, k, 'is derived by deployHaPlugin; use the matching option instead');
-}
-
 interface MeshIp {
   name: string;
   ip: string;
-}
-
-interface Observed {
-  client: Vns3Client;
-  host: string;
-  privateIp: string;
-  publicIp?: string;
-  overlayIp?: string;
-  subnet?: string;
-  gateway?: string;
-  vpcCidr?: string;
-  /** The cloud region (`GET /cloud_data`), when the controller reports one. */
-  region?: string;
-  network: string;
-  systemRunning: boolean;
-  freeIps?: string[];
-  containers: ContainerInfo[];
-  rules: string[];
 }
 
 const opt = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' && v !== '_notset' ? v.trim() : undefined);
@@ -235,47 +154,6 @@ function pluginRules(ip: string, network: string): string[] {
   return [`MACRO_CUST -o eth0 -s ${ip}/32 -j MASQUERADE`, `INPUT_CUST -i plugin0 -s ${network} -j ACCEPT`, `OUTPUT_CUST -o plugin0 -d ${network} -j ACCEPT`];
 }
 
-function agentEnv(input: DeployHaPluginInput, role: HaMode, me: Observed, peer: Observed): Record<string, string> {
-  const primaryObs = role === 'primary' ? me : peer;
-  const myUnderlay = (role === 'primary' ? input.primaryUnderlayIp : input.secondaryUnderlayIp) ?? me.privateIp;
-  const peerUnderlay = (role === 'primary' ? input.secondaryUnderlayIp : input.primaryUnderlayIp) ?? peer.privateIp;
-  const peerPublic = (role === 'primary' ? input.secondaryPublicIp : input.primaryPublicIp) ?? peer.publicIp;
-  const check = (field: string, value: string | undefined, o: Observed, reason: string): string => {
-    if (!value) throw new Vns3ValidationError(field, value, reason, { controller: o.host });
-    return value;
-  };
-  const env: Record<string, string> = {
-    HAENV_MODE: role,
-    HAENV_CLOUD: input.cloud,
-    HAENV_PEER_PUBLIC_IP: check('peer_public_ip', peerPublic, peer, `the ${role === 'primary' ? 'secondary' : 'primary'} reports no public IP; give ${role === 'primary' ? 'secondaryPublicIp' : 'primaryPublicIp'}`),
-  };
-  // Each side checks its own address; the peer's is the same value, checked when its env is built.
-  if (me.subnet && !cidrContains(me.subnet, myUnderlay)) {
-    throw new Vns3ValidationError('my_underlay_ip', myUnderlay, `not in the subnet ${me.subnet} of ${me.host}`, { controller: me.host });
-  }
-  // The plugin document lists the underlay IPs for the secondary only; the primary gets them too,
-  // because an agent finds its own instance in the cloud by its underlay IP (vns3-ha needs it).
-  env.HAENV_MY_UNDERLAY_IP = myUnderlay;
-  env.HAENV_PEER_UNDERLAY_IP = peerUnderlay;
-  if (input.cloud === 'aws' && me.region) env.HAENV_AWS_REGION = me.region;
-  if (role === 'secondary') {
-    env.HAENV_PEER_OVERLAY_IP = check('peer_overlay_ip', primaryObs.overlayIp, primaryObs, 'the primary reports no overlay IP (is it licensed and peered?)');
-    env.HAENV_MY_API_PASSWORD = input.secondaryApiPassword;
-    env.HAENV_PEER_API_PASSWORD = input.primaryApiPassword;
-  }
-  env.HAENV_SLEEP_TIME = String(input.sleepTime ?? 15);
-  env.HAENV_LOG_LEVEL = input.logLevel ?? 'info';
-  const all = { ...(input.extraEnv ?? {}), ...env };
-  // The agent will run parseHaConfig on exactly this; refuse here what it would refuse there.
-  const haVars = Object.fromEntries(Object.entries(all).filter(([k]) => k.startsWith('HAENV_')).map(([k, val]) => [k.slice(6).toLowerCase(), val]));
-  const parsed = parseHaConfig(haVars, { origins: Object.fromEntries(Object.keys(haVars).map((k) => [k, `${role} HAENV_${k.toUpperCase()}`])) });
-  const tie = tieBreakProblem(parsed); // the agent refuses a standby with nobody to break a tie
-  if (tie) throw new Vns3ValidationError('extraEnv.HAENV_OBSERVERS', undefined, tie, { controller: me.host });
-  return all;
-}
-
-const redact = (env: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(env).map(([k, val]) => [k, /pass|secret|token|key/i.test(k) ? '[redacted]' : val]));
-
 interface Work {
   o: Observed;
   deployment: HaControllerDeployment;
@@ -284,7 +162,7 @@ interface Work {
   container?: ContainerSpec;
 }
 
-async function plan(input: DeployHaPluginInput, role: HaMode, me: Observed, peer: Observed, meshIps: MeshIp[], options: WaitingMacroOptions): Promise<Work> {
+async function plan(input: ResolvedHaPluginInput, role: HaMode, me: Observed, peer: Observed, meshIps: MeshIp[], options: WaitingMacroOptions): Promise<Work> {
   const notes: string[] = [];
   const agent = !(role === 'primary' && input.cloud === 'overlay');
   if (!agent) notes.push("cloud 'overlay': the primary mode needs aws or azure, so no agent runs on the primary (the secondary takes over VNS3 routes)");
@@ -321,13 +199,13 @@ async function plan(input: DeployHaPluginInput, role: HaMode, me: Observed, peer
       image: image.action,
       container: c.action,
       containerDifferences: c.differences,
-      environment: redact(environment),
+      environment: redactEnv(environment),
       changed,
     },
   };
 }
 
-async function apply(input: DeployHaPluginInput, w: Work, options: WaitingMacroOptions): Promise<HaControllerDeployment> {
+async function apply(input: ResolvedHaPluginInput, w: Work, options: WaitingMacroOptions): Promise<HaControllerDeployment> {
   const { client } = w.o;
   const { signal, onEvent } = options;
   const d = w.deployment;
@@ -356,6 +234,8 @@ async function meshIpsOf(input: DeployHaPluginInput, primary: Observed, secondar
     { name: `primary ${primary.host}`, ip: input.primaryUnderlayIp ?? primary.privateIp },
     { name: `secondary ${secondary.host}`, ip: input.secondaryUnderlayIp ?? secondary.privateIp },
     ...(await Promise.all(others.map(async (c) => ({ name: c.host, ip: (await c.get('/config', { signal })).private_ipaddress })))),
+    // The agent asks its observers over the underlay too.
+    ...(input.observers ?? []).flatMap((o) => (o.underlayIp ? [{ name: `observer ${o.name}`, ip: o.underlayIp }] : [])),
   ];
   for (const m of ips) if (!isIPv4(m.ip)) throw new Vns3ValidationError('private_ipaddress', m.ip, 'the controller reports no IPv4 private address', { controller: m.name });
   return ips;
@@ -369,7 +249,8 @@ async function meshIpsOf(input: DeployHaPluginInput, primary: Observed, secondar
  * write, the client's error when a controller cannot be read, and Vns3BulkError (carrying both
  * controllers' outcomes) when applying fails.
  */
-export async function deployHaPlugin(input: DeployHaPluginInput, options: WaitingMacroOptions = {}): Promise<DeployHaPluginResult> {
+export async function deployHaPlugin(given: DeployHaPluginInput, options: WaitingMacroOptions = {}): Promise<DeployHaPluginResult> {
+  const input: ResolvedHaPluginInput = { ...given, image: resolveImage(given?.image) };
   validateInput(input);
   checkTiming(options);
   const { signal, onEvent } = options;

@@ -93,7 +93,7 @@ export {
   type EnsureContainerOptions,
   type ContainerLogsOptions,
 } from './containers.js';
-export { deployHaPlugin, DEFAULT_HA_CONTAINER_NAME, type DeployHaPluginInput, type DeployHaPluginResult, type HaControllerDeployment, type HaRoute } from './ha-plugin.js';
+export { deployHaPlugin, DEFAULT_HA_CONTAINER_NAME, HA_PLUGIN_IMAGE_NAME, type DeployHaPluginInput, type DeployHaPluginResult, type HaControllerDeployment, type HaPluginObserver, type HaRoute } from './ha-plugin.js';
 export { ensureApiToken, rollApiTokens, ApiTokenGrant, type ApiTokenSpec, type ApiTokenOptions } from './tokens.js';
 export {
   snapshotControllers,

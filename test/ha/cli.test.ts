@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,26 +8,36 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHaBed, type HaBed } from '../../src/testing/index.js';
 
 const BIN = fileURLToPath(new URL('../../bin/vns3-ha.js', import.meta.url));
+const ENTRYPOINT = fileURLToPath(new URL('../../docker/ha/entrypoint.sh', import.meta.url));
 
 interface Run {
   code: number | null;
+  /** What `during` returned, run once `stopWhen` held and before the SIGTERM. */
+  during?: unknown;
   lines: Record<string, unknown>[];
   stdout: string;
   stderr: string;
 }
 
-function run(args: string[], env: Record<string, string> = {}, stopWhen?: (line: Record<string, unknown>) => boolean): Promise<Run> {
+function run(args: string[], env: Record<string, string> = {}, stopWhen?: (line: Record<string, unknown>) => boolean, during?: () => Promise<unknown>, command: string[] = [process.execPath, BIN]): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command[0]!, [...command.slice(1), ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let signalled = false;
+    let seen = 0;
+    let duringResult: unknown;
     const kill = setTimeout(() => child.kill('SIGKILL'), 30_000);
     child.stdout.on('data', (d: Buffer) => {
       stdout += d;
-      if (stopWhen && !signalled && stdout.split('\n').some((l) => l.startsWith('{') && stopWhen(JSON.parse(l)))) {
+      const complete = stdout.split('\n').slice(0, -1);
+      const fresh = complete.slice(seen);
+      seen = complete.length;
+      if (stopWhen && !signalled && fresh.some((l) => l.startsWith('{') && stopWhen(JSON.parse(l)))) {
         signalled = true;
-        child.kill('SIGTERM');
+        const stop = (): void => void child.kill('SIGTERM');
+        if (!during) stop();
+        else during().then((v) => (duringResult = v), (e: unknown) => (duringResult = e)).finally(stop);
       }
     });
     child.stderr.on('data', (d: Buffer) => (stderr += d));
@@ -35,7 +45,7 @@ function run(args: string[], env: Record<string, string> = {}, stopWhen?: (line:
     child.on('close', (code) => {
       clearTimeout(kill);
       const lines = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-      resolve({ code, lines, stdout, stderr });
+      resolve({ code, lines, stdout, stderr, during: duringResult });
     });
   });
 }
@@ -159,6 +169,48 @@ describe('vns3-ha command', () => {
     expect(r.lines).toHaveLength(0);
     expect(r.stdout).toMatch(/^\d\d:\d\d:\d\d INFO  ha\.config: settings from /m);
     expect(r.stdout).toMatch(/^\d\d:\d\d:\d\d INFO  ha\.check/m);
+  });
+
+  it('--metrics-port serves /healthz and /metrics on 127.0.0.1 while it runs (JSON logs through pino)', async () => {
+    const env = { HAENV_MY_API_PASSWORD: bed.sim.controllers[1]!.password, HAENV_PEER_API_PASSWORD: bed.sim.controllers[0]!.password };
+    let url: string | undefined;
+    let checks = 0;
+    const r = await run(['--config', vars, '--metrics-port', '0'], env, (l) => {
+      if (l.step === 'ha.endpoint') url = (l.data as { url: string }).url;
+      return l.step === 'ha.check' && ++checks >= 3;
+    }, async () => {
+      const health = await fetch(`${url}/healthz`);
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      return { health: health.status, body: (await health.json()) as { role: string }, metrics };
+    });
+    expect(r.code).toBe(0);
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(r.during).toMatchObject({ health: 200, body: { role: 'passive' } });
+    expect(String((r.during as { metrics: string }).metrics)).toMatch(/^vns3_ha_checks_total\{verdict="up",outcome="ok"\} [1-9]/m);
+    expect(r.lines.every((l) => typeof l.time === 'string' && typeof l.level === 'string')).toBe(true);
+    const bad = await run(['--config', vars, '--metrics-port', 'x'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/metrics_port/);
+  });
+
+  it('the plugin image entrypoint reads <plugin root>/conf/vars.yml and HAENV_ overrides, and keeps state under <plugin root>/state', async () => {
+    const root = join(dir, 'hacontainer');
+    await mkdir(join(root, 'conf'), { recursive: true });
+    await copyFile(vars, join(root, 'conf', 'vars.yml'));
+    // The passwords only in the environment, as the plugin passes them; the file has the rest.
+    const env = { ...onceEnv(), VNS3_HA_PLUGIN_ROOT: root, VNS3_HA_BIN: BIN, HAENV_MY_API_PASSWORD: bed.sim.controllers[1]!.password, HAENV_PEER_API_PASSWORD: bed.sim.controllers[0]!.password };
+    const r = await run(['--once'], env, undefined, undefined, ['sh', ENTRYPOINT]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.lines[0]).toMatchObject({ step: 'ha.config', detail: `settings from ${join(root, 'conf', 'vars.yml')} and HAENV_* variables` });
+    expect((r.lines.find((l) => l.step === 'ha.check')?.data as { verdict: string }).verdict).toBe('up');
+    const state = JSON.parse(await readFile(join(root, 'state', 'vns3-ha-state.json'), 'utf8')) as { vns3: { cidr: string }[] };
+    expect(state.vns3.map((v) => v.cidr)).toEqual(['192.168.10.0/24']);
+    // Without the plugin flag, the same root holds only vars.yml: no state file by default.
+    await rm(join(root, 'state'), { recursive: true });
+    const plain = await run(['--once'], { ...env, VNS3_HA_PLUGIN: '0' }, undefined, undefined, ['sh', ENTRYPOINT]);
+    expect(plain.code).toBe(0);
+    await expect(readFile(join(root, 'state', 'vns3-ha-state.json'), 'utf8')).rejects.toThrow(/ENOENT/);
   });
 
   it('runs until SIGTERM and stops cleanly', async () => {

@@ -62,6 +62,7 @@ describe('parseHaConfig', () => {
       insecure: false,
       awsRouteTableTags: {},
       azureRouteTableTags: {},
+      metricsHost: '127.0.0.1',
       warnings: [],
     });
   });

@@ -98,6 +98,52 @@ describe.each(['aws', 'azure'] as const)('%s: cloud faults during a failover', (
   });
 });
 
+describe.each(['aws', 'azure'] as const)('%s: cloud throttling and hangs', (cloud) => {
+  it('writes throttled during the failover (the SDK\'s own retries included): re-driven until moved, never a take-back', async () => {
+    bed = track.bed(await startHaBed({ controllers: 3, cloud }));
+    const standby = createHaAgent(bed.standbyConfig(1), { ...bed.deps(), cloudTimeoutMs: 600 });
+    const primary = createHaAgent(bed.primaryConfig(1), bed.deps());
+    track.agents(standby, primary);
+    await bed.rounds([standby, primary], 3);
+    await bed.crash(0, 'stopped');
+    setCloudFaults({ throttleRate: 1, operations: [...WRITES[cloud]] });
+    await bed.rounds([standby, primary], 10, () => standby.status().role === 'active');
+    await bed.rounds([standby, primary], 3);
+    expect(standby.status()).toMatchObject({ role: 'active', counters: { yields: 0, releases: 0 } });
+    expect(standby.status().lastFailover?.complete).toBe(false);
+    expect(standby.status().lastFailover?.errors.join(' ')).toMatch(/RequestLimitExceeded|TooManyRequests|throttl|no answer within/i);
+    expect(cloudHolders().every((h) => h === '0')).toBe(true);
+    setCloudFaults({});
+    await bed.rounds([standby, primary], 10, () => standby.status().lastFailover?.complete === true);
+    expect(cloudHolders().every((h) => h === '1')).toBe(true);
+  });
+
+  it('a cloud that hangs during the failback: checks go on, the primary takes the routes back once it answers, and the two never assert at once', async () => {
+    bed = track.bed(await startHaBed({ controllers: 3, cloud }));
+    const standby = createHaAgent(bed.standbyConfig(1), { ...bed.deps(), cloudTimeoutMs: 300 });
+    const primary = createHaAgent(bed.primaryConfig(1), { ...bed.deps(), cloudTimeoutMs: 300 });
+    track.agents(standby, primary);
+    await bed.rounds([standby, primary], 3);
+    await bed.crash(0, 'stopped');
+    await bed.rounds([standby, primary], 10, () => standby.status().lastFailover?.complete === true);
+    await bed.restore(0);
+    setCloudFaults({ hang: true, operations: [...WRITES[cloud]] });
+    let overlaps = 0;
+    const checksBefore = primary.status().counters.checks;
+    for (let r = 0; r < 12; r++) {
+      await bed.rounds([standby, primary], 1);
+      if (standby.status().role === 'active' && primary.status().role === 'active') overlaps++;
+    }
+    expect(primary.status().counters.checks - checksBefore).toBe(12);
+    expect(cloudHolders().every((h) => h === '1')).toBe(true);
+    setCloudFaults({});
+    await bed.rounds([standby, primary], 20, () => primary.status().role === 'active' && cloudHolders().every((h) => h === '0'));
+    expect(cloudHolders().every((h) => h === '0')).toBe(true);
+    expect(overlaps).toBe(0);
+    expect(standby.status().role).toBe('passive');
+  });
+});
+
 describe('agents see each other (leases)', () => {
   it.each([
     ['not running at all', false],
@@ -139,22 +185,73 @@ describe('agents see each other (leases)', () => {
     expect(cloudHolders()).toEqual(['2', '2', '2']);
   });
 
-  it('two standbys where only one lists the other: the one that sees the mismatch refuses, loudly; exactly one fails over', async () => {
+  it('two standbys where only one lists the other: both see the mismatch (the unaware one through its observer) and refuse, loudly; nothing moves', async () => {
     bed = track.bed(await startHaBed({ controllers: 3, cloud: 'aws' }));
     const events: Vns3Event[] = [];
+    const unawareEvents: Vns3Event[] = [];
     const listing = createHaAgent(bed.standbyConfig(1, { priority: 200, standbys: [standbyEntry(2, 100)] }), bed.deps(events));
-    const unaware = createHaAgent(bed.standbyConfig(2, { priority: 100 }), bed.deps());
+    const unaware = createHaAgent(bed.standbyConfig(2, { priority: 100 }), bed.deps(unawareEvents));
     track.agents(listing, unaware);
     await bed.rounds([listing, unaware], 3);
     expect(listing.status().problems.join()).toMatch(/^standbys: standby sb2 is configured with a different standby list or priorities/);
-    expect(events.some((e) => e.step === 'ha.config.error' && e.level === 'error')).toBe(true);
+    expect(unaware.status().problems.join()).toMatch(/^standbys: observer observer1 runs a standby agent of the same primary that is not configured like this one/);
+    for (const list of [events, unawareEvents]) expect(list.some((e) => e.step === 'ha.config.error' && e.level === 'error')).toBe(true);
     await bed.crash(0, 'stopped');
     await bed.rounds([listing, unaware], 12);
-    expect(listing.status().counters.failovers + unaware.status().counters.failovers).toBe(1);
-    expect(listing.status().role).toBe('passive');
-    expect(cloudHolders()).toEqual(['2', '2', '2']);
-    // One failover's worth of writes: no route flips between the two.
-    expect(bed.ec2!.writes).toBe(3);
+    expect([listing.status().role, unaware.status().role]).toEqual(['passive', 'passive']);
+    expect(listing.status().counters.failovers + unaware.status().counters.failovers).toBe(0);
+    expect(unaware.status().reason).toMatch(/configuration mismatch: observer observer1/);
+    expect(bed.ec2!.writes).toBe(0);
+  });
+
+  it('a standby that cannot renew its own lease refuses to fail over (the others could not see it act), and acts once it can', async () => {
+    bed = track.bed(await startHaBed({ controllers: 3, cloud: 'aws' }));
+    const events: Vns3Event[] = [];
+    // A route the agent did not write squats on both lease addresses: every renewal is refused ("Route already exists").
+    for (const cidr of ['192.0.2.254/32', '192.0.2.253/32']) {
+      await bed.clients[1]!.post('/routes', { body: { cidr, description: 'not a lease', interface: '_notset', gateway: '_notset', advertise: false, metric: 0 } });
+    }
+    const standby = createHaAgent(bed.standbyConfig(1, { standbys: [standbyEntry(2, 100)] }), bed.deps(events));
+    track.agents(standby);
+    await bed.rounds([standby], 3);
+    expect(events.filter((e) => e.step === 'ha.lease' && e.level === 'warn')).toHaveLength(1);
+    await bed.crash(0, 'stopped');
+    await bed.rounds([standby], 8);
+    expect(standby.status()).toMatchObject({ role: 'passive', counters: { failovers: 0 } });
+    expect(standby.status().reason).toMatch(/cannot renew its lease/);
+    expect(bed.ec2!.writes).toBe(0);
+    const map = (await bed.clients[1]!.get('/routes')) as Record<string, { id: number; description: string | null }>;
+    for (const r of Object.values(map).filter((x) => x.description === 'not a lease')) await bed.clients[1]!.delete('/routes/{route_id}', { params: { path: { route_id: r.id } } });
+    await bed.rounds([standby], 10, () => standby.status().role === 'active');
+    expect(standby.status().role).toBe('active');
+    expect(events.some((e) => e.step === 'ha.lease' && /renewed again/.test(e.detail ?? ''))).toBe(true);
+    expect(cloudHolders()).toEqual(['1', '1', '1']);
+  });
+
+  it('lease_period renews an unchanged lease less often (and says its period, which readers wait four of), a role change at once', async () => {
+    bed = track.bed(await startHaBed({ controllers: 3, cloud: 'overlay' }));
+    const writesOn1 = (): number => bed.sim.controllers[1]!.writes;
+    const every = createHaAgent(bed.standbyConfig(1), bed.deps());
+    track.agents(every);
+    await bed.rounds([every], 2);
+    let before = writesOn1();
+    await bed.rounds([every], 14);
+    expect(writesOn1() - before).toBe(28);
+    await every.stop();
+    // 0.15 s checks, a 1.05 s period: one renewal (two writes) every 7 checks.
+    const sparse = createHaAgent(bed.standbyConfig(1, { lease_period: 1.05 }), bed.deps());
+    track.agents(sparse);
+    await bed.rounds([sparse], 2);
+    before = writesOn1();
+    await bed.rounds([sparse], 14);
+    expect(writesOn1() - before).toBe(4);
+    const routes = (await bed.clients[1]!.get('/routes')) as Record<string, { cidr: string; description: string | null }>;
+    expect(Object.values(routes).find((r) => r.description?.startsWith('vns3-ha lease v1 '))?.description).toMatch(/ iv=1050 /);
+    // The failover's role change is published in the check that made it, not a period later.
+    await bed.crash(0);
+    await bed.rounds([sparse], 10, () => sparse.status().role === 'active');
+    const after = (await bed.clients[1]!.get('/routes')) as Record<string, { description: string | null }>;
+    expect(Object.values(after).find((r) => r.description?.startsWith('vns3-ha lease v1 '))?.description).toMatch(/ role=active /);
   });
 
   it('standbys that disagree on priorities both refuse; equal priorities: exactly the lower address acts', async () => {

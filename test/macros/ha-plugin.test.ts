@@ -28,7 +28,8 @@ function input(mesh: TestMesh, extra: Partial<DeployHaPluginInput> = {}): Deploy
 }
 
 /** `cloud: 'overlay'` needs a third party to break ties: one more controller of the mesh as observer. */
-const OVERLAY = { cloud: 'overlay', extraEnv: { HAENV_OBSERVERS: JSON.stringify([{ name: 'observer', underlay_ip: '10.0.3.10', api_password: PW1 }]) } } as const;
+const OBSERVER_PW = 'observer-pass-8910';
+const OVERLAY = { cloud: 'overlay', observers: [{ name: 'observer', underlayIp: '10.0.3.10', apiPassword: OBSERVER_PW }] } as const;
 
 async function routesOf(client: Vns3Client): Promise<{ cidr: string; gateway?: string | null; interface?: string | null; advertise: boolean }[]> {
   return Object.values(await client.get('/routes'));
@@ -53,6 +54,14 @@ describe('deployHaPlugin on a 4-controller mesh', () => {
       [{ primaryUnderlayIp: '10.7.7.7' }, /my_underlay_ip: "10\.7\.7\.7" \(not in the subnet 10\.1\.1\.0\/24/],
       [{ image: { name: 'ha-plugin' } }, /image source/],
       [{ extraEnv: { HAENV_MODE: 'primary' } }, /extraEnv\.HAENV_MODE/],
+      [{ extraEnv: { HAENV_OBSERVERS: '[]' } }, /extraEnv\.HAENV_OBSERVERS.*use the observers option/],
+      [{ observers: [{ name: 'o1', apiPassword: PW1 }] }, /observers\[0\]\.underlayIp: .*give underlayIp or apiUrl/],
+      [{ observers: [{ name: 'o1', underlayIp: '10.3.1.300', apiPassword: PW1 }] }, /observers\[0\]\.underlayIp: "10\.3\.1\.300"/],
+      [{ observers: [{ name: 'o1', apiUrl: 'ftp://x', apiPassword: PW1 }] }, /observers\[0\]\.apiUrl/],
+      [{ observers: [{ name: 'o1', underlayIp: '10.3.1.10', apiPassword: '' }] }, /observers\[0\]\.apiPassword/],
+      [{ observers: [{ name: 'o1', underlayIp: '10.3.1.10', apiPassword: PW1 }, { name: 'o1', underlayIp: '10.4.1.10', apiPassword: PW1 }] }, /observers\[1\]\.name: "o1" \(is used by another observer/],
+      [{ observers: 'o1' as never }, /observers: .*must be a list/],
+      [{ image: 'ghcr.io/example/vns3-ha:0.2.0' }, /image: "ghcr\.io\/example\/vns3-ha:0\.2\.0" \(.*not registries/],
     ];
     for (const [extra, message] of cases) {
       const err = await deployHaPlugin(input(mesh, extra), fast).catch((e: unknown) => e);
@@ -192,9 +201,24 @@ describe('deployHaPlugin failures', () => {
     mesh.sim.resetCounters();
     const err = (await deployHaPlugin(input(mesh, { cloud: 'overlay' }), fast).catch((e: unknown) => e)) as Vns3ValidationError;
     expect(err).toBeInstanceOf(Vns3ValidationError);
-    expect(err.field).toBe('extraEnv.HAENV_OBSERVERS');
+    expect(err.field).toBe('observers');
     expect(err.message).toMatch(/split brain/);
     expect(mesh.sim.totalWrites()).toBe(0);
+  });
+
+  it('writes observers as HAENV_OBSERVERS for the secondary only, with a lock-down route each; results never show their passwords', async () => {
+    const observers = [{ name: 'obs-a', underlayIp: '10.9.1.10', apiPassword: OBSERVER_PW }, { name: 'obs-b', apiUrl: 'https://10.9.2.10:8443', apiPassword: OBSERVER_PW }];
+    const plan = await deployHaPlugin(input(mesh, { cloud: 'overlay', observers, image: { name: 'ha-ok', url: 'https://images.example.com/ok.tar.gz' }, dryRun: true }), fast);
+    expect(JSON.parse(plan.secondary.environment.HAENV_OBSERVERS!)).toEqual([
+      { name: 'obs-a', underlay_ip: '10.9.1.10', api_password: '[redacted]' },
+      { name: 'obs-b', api_url: 'https://10.9.2.10:8443', api_password: '[redacted]' },
+    ]);
+    expect(plan.primary.environment.HAENV_OBSERVERS).toBeUndefined();
+    // Our own image by its archive's URL alone: imported as vns3-ha.
+    const ours = await deployHaPlugin(input(mesh, { ...OVERLAY, image: 'https://images.example.com/vns3-sdk-ha.tar.gz', dryRun: true }), fast);
+    expect(ours.secondary).toMatchObject({ image: 'import', container: 'start' });
+    expect(plan.secondary.routesToAdd.map((r) => r.cidr)).toContain('10.9.1.10/32');
+    expect(JSON.stringify(plan)).not.toContain(OBSERVER_PW);
   });
 
   it("starts a stopped container system, and with cloud 'overlay' leaves the primary without agent", async () => {
@@ -207,6 +231,7 @@ describe('deployHaPlugin failures', () => {
     const [s] = (await listContainers(c2)).filter((c) => c.name === 'vns3-ha');
     expect(s?.running).toBe(true);
     expect(s?.env.get('HAENV_CLOUD')).toBe('overlay');
+    expect(JSON.parse(s!.env.get('HAENV_OBSERVERS')!)).toEqual([{ name: 'observer', underlay_ip: '10.0.3.10', api_password: OBSERVER_PW }]);
     // No agent on the primary: its container system is not started for nothing.
     expect((await c1.get('/container_system')).running).not.toBe(true);
     expect((await listContainers(c1)).some((c) => c.name === 'vns3-ha')).toBe(false);

@@ -157,6 +157,10 @@ async function handle(state: ArmState, req: IncomingMessage, res: ServerResponse
       res.on('close', () => state.hanging.delete(res));
       return;
     }
+    if (outcome === 'throttle') {
+      res.setHeader('retry-after', '1');
+      throw new ArmError(429, 'TooManyRequests', 'The request is being throttled. Retry after 1 second.');
+    }
     if (outcome === 'fail') throw new ArmError(503, 'ServiceUnavailable', 'The service is temporarily unavailable. Please retry.');
     const { status, json, wrote } = serveArm(state.model, matched, url, parseJson(raw));
     if (wrote) state.writes += 1;

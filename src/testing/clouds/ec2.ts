@@ -158,6 +158,10 @@ async function handle(state: Ec2State, req: IncomingMessage, res: ServerResponse
     res.on('close', () => state.hanging.delete(res));
     return;
   }
+  if (outcome === 'throttle') {
+    send(503, errorXml('RequestLimitExceeded', 'Request limit exceeded.', requestId));
+    return;
+  }
   if (outcome === 'fail') {
     send(503, errorXml('Unavailable', 'The service is unavailable. Please try again shortly.', requestId));
     return;

@@ -20,6 +20,8 @@ export interface CloudFaults {
   failRate?: number;
   /** Accept requests and never answer them (until the emulator stops). */
   hang?: boolean;
+  /** Share of requests (0..1) refused as throttled (EC2: 503 RequestLimitExceeded; Azure: 429 with Retry-After). */
+  throttleRate?: number;
   /** Limit the faults to these operations (EC2: Action names; Azure: see AzureOperation). */
   operations?: string[];
 }
@@ -116,7 +118,7 @@ export function emulatorHandle<E extends object>(state: EmulatorState, server: C
   return Object.assign(handle, extra);
 }
 
-export type FaultOutcome = 'serve' | 'fail' | 'hang';
+export type FaultOutcome = 'serve' | 'fail' | 'hang' | 'throttle';
 
 /** Decides what a request suffers, after waiting out any latency. */
 export async function applyFaults(
@@ -127,6 +129,7 @@ export async function applyFaults(
   if (faults.operations && !faults.operations.includes(operation)) return 'serve';
   if (faults.latencyMs && faults.latencyMs > 0) await sleep(faults.latencyMs);
   if (faults.hang) return 'hang';
+  if (faults.throttleRate && random() < faults.throttleRate) return 'throttle';
   if (faults.failRate && random() < faults.failRate) return 'fail';
   return 'serve';
 }
