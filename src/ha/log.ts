@@ -39,10 +39,22 @@ export function renderEventLine(e: Vns3Event): string {
   return `${time} ${level} ${e.step}${who}${e.detail ? `: ${e.detail}` : ''}${data}\n`;
 }
 
+/** pino when installed; undefined when it is not (any other failure to load it is thrown). */
+function loadPino(): typeof PinoModule | undefined {
+  try {
+    return requireOptional<typeof PinoModule>('pino', { pino: HA_OPTIONAL_PACKAGES.pino }, 'vns3-ha JSON logs');
+  } catch (err) {
+    const code = ((err as { cause?: { code?: unknown } }).cause ?? {}).code;
+    if (code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND') return undefined;
+    throw err;
+  }
+}
+
 /**
  * A logger of HA events: with `json`, one JSON object per line through pino
  * (`{"level":"info","time":"…","controller":…,"step":…,"data":…,"detail":…}`); else readable lines.
- * Throws an `Error` naming the `npm install` command when `json` is asked and pino is not installed.
+ * Without pino installed, the same fields are written by a plain `JSON.stringify` per line: a
+ * pipeline's `npx vns3-ha` keeps working, pino (faster, asynchronous) is used when it is there.
  */
 export function createHaLogger(options: HaLoggerOptions): HaLogger {
   let min = LEVELS[options.level ?? 'info'];
@@ -52,7 +64,18 @@ export function createHaLogger(options: HaLoggerOptions): HaLogger {
       setLevel: (level) => void (min = LEVELS[level]),
     };
   }
-  const mod = requireOptional<typeof PinoModule>('pino', { pino: HA_OPTIONAL_PACKAGES.pino }, 'vns3-ha JSON logs (stdout not a terminal, or --format json)');
+  const mod = loadPino();
+  if (!mod) {
+    return {
+      log(e) {
+        const level = e.level ?? 'info';
+        if (LEVELS[level] < min) return;
+        const line = { level, time: new Date().toISOString(), controller: e.controller, step: e.step, data: e.data, detail: e.detail };
+        options.write(`${JSON.stringify(line)}\n`);
+      },
+      setLevel: (level) => void (min = LEVELS[level]),
+    };
+  }
   const logger = mod.pino(
     {
       level: options.level ?? 'info',
