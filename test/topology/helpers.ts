@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeSimReport } from '../../src/testing/cli/sim.js';
 import type { Simulator } from '../../src/testing/index.js';
 
 /** A temporary folder removed by `cleanup()`. */
@@ -17,26 +18,9 @@ export async function tempDir(): Promise<{ dir: string; file: (name: string, tex
   };
 }
 
-/** The document `vns3-sim --json` prints, for a simulator started in-process; the license in `dir`. */
+/** The document `vns3-sim --json` prints (the command's own function), for a simulator started in-process. */
 export async function simVarFile(sim: Simulator, dir: string): Promise<string> {
-  const license = join(dir, 'license.txt');
-  await writeFile(license, sim.license());
-  const doc = {
-    profile: 'fast',
-    scale: 1,
-    dir,
-    license,
-    controllers: sim.controllers.map((c) => ({
-      name: c.name,
-      host: c.host,
-      url: c.url,
-      password: c.password,
-      privateIp: c.identity.privateIp,
-      publicIp: c.identity.publicIp,
-      subnet: c.identity.subnet,
-      fingerprint256: c.fingerprint256,
-    })),
-  };
+  const doc = await writeSimReport(sim, dir, { profile: 'fast', scale: 1 });
   const path = join(dir, 'sim.json');
   await writeFile(path, JSON.stringify(doc, null, 2));
   return path;

@@ -105,12 +105,23 @@ interface ControllerReport {
   fingerprint256: string;
 }
 
-interface Report {
+/** The document `vns3-sim --json` prints (also a `vns3 --var-file`). */
+export interface SimReport {
   profile: string;
   scale: number;
   dir: string;
   license: string;
   controllers: ControllerReport[];
+}
+
+/**
+ * Writes the license and each controller's certificate into `dir` and returns the document
+ * `vns3-sim --json` prints for `sim` (tests build their var files with it, so they cannot drift).
+ */
+export async function writeSimReport(sim: Simulator, dir: string, options: { profile: string; scale: number }): Promise<SimReport> {
+  const license = join(dir, 'license.txt');
+  await writeFile(license, sim.license());
+  return { profile: options.profile, scale: options.scale, dir, license, controllers: await writeFiles(sim, dir) };
 }
 
 async function writeFiles(sim: Simulator, dir: string): Promise<ControllerReport[]> {
@@ -135,7 +146,7 @@ async function writeFiles(sim: Simulator, dir: string): Promise<ControllerReport
   return rows;
 }
 
-function table(report: Report): string {
+function table(report: SimReport): string {
   const columns: [string, keyof ControllerReport][] = [
     ['NAME', 'name'],
     ['HOST', 'host'],
@@ -224,9 +235,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       password: options.password,
     };
     sim = await startSimulator(simOptions);
-    const license = join(dir, 'license.txt');
-    await writeFile(license, sim.license());
-    const report: Report = { profile: options.profile, scale: options.scale, dir, license, controllers: await writeFiles(sim, dir) };
+    const report = await writeSimReport(sim, dir, options);
     io.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : table(report));
   } catch (err) {
     io.stderr.write(`vns3-sim: could not start: ${(err as Error).message}\n`);
