@@ -83,6 +83,12 @@ async function planBridge(topology: Topology, bridge: TopologyBridge, observatio
     }
     if (!publicIp.a || !publicIp.b) return;
     const [ia, ib] = await Promise.all([oa.client.get('/ipsec', { signal }), ob.client.get('/ipsec', { signal })]);
+    // The controller keeps one endpoint per remote address: another name there (a renamed bridge) would be refused.
+    for (const [i, [endpoints, remote]] of ([[ia, publicIp.b], [ib, publicIp.a]] as const).entries()) {
+      const taken = Object.values(endpoints.remote_endpoints).find((e) => e.ipaddress === remote && e.name !== bridge.name);
+      if (taken) pair[i]!.problems.push(`IPsec ${bridge.name}: endpoint ${taken.name} already points at ${remote} (one endpoint per remote address); rename the bridge back or delete that endpoint`);
+    }
+    if (pair.some((p) => p.problems.length > 0)) return;
     const vti = allocateVti(bridge.vtiPool ?? DEFAULT_POOL, bridge.name, Object.values(ia.remote_endpoints), Object.values(ib.remote_endpoints));
     await Promise.all(
       ([[oa, 'a', 'b'], [ob, 'b', 'a']] as const).map(async ([o, side, other], i) => {

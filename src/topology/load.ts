@@ -167,6 +167,7 @@ function haOf(doc: Json, names: Set<string>, problems: Problems): TopologyHaPair
 async function bridgesOf(doc: Json, controllers: TopologyController[], ctx: BuildContext): Promise<TopologyBridge[]> {
   const out: TopologyBridge[] = [];
   const names = new Map<string, number>();
+  const pairs = new Map<string, number>();
   for (const [i, raw] of ((doc.ipsec ?? []) as Json[]).entries()) {
     const at = `/ipsec/${i}`;
     const name = raw.name as string;
@@ -184,6 +185,10 @@ async function bridgesOf(doc: Json, controllers: TopologyController[], ctx: Buil
       });
     }
     if (sides.a === sides.b) ctx.problems.add(`${at}/b`, 'must be another controller than a');
+    // A controller holds one endpoint per remote address: a second bridge between the same two is refused by both.
+    const pair = [sides.a, sides.b].sort().join('\u0000');
+    if (pairs.has(pair)) ctx.problems.add(`${at}/b`, `ipsec[${pairs.get(pair)}] already bridges ${sides.a} and ${sides.b} (a controller has one IPsec endpoint per remote address)`);
+    pairs.set(pair, i);
     if (raw.vtiPool !== undefined && !isCidr(raw.vtiPool)) ctx.problems.add(`${at}/vtiPool`, 'must be an IPv4 CIDR such as 169.254.0.0/16');
     const psk = await readSecret(raw.psk as SecretInput, `${at}/psk`, ctx);
     if (!psk) continue;
