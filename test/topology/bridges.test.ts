@@ -43,6 +43,13 @@ describe('IPsec bridges in the topology file', () => {
     await tmp?.cleanup();
   });
 
+  it('examples/bridge.topology.yaml loads with the vns3-sim document as its var file', async () => {
+    const example = await loadTopology(`${repo}examples/bridge.topology.yaml`, { varFiles: [varFile], env: ENV });
+    expect(example.peering.links).toEqual([]);
+    expect(example.bridges.map((b) => [b.name, b.a, b.b, b.networks])).toEqual([['aws-azure', 'aws', 'azure', { a: [example.controllers[0]!.subnet], b: [example.controllers[1]!.subnet] }]]);
+    expect(JSON.stringify(example)).not.toContain(PSK);
+  });
+
   it('refuses an unknown controller, a bridge to itself and a bad network with file, line and column, before any request', async () => {
     const bad = ['ipsec:', '  - name: to-dc', '    a: ctl1', '    b: nope', '    psk: { env: BRIDGE_PSK }', '  - name: loop', '    a: ctl2', '    b: ctl2', '    psk: inline-psk', '    networks: { a: [not-a-cidr] }'].join('\n');
     const file = await tmp.file('bad.yaml', meshYaml(3, bad));
