@@ -1,8 +1,8 @@
 /**
  * `applyTopology`: plans, then runs the SDK's idempotent macros in the order of the peering-mesh
  * tutorial (root license and keyset, keyset fetches, peer ids, peer routes, peering, subnet
- * advertisements), then the extra routes, firewall policies, plugins and HA pairs, waits for the
- * mesh and reads it back. Every step reads before it writes, so a second apply writes nothing.
+ * advertisements), then the extra routes, firewall policies, plugins and HA pairs, the IPsec
+ * bridges (each waited for until its tunnel is connected), waits for the mesh and reads it back. Every step reads before it writes, so a second apply writes nothing.
  */
 import { Deadline } from '../abort.js';
 import type { Vns3Client } from '../client/index.js';
@@ -25,6 +25,7 @@ import {
   setupController,
   waitForMesh,
 } from '../macros/index.js';
+import { applyBridges } from './bridges.js';
 import { Vns3TopologyNotReachedError, Vns3TopologyPlanError } from './errors.js';
 import { connectTopology, observeTopology, type Observation } from './observe.js';
 import { haInput, linkedNames, planFromObservations, type TopologyPlan } from './plan.js';
@@ -202,6 +203,7 @@ export async function applyTopology(topology: Topology, options: ApplyTopologyOp
     if (plan.changed) {
       await meshPhases(run);
       await extraPhases(run);
+      await applyBridges(topology, clients, { signal, onEvent });
     }
     // Ends a little before the deadline, so that the error names the links still down instead of a bare timeout.
     const left = deadline.remainingMs();

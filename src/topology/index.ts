@@ -11,7 +11,8 @@ export { readVarFile, ENV_VAR_PREFIX, type VariableSources, type VariableValue }
 export { TOPOLOGY_SCHEMA_PATH } from './schema.js';
 export { Vns3TopologyError, Vns3TopologyNotReachedError, Vns3TopologyPlanError, formatProblem, type TopologyProblem } from './errors.js';
 export { Secret, createRedactor } from './secret.js';
-export type { Topology, TopologyController, TopologyConnection, TopologyContainer, TopologyPeering, TopologyHaPair } from './types.js';
+export type { Topology, TopologyController, TopologyConnection, TopologyContainer, TopologyPeering, TopologyHaPair, TopologyBridge } from './types.js';
+export type { BridgeStatus, BridgeSideStatus } from './bridges.js';
 export { connectTopology } from './observe.js';
 export { planTopology, type TopologyPlan, type ControllerPlan, type PlannedChange, type PlannedWait, type PlanAction, type PlanTopologyOptions } from './plan.js';
 export { formatPlan, planSummaryLine } from './format.js';

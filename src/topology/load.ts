@@ -12,7 +12,7 @@ import { Vns3TopologyError, type TopologyProblem } from './errors.js';
 import { schemaProblems } from './schema.js';
 import { Secret } from './secret.js';
 import { fieldOf, locate, readSource, type SourceDocument } from './source.js';
-import type { Topology, TopologyConnection, TopologyController, TopologyHaPair, TopologyPeering } from './types.js';
+import type { Topology, TopologyBridge, TopologyConnection, TopologyController, TopologyHaPair, TopologyPeering } from './types.js';
 import { collectVariables, resolveReferences, type VariableSources } from './variables.js';
 
 /** Where `loadTopology` takes variable values from. */
@@ -163,6 +163,40 @@ function haOf(doc: Json, names: Set<string>, problems: Problems): TopologyHaPair
   return pairs;
 }
 
+/** IPsec bridges: both sides controllers of the file and not the same, names unique, networks CIDRs (default: the subnet). */
+async function bridgesOf(doc: Json, controllers: TopologyController[], ctx: BuildContext): Promise<TopologyBridge[]> {
+  const out: TopologyBridge[] = [];
+  const names = new Map<string, number>();
+  const pairs = new Map<string, number>();
+  for (const [i, raw] of ((doc.ipsec ?? []) as Json[]).entries()) {
+    const at = `/ipsec/${i}`;
+    const name = raw.name as string;
+    if (names.has(name)) ctx.problems.add(`${at}/name`, `"${name}" is already the name of ipsec[${names.get(name)}]`);
+    names.set(name, i);
+    const sides = { a: raw.a as string, b: raw.b as string };
+    const networks = { a: [] as string[], b: [] as string[] };
+    const given = (raw.networks ?? {}) as Record<'a' | 'b', string[] | undefined>;
+    for (const side of ['a', 'b'] as const) {
+      const controller = controllers.find((c) => c.name === sides[side]);
+      if (!controller) ctx.problems.add(`${at}/${side}`, `"${sides[side]}" is not a controller of this file`);
+      networks[side] = given[side] ?? (controller ? [controller.subnet] : []);
+      given[side]?.forEach((n, j) => {
+        if (!isCidr(n)) ctx.problems.add(`${at}/networks/${side}/${j}`, 'must be an IPv4 CIDR such as 10.0.1.0/24');
+      });
+    }
+    if (sides.a === sides.b) ctx.problems.add(`${at}/b`, 'must be another controller than a');
+    // A controller holds one endpoint per remote address: a second bridge between the same two is refused by both.
+    const pair = [sides.a, sides.b].sort().join('\u0000');
+    if (pairs.has(pair)) ctx.problems.add(`${at}/b`, `ipsec[${pairs.get(pair)}] already bridges ${sides.a} and ${sides.b} (a controller has one IPsec endpoint per remote address)`);
+    pairs.set(pair, i);
+    if (raw.vtiPool !== undefined && !isCidr(raw.vtiPool)) ctx.problems.add(`${at}/vtiPool`, 'must be an IPv4 CIDR such as 169.254.0.0/16');
+    const psk = await readSecret(raw.psk as SecretInput, `${at}/psk`, ctx);
+    if (!psk) continue;
+    out.push({ name, ...sides, psk, ikeVersion: raw.ikeVersion as 1 | 2 | undefined, networks, advertise: raw.advertise === true, vtiPool: raw.vtiPool as string | undefined });
+  }
+  return out;
+}
+
 async function licenseOf(doc: Json, ctx: BuildContext): Promise<Topology['license'] | undefined> {
   const raw = doc.license as Json;
   const input = (raw.text ?? (raw.file !== undefined ? { file: raw.file } : { env: raw.env })) as SecretInput;
@@ -180,10 +214,11 @@ async function build(doc: Json, file: string, ctx: BuildContext): Promise<Omit<T
   if (!names.has(root)) ctx.problems.add('/root', `"${root}" is not a controller of this file`);
   const peering = peeringOf(doc, names, ordered, ctx.problems);
   const ha = haOf(doc, names, ctx.problems);
+  const bridges = await bridgesOf(doc, controllers, ctx);
   const license = await licenseOf(doc, ctx);
   const keysetToken = await readSecret((doc.keyset as Json).token as SecretInput, '/keyset/token', ctx);
   if (!license || !keysetToken) return undefined;
-  return { file, name: doc.name as string | undefined, root, license, keysetToken, controllers, peering, ha };
+  return { file, name: doc.name as string | undefined, root, license, keysetToken, controllers, peering, ha, bridges };
 }
 
 /**

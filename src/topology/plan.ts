@@ -9,6 +9,7 @@
 import { Vns3ValidationError, type Vns3Client } from '../client/index.js';
 import { deployHaPlugin, ensureContainer, ensureFirewallPolicy, ensureImage, ensureRouteTable, type RouteSpec } from '../macros/index.js';
 import { hostCidr, normalizeCidr, subnetGateway } from '../net/index.js';
+import { planBridges } from './bridges.js';
 import { connectTopology, observeTopology, peerAddress, type Observation } from './observe.js';
 import type { Topology, TopologyController } from './types.js';
 
@@ -18,7 +19,7 @@ export type PlanAction = '+' | '~' | '-';
 /** One change the apply would make on a controller. */
 export interface PlannedChange {
   action: PlanAction;
-  /** What kind of thing: `license`, `keyset`, `peer-id`, `route`, `peer`, `advertisement`, `firewall`, `image`, `container`, `ha`, `names`. */
+  /** What kind of thing: `license`, `keyset`, `peer-id`, `route`, `peer`, `advertisement`, `firewall`, `image`, `container`, `ha`, `ipsec`, `names`. */
   kind: string;
   /** One line for people, e.g. `route 10.0.2.10/32 via 10.0.1.1 (eth0)`. Never a secret. */
   summary: string;
@@ -26,7 +27,7 @@ export interface PlannedChange {
 
 /** A wait the apply will go through: a reboot, a background job on the controller, the mesh coming up. */
 export interface PlannedWait {
-  kind: 'reboot' | 'keyset-generation' | 'keyset-fetch' | 'image-import' | 'mesh';
+  kind: 'reboot' | 'keyset-generation' | 'keyset-fetch' | 'image-import' | 'mesh' | 'ipsec-tunnel';
   summary: string;
 }
 
@@ -271,6 +272,7 @@ export async function planFromObservations(topology: Topology, observations: rea
     }),
   );
   await planHa(topology, observations, plans, signal);
+  await planBridges(topology, observations, plans, signal);
   const all = plans.flatMap((p) => p.changes);
   const count = (a: PlanAction): number => all.filter((c) => c.action === a).length;
   const meshTouched = all.some((c) => ['keyset', 'peer', 'peer-id', 'route', 'advertisement'].includes(c.kind));

@@ -25,7 +25,6 @@ function validator(): ValidateFunction {
 function describe(e: ErrorObject): string {
   const p = e.params as Record<string, unknown>;
   const schema = e.parentSchema as { description?: string } | undefined;
-  if (e.instancePath === '/ipsec') return 'IPsec bridges are not supported yet (their macros are being written): leave this list empty';
   switch (e.keyword) {
     case 'additionalProperties':
       return `unknown field "${String(p.additionalProperty)}"`;

@@ -6,6 +6,7 @@
 import type { Vns3Client } from '../client/index.js';
 import { DEFAULT_HA_CONTAINER_NAME, listContainers } from '../macros/index.js';
 import { normalizeCidr } from '../net/index.js';
+import { bridgeProblems, bridgeStatuses, type BridgeStatus } from './bridges.js';
 import { connectTopology, observeTopology, type Observation } from './observe.js';
 import { linkedNames } from './plan.js';
 import type { Topology } from './types.js';
@@ -48,6 +49,8 @@ export interface TopologyStatus {
   controllers: ControllerStatus[];
   /** Every controller with a keyset has the same checksum. */
   keysetAgreement: boolean;
+  /** Each IPsec bridge of the file: its tunnel state on both sides. */
+  bridges: BridgeStatus[];
   problems: string[];
 }
 
@@ -126,9 +129,10 @@ function problemsOf(topology: Topology, list: readonly ControllerStatus[]): stri
 export async function statusFromObservations(topology: Topology, observations: readonly Observation[], signal?: AbortSignal): Promise<TopologyStatus> {
   const controllers = observations.map((o) => controllerStatus(topology, observations, o));
   await Promise.all(observations.map(async (o, i) => (controllers[i]!.ha = await haState(o, topology, signal))));
-  const problems = problemsOf(topology, controllers);
+  const bridges = await bridgeStatuses(topology, observations, signal);
+  const problems = [...problemsOf(topology, controllers), ...bridgeProblems(bridges)];
   const sums = new Set(controllers.map((c) => c.keysetChecksum).filter(Boolean));
-  return { ok: problems.length === 0, controllers, keysetAgreement: sums.size <= 1 && controllers.every((c) => c.keysetChecksum), problems };
+  return { ok: problems.length === 0, controllers, keysetAgreement: sums.size <= 1 && controllers.every((c) => c.keysetChecksum), bridges, problems };
 }
 
 /**
@@ -167,6 +171,10 @@ export function formatStatus(status: TopologyStatus): string {
     lines.push(
       `${c.name} (${c.host})${c.root ? ' root' : ''}: ${c.licensed ? 'licensed' : 'NOT licensed'}, peer id ${c.peerId ?? '-'}, keyset ${c.keysetChecksum ?? '-'}${ha}; learned ${c.learned.join(' ') || '-'}`,
     );
+  }
+  for (const b of status.bridges ?? []) {
+    const side = (s: BridgeStatus['a']): string => `${s.controller} ${s.connected ? 'connected' : `DOWN (${s.detail ?? 'unknown'})`}`;
+    lines.push(`IPsec ${b.name}: ${side(b.a)} <-> ${side(b.b)}`);
   }
   lines.push('', status.ok ? 'Status: the mesh matches the topology.' : `Status: ${status.problems.length} problem(s):`);
   for (const p of status.problems) lines.push(`  ! ${p}`);

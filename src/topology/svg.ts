@@ -1,7 +1,8 @@
 /**
  * The mesh as a picture, for people who would rather look than read: controllers on a circle, each
  * declared link a line coloured by its state (green both ways up, amber one way, red down, grey
- * dashed not configured), a legend, and the problems underneath. A self-contained SVG document.
+ * dashed not configured), IPsec bridges as dotted curves (green connected, red not), a legend,
+ * and the problems underneath. A self-contained SVG document.
  */
 import type { TopologyStatus } from './status.js';
 
@@ -18,6 +19,23 @@ function linkState(status: TopologyStatus, a: string, b: string): LinkState {
   if (up === 2) return 'up';
   if (up === 1) return 'half';
   return ab?.configured || ba?.configured ? 'down' : 'none';
+}
+
+/** Each bridge a dotted curve bowed to one side, so that it does not hide the peering line between the same two controllers. */
+function drawBridges(status: TopologyStatus, at: Map<string, { x: number; y: number }>, out: string[]): void {
+  for (const b of status.bridges ?? []) {
+    const [p, q] = [at.get(b.a.controller), at.get(b.b.controller)];
+    if (!p || !q) continue;
+    const [dx, dy] = [q.x - p.x, q.y - p.y];
+    const length = Math.hypot(dx, dy) || 1;
+    const [mx, my] = [(p.x + q.x) / 2 - (dy / length) * 40, (p.y + q.y) / 2 + (dx / length) * 40];
+    const colour = b.connected ? COLOURS.up : COLOURS.down;
+    const state = b.connected ? 'connected' : `not connected (${[b.a, b.b].filter((s) => !s.connected).map((s) => `${s.controller}: ${s.detail ?? 'unknown'}`).join('; ')})`;
+    out.push(
+      `<path d="M ${p.x.toFixed(1)} ${p.y.toFixed(1)} Q ${mx.toFixed(1)} ${my.toFixed(1)} ${q.x.toFixed(1)} ${q.y.toFixed(1)}" fill="none" stroke="${colour}" stroke-width="3" stroke-dasharray="2 5" stroke-linecap="round"><title>${esc(`IPsec ${b.name}: ${b.a.controller} – ${b.b.controller}: ${state}`)}</title></path>`,
+      `<text x="${((p.x + q.x) / 4 + mx / 2).toFixed(1)}" y="${((p.y + q.y) / 4 + my / 2 - 6).toFixed(1)}" text-anchor="middle" fill="${colour}" font-size="11">IPsec ${esc(b.name)}</text>`,
+    );
+  }
 }
 
 /** An SVG document of the mesh: nodes, links coloured by state, a legend and the problems. */
@@ -52,6 +70,7 @@ export function renderSvg(status: TopologyStatus, title = 'VNS3 mesh'): string {
       out.push(`<line x1="${p.x.toFixed(1)}" y1="${p.y.toFixed(1)}" x2="${q.x.toFixed(1)}" y2="${q.y.toFixed(1)}" stroke="${COLOURS[state]}" stroke-width="3"${dash}><title>${esc(`${c.name} – ${l.to}: ${state}`)}</title></line>`);
     }
   }
+  drawBridges(status, at, out);
   for (const c of status.controllers) {
     const p = at.get(c.name)!;
     const fill = !c.reachable ? COLOURS.down : c.licensed ? '#1565c0' : COLOURS.none;
@@ -69,6 +88,10 @@ export function renderSvg(status: TopologyStatus, title = 'VNS3 mesh'): string {
     const x = 16 + i * 150;
     out.push(`<line x1="${x}" y1="${y}" x2="${x + 28}" y2="${y}" stroke="${COLOURS[state]}" stroke-width="3"${state === 'none' ? ' stroke-dasharray="6 4"' : ''}/>`, `<text x="${x + 34}" y="${y + 4}">${label}</text>`);
   });
+  if ((status.bridges ?? []).length > 0) {
+    const x = 16 + legend.length * 150;
+    out.push(`<path d="M ${x} ${y} L ${x + 28} ${y}" stroke="${COLOURS.up}" stroke-width="3" stroke-dasharray="2 5" stroke-linecap="round"/>`, `<text x="${x + 34}" y="${y + 4}">IPsec bridge</text>`);
+  }
   for (const p of problems) {
     y += 18;
     out.push(`<text x="16" y="${y}" fill="${COLOURS.down}">${esc(p)}</text>`);

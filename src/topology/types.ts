@@ -67,6 +67,21 @@ export interface TopologyHaPair {
   replace?: boolean;
 }
 
+/** An IPsec bridge between two controllers of the file (`bridgeControllers`). */
+export interface TopologyBridge {
+  /** Name of the endpoint on both sides. */
+  name: string;
+  /** Controller names of the two sides. */
+  a: string;
+  b: string;
+  psk: Secret;
+  ikeVersion?: 1 | 2;
+  /** Networks behind each side (default: the controller's subnet), routed into the tunnel on the other side. */
+  networks: { a: string[]; b: string[] };
+  advertise: boolean;
+  vtiPool?: string;
+}
+
 /** A whole topology, ready to plan, apply or read. */
 export interface Topology {
   /** The file it was loaded from. */
@@ -80,6 +95,8 @@ export interface Topology {
   controllers: TopologyController[];
   peering: TopologyPeering;
   ha: TopologyHaPair[];
+  /** IPsec bridges, built after the mesh. */
+  bridges: TopologyBridge[];
   /** Every secret value the topology holds, for redacting output; not enumerable, so never serialised. */
   readonly secrets: readonly string[];
 }

@@ -135,8 +135,4 @@ describe('loadTopology', () => {
     expect(broken).toEqual(["5:23 defaults.password: the secret's file cannot be read (ENOENT)"]);
   });
 
-  it('says IPsec bridges are not there yet', async () => {
-    const problems = await problemsOf(loadTopology(await tmp.file('ipsec.yaml', good('ipsec:\n  - { name: to-dc }\n')), { env: ENV }));
-    expect(problems).toEqual(['11:3 ipsec: IPsec bridges are not supported yet (their macros are being written): leave this list empty']);
-  });
 });
