@@ -3,7 +3,8 @@
  * and eBGP peers, and the link history observed so far. Whether a tunnel is up is computed from
  * this and the other controllers' state in ./ipsec-tunnels.ts.
  */
-export interface IpsecTunnelEntry {
+/** What a policy tunnel and a traffic pair share: a subnet pair with its keepalive ping. */
+interface IpsecSubnetPairEntry {
   id: number;
   localSubnet: string;
   remoteSubnet: string;
@@ -12,19 +13,14 @@ export interface IpsecTunnelEntry {
   pingIpaddress: string;
   pingInterval: number | null;
   pingInterface: string;
+}
+
+export interface IpsecTunnelEntry extends IpsecSubnetPairEntry {
   /** Epoch ms of the last change that makes IKE renegotiate (creation, edit, bounce). */
   changedAt: number;
 }
 
-export interface IpsecTrafficPairEntry {
-  id: number;
-  localSubnet: string;
-  remoteSubnet: string;
-  enabled: boolean;
-  description: string;
-  pingIpaddress: string;
-  pingInterval: number | null;
-  pingInterface: string;
+export interface IpsecTrafficPairEntry extends IpsecSubnetPairEntry {
   createdAt: string;
   updatedAt: string;
 }
