@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Vns3Event } from '../../src/events.js';
-import { startTestMesh, type TestMesh } from '../../src/testing/index.js';
 import { applyTopology, formatPlan, formatStatus, loadTopology, planTopology, readStatus, renderSvg, Vns3TopologyError, type Topology } from '../../src/topology/index.js';
-import { meshYaml, simVarFile, tempDir } from './helpers.js';
+import { meshYaml, topologyBed } from './helpers.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const PSK = 'bridge-psk-never-printed-7f3a';
@@ -28,23 +27,10 @@ function vns3(args: string[]): Promise<{ code: number | string; out: string }> {
 }
 
 describe('IPsec bridges in the topology file', () => {
-  let mesh: TestMesh;
-  let tmp: Awaited<ReturnType<typeof tempDir>>;
-  let varFile: string;
-  const load = async (name: string, text: string): Promise<Topology> => loadTopology(await tmp.file(name, text), { varFiles: [varFile], env: ENV });
-
-  beforeAll(async () => {
-    mesh = await startTestMesh({ controllers: 3 });
-    tmp = await tempDir();
-    varFile = await simVarFile(mesh.sim, tmp.dir);
-  });
-  afterAll(async () => {
-    await mesh?.stop();
-    await tmp?.cleanup();
-  });
+  const bed = topologyBed(3, ENV);
 
   it('examples/bridge.topology.yaml loads with the vns3-sim document as its var file', async () => {
-    const example = await loadTopology(`${repo}examples/bridge.topology.yaml`, { varFiles: [varFile], env: ENV });
+    const example = await loadTopology(`${repo}examples/bridge.topology.yaml`, { varFiles: [bed.varFile], env: ENV });
     expect(example.peering.links).toEqual([]);
     expect(example.bridges.map((b) => [b.name, b.a, b.b, b.networks])).toEqual([['aws-azure', 'aws', 'azure', { a: [example.controllers[0]!.subnet], b: [example.controllers[1]!.subnet] }]]);
     expect(JSON.stringify(example)).not.toContain(PSK);
@@ -52,8 +38,8 @@ describe('IPsec bridges in the topology file', () => {
 
   it('refuses an unknown controller, a bridge to itself and a bad network with file, line and column, before any request', async () => {
     const bad = ['ipsec:', '  - name: to-dc', '    a: ctl1', '    b: nope', '    psk: { env: BRIDGE_PSK }', '  - name: loop', '    a: ctl2', '    b: ctl2', '    psk: inline-psk', '    networks: { a: [not-a-cidr] }'].join('\n');
-    const file = await tmp.file('bad.yaml', meshYaml(3, bad));
-    const error = await loadTopology(file, { varFiles: [varFile], env: ENV }).catch((e: unknown) => e);
+    const file = await bed.tmp.file('bad.yaml', meshYaml(3, bad));
+    const error = await loadTopology(file, { varFiles: [bed.varFile], env: ENV }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Vns3TopologyError);
     const lines = (error as Vns3TopologyError).problems.map((p) => `${p.line}:${p.column} ${p.field}: ${p.message}`);
     expect(lines).toEqual([
@@ -63,16 +49,16 @@ describe('IPsec bridges in the topology file', () => {
     ]);
     expect((error as Error).message).toContain(file);
     expect((error as Error).message).not.toContain('inline-psk');
-    const unknownField = await loadTopology(await tmp.file('field.yaml', meshYaml(3, `${BRIDGE}\n    ike: 2`)), { varFiles: [varFile], env: ENV }).catch((e: unknown) => e);
+    const unknownField = await loadTopology(await bed.tmp.file('field.yaml', meshYaml(3, `${BRIDGE}\n    ike: 2`)), { varFiles: [bed.varFile], env: ENV }).catch((e: unknown) => e);
     expect((unknownField as Vns3TopologyError).problems.map((p) => `${p.line}:${p.column} ${p.field}: ${p.message}`)).toEqual(['29:5 ipsec[0].ike: unknown field "ike"']);
   });
 
   it('plans both ends with the wait, applies after the mesh, plans nothing the second time, shows the tunnel in status; the PSK is in no output', async () => {
-    const topology = await load('bridge.yaml', meshYaml(3, BRIDGE));
+    const topology = await bed.load('bridge.yaml', meshYaml(3, BRIDGE));
     expect(topology.bridges[0]!.networks).toEqual({ a: [topology.controllers[0]!.subnet], b: ['192.168.100.0/24'] });
     const outputs: string[] = [];
 
-    const before = await planTopology(topology, { clients: mesh.clients });
+    const before = await planTopology(topology, { clients: bed.mesh.clients });
     const ipsecLines = before.controllers.map((c) => c.changes.filter((ch) => ch.kind === 'ipsec').map((ch) => `${ch.action} ${ch.summary}`));
     expect(ipsecLines).toEqual([
       ['+ IPsec endpoint to-dc to ctl2 (route-based)', '+ route 192.168.100.0/24 into IPsec to-dc'],
@@ -82,60 +68,60 @@ describe('IPsec bridges in the topology file', () => {
     expect(before.controllers.map((c) => c.waits.filter((w) => w.kind === 'ipsec-tunnel').map((w) => w.summary))).toEqual([['IPsec to-dc tunnel to ctl2 connected'], ['IPsec to-dc tunnel to ctl1 connected'], []]);
     outputs.push(formatPlan(before), JSON.stringify(before));
 
-    const cli = await vns3(['apply', await tmp.file('cli.yaml', meshYaml(3, BRIDGE)), '--var-file', varFile, '--yes', '--json']);
+    const cli = await vns3(['apply', await bed.tmp.file('cli.yaml', meshYaml(3, BRIDGE)), '--var-file', bed.varFile, '--yes', '--json']);
     outputs.push(cli.out);
     expect(cli.code).toBe(0);
     expect(cli.out).toContain('IPsec bridge to-dc: ctl1 <-> ctl2');
 
     // Once the controllers are licensed, the plan is the macro's own dry run: already applied, nothing.
-    const again = await planTopology(topology, { clients: mesh.clients });
+    const again = await planTopology(topology, { clients: bed.mesh.clients });
     expect(again.changed).toBe(false);
     expect(formatPlan(again)).toBe('No changes. The controllers match the topology.');
 
-    const status = await readStatus(topology, { clients: mesh.clients });
+    const status = await readStatus(topology, { clients: bed.mesh.clients });
     expect(status.ok).toBe(true);
     expect(status.bridges).toEqual([
       { name: 'to-dc', a: { controller: 'ctl1', endpoint: true, connected: true }, b: { controller: 'ctl2', endpoint: true, connected: true }, connected: true },
     ]);
     expect(formatStatus(status)).toContain('IPsec to-dc: ctl1 connected <-> ctl2 connected');
-    const statusCli = await vns3(['status', await tmp.file('cli2.yaml', meshYaml(3, BRIDGE)), '--var-file', varFile, '--json']);
+    const statusCli = await vns3(['status', await bed.tmp.file('cli2.yaml', meshYaml(3, BRIDGE)), '--var-file', bed.varFile, '--json']);
     outputs.push(statusCli.out, JSON.stringify(status), formatStatus(status));
     expect(statusCli.code).toBe(0);
     expect((JSON.parse(statusCli.out) as { bridges: unknown[] }).bridges).toHaveLength(1);
 
     // A changed key is a change of the endpoint on both sides, named but not shown.
-    const rekeyed = await loadTopology(await tmp.file('rekey.yaml', meshYaml(3, BRIDGE)), { varFiles: [varFile], env: { ...ENV, BRIDGE_PSK: 'another-key-1234' } });
-    const rekey = await planTopology(rekeyed, { clients: mesh.clients });
+    const rekeyed = await loadTopology(await bed.tmp.file('rekey.yaml', meshYaml(3, BRIDGE)), { varFiles: [bed.varFile], env: { ...ENV, BRIDGE_PSK: 'another-key-1234' } });
+    const rekey = await planTopology(rekeyed, { clients: bed.mesh.clients });
     expect(rekey.controllers.map((c) => c.changes.map((ch) => `${ch.action} ${ch.summary}`))).toEqual([['~ IPsec endpoint to-dc: psk differ'], ['~ IPsec endpoint to-dc: psk differ'], []]);
     outputs.push(formatPlan(rekey), JSON.stringify(rekey));
 
     const events: Vns3Event[] = [];
-    mesh.sim.resetCounters();
-    const second = await applyTopology(topology, { clients: mesh.clients, onEvent: (e) => void events.push(e) });
+    bed.mesh.sim.resetCounters();
+    const second = await applyTopology(topology, { clients: bed.mesh.clients, onEvent: (e) => void events.push(e) });
     expect(second.plan.changed).toBe(false);
-    expect(mesh.sim.totalWrites()).toBe(0);
+    expect(bed.mesh.sim.totalWrites()).toBe(0);
     outputs.push(JSON.stringify(events), JSON.stringify(second));
 
     // A second bridge on licensed controllers: the macro's dry run, with the next /30 free on both sides, then only its writes.
-    const publicIp = (i: number): string => mesh.sim.controllers[i]!.identity.publicIp;
-    const two = await load('two.yaml', meshYaml(3, `${BRIDGE}\n  - { name: backup, a: ctl2, b: ctl3, psk: { env: BRIDGE_PSK }, ikeVersion: 1, networks: { a: [10.200.0.0/16], b: [10.100.0.0/16] } }`));
-    const planTwo = await planTopology(two, { clients: mesh.clients });
+    const publicIp = (i: number): string => bed.mesh.sim.controllers[i]!.identity.publicIp;
+    const two = await bed.load('two.yaml', meshYaml(3, `${BRIDGE}\n  - { name: backup, a: ctl2, b: ctl3, psk: { env: BRIDGE_PSK }, ikeVersion: 1, networks: { a: [10.200.0.0/16], b: [10.100.0.0/16] } }`));
+    const planTwo = await planTopology(two, { clients: bed.mesh.clients });
     expect(planTwo.controllers.map((c) => c.changes.map((ch) => `${ch.action} ${ch.summary}`))).toEqual([
       [],
       [`+ IPsec endpoint backup to ${publicIp(2)} (VTI 169.254.0.5/30, route-based)`, '+ route 10.100.0.0/16 into IPsec backup'],
       [`+ IPsec endpoint backup to ${publicIp(1)} (VTI 169.254.0.6/30, route-based)`, '+ route 10.200.0.0/16 into IPsec backup'],
     ]);
     expect(formatPlan(planTwo)).toContain('    wait: IPsec backup tunnel to ctl3 connected');
-    const applied = await applyTopology(two, { clients: mesh.clients });
+    const applied = await applyTopology(two, { clients: bed.mesh.clients });
     expect(applied.status.bridges.map((b) => [b.name, b.connected])).toEqual([['to-dc', true], ['backup', true]]);
-    expect((await planTopology(two, { clients: mesh.clients })).changed).toBe(false);
+    expect((await planTopology(two, { clients: bed.mesh.clients })).changed).toBe(false);
     const svg = renderSvg(applied.status);
     expect(svg).toContain('IPsec backup: ctl2 – ctl3: connected');
 
     // Renaming a bridge would make a second endpoint to the same address, which the controller refuses: a problem of the plan.
-    const renamed = await planTopology(await load('renamed.yaml', meshYaml(3, BRIDGE.replace('name: to-dc', 'name: to-datacentre'))), { clients: mesh.clients });
+    const renamed = await planTopology(await bed.load('renamed.yaml', meshYaml(3, BRIDGE.replace('name: to-dc', 'name: to-datacentre'))), { clients: bed.mesh.clients });
     expect(renamed.controllers[0]!.problems).toEqual([`IPsec to-datacentre: endpoint to-dc already points at ${publicIp(1)} (one endpoint per remote address); rename the bridge back or delete that endpoint`]);
-    const twice = await load('twice.yaml', meshYaml(3, `${BRIDGE}\n  - { name: again, a: ctl2, b: ctl1, psk: x-psk-again }`)).catch((e: unknown) => e);
+    const twice = await bed.load('twice.yaml', meshYaml(3, `${BRIDGE}\n  - { name: again, a: ctl2, b: ctl1, psk: x-psk-again }`)).catch((e: unknown) => e);
     expect((twice as Vns3TopologyError).problems.map((p) => `${p.line}:${p.column} ${p.message}`)).toEqual(['29:32 ipsec[0] already bridges ctl2 and ctl1 (a controller has one IPsec endpoint per remote address)']);
     outputs.push(formatPlan(planTwo), JSON.stringify(applied), svg);
     for (const out of outputs) {

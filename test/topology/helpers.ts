@@ -2,7 +2,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeSimReport } from '../../src/testing/cli/sim.js';
-import type { Simulator } from '../../src/testing/index.js';
+import { afterAll, beforeAll } from 'vitest';
+import { startTestMesh, type Simulator, type TestMesh } from '../../src/testing/index.js';
+import { loadTopology, type Topology } from '../../src/topology/index.js';
 
 /** A temporary folder removed by `cleanup()`. */
 export async function tempDir(): Promise<{ dir: string; file: (name: string, text: string) => Promise<string>; cleanup: () => Promise<void> }> {
@@ -38,4 +40,30 @@ export function meshYaml(n: number, extra = ''): string {
     ].join('\n'),
   );
   return ['version: 1', 'name: test-mesh', 'license:', '  file: ${var.license}', 'keyset:', '  token: { env: KEYSET_TOKEN }', 'controllers:', ...controllers, extra].join('\n');
+}
+
+/** A simulated mesh, a temporary folder and its `vns3-sim --json` var file, for one describe block. */
+export interface TopologyBed {
+  mesh: TestMesh;
+  tmp: Awaited<ReturnType<typeof tempDir>>;
+  varFile: string;
+  /** Writes `text` to `name` in the folder and loads it with the var file and `env`. */
+  load(name: string, text: string): Promise<Topology>;
+}
+
+/** Starts a {@link TopologyBed} before the block's tests and stops it after them. */
+export function topologyBed(controllers: number, env: Record<string, string>): TopologyBed {
+  const bed = {
+    load: async (name: string, text: string) => loadTopology(await bed.tmp.file(name, text), { varFiles: [bed.varFile], env }),
+  } as TopologyBed;
+  beforeAll(async () => {
+    bed.mesh = await startTestMesh({ controllers });
+    bed.tmp = await tempDir();
+    bed.varFile = await simVarFile(bed.mesh.sim, bed.tmp.dir);
+  });
+  afterAll(async () => {
+    await bed.mesh?.stop();
+    await bed.tmp?.cleanup();
+  });
+  return bed;
 }
